@@ -1,0 +1,106 @@
+/**
+ * Builds the ioredis client for ElastiCache (or any Redis): bounded in time, never re-sending a
+ * command behind the caller's back, TLS when asked, single node or cluster mode.
+ */
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
+import type { IoredisClient } from './ioredis-transport';
+
+export interface RedisCredentials {
+  readonly username?: string;
+  readonly password: string;
+}
+
+export interface ElastiCacheConnectionOptions {
+  readonly host: string;
+  /** @default 6379 */
+  readonly port?: number;
+  /** In-transit encryption. @default false */
+  readonly tls?: boolean | { readonly ca?: string | Buffer; readonly servername?: string; readonly rejectUnauthorized?: boolean };
+  readonly username?: string;
+  readonly password?: string;
+  /**
+   * Credentials fetched before every (re)connect: AUTH tokens from a secret store, or short-lived
+   * IAM tokens. Takes precedence over username/password.
+   */
+  readonly credentials?: () => Promise<RedisCredentials>;
+  /** Cluster mode: `host` is the configuration endpoint. @default false */
+  readonly cluster?: boolean;
+  /** Deadline for one command, ms. */
+  readonly commandTimeoutMs?: number;
+  /** Deadline for establishing a connection, ms. */
+  readonly connectTimeoutMs?: number;
+}
+
+export const DEFAULT_REDIS_PORT = 6379;
+
+/** Options shared by single-node and cluster connections. */
+function nodeOptions(options: ElastiCacheConnectionOptions, timeoutMs: number): RedisOptions {
+  const tls = options.tls === true ? {} : options.tls === false || options.tls === undefined ? undefined : { ...options.tls };
+  return {
+    username: options.username,
+    password: options.password,
+    tls,
+    lazyConnect: true,
+    connectTimeout: options.connectTimeoutMs ?? Math.max(1000, timeoutMs * 4),
+    commandTimeout: options.commandTimeoutMs ?? timeoutMs,
+    // A command must never wait in a queue for a connection that may never come, nor be re-sent
+    // after a reconnect: the caller has already been answered (fail closed or open) by then.
+    enableOfflineQueue: false,
+    autoResendUnfulfilledCommands: false,
+    maxRetriesPerRequest: 0,
+    // Keep reconnecting in the background with a short, capped backoff so recovery is quick.
+    retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 1000),
+    enableReadyCheck: true,
+  };
+}
+
+export function createElastiCacheClient(options: ElastiCacheConnectionOptions, timeoutMs: number): IoredisClient {
+  if (!options.host) throw new Error('ElastiCache host is required');
+  const port = options.port ?? DEFAULT_REDIS_PORT;
+  const redisOptions = nodeOptions(options, timeoutMs);
+  const client: IoredisClient = options.cluster
+    ? new Cluster([{ host: options.host, port }], clusterOptions(redisOptions, Boolean(options.tls)))
+    : new Redis({ ...redisOptions, host: options.host, port });
+  if (options.credentials) refreshCredentialsBeforeConnect(client, options.credentials, redisOptions);
+  // Connection errors surface through the commands that fail; an 'error' listener keeps them from
+  // crashing the process as unhandled 'error' events.
+  client.on('error', () => undefined);
+  return client;
+}
+
+function clusterOptions(redisOptions: RedisOptions, tls: boolean): ClusterOptions {
+  const { retryStrategy: _retry, enableOfflineQueue: _offline, ...perNode } = redisOptions;
+  return {
+    redisOptions: perNode,
+    enableOfflineQueue: false,
+    lazyConnect: true,
+    clusterRetryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 1000),
+    // ElastiCache TLS clusters: certificates name the configuration endpoint, not node IPs, so
+    // keep hostnames (documented by ioredis for ElastiCache in-transit encryption).
+    ...(tls ? { dnsLookup: (address: string, callback: (err: Error | null, address: string) => void) => callback(null, address) } : {}),
+    slotsRefreshTimeout: 2000,
+    maxRedirections: 4,
+  };
+}
+
+/**
+ * ioredis reads `password` when it connects, so updating the options before each connect is enough
+ * to rotate credentials (AUTH token rotation, IAM tokens that expire after 15 minutes).
+ */
+function refreshCredentialsBeforeConnect(
+  client: IoredisClient,
+  credentials: () => Promise<RedisCredentials>,
+  redisOptions: RedisOptions,
+): void {
+  const apply = (value: RedisCredentials): void => {
+    const target = client instanceof Cluster ? client.options.redisOptions ?? (client.options.redisOptions = {}) : client.options;
+    target.password = value.password;
+    if (value.username !== undefined) target.username = value.username;
+    else target.username = redisOptions.username;
+  };
+  const originalConnect = client.connect.bind(client);
+  client.connect = async (): Promise<void> => {
+    apply(await credentials());
+    return originalConnect();
+  };
+}

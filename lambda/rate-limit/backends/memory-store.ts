@@ -1,0 +1,375 @@
+/**
+ * In-process store for local development and unit tests only. It mirrors the admission script
+ * rule for rule (same windows, same trimming, same key lifetimes), so the conformance suite can
+ * expect identical decisions from all backends. State lives in one process: never use it when more
+ * than one process enforces the same limits.
+ */
+import type {
+  Evaluation,
+  EvaluationRequest,
+  PolicySpec,
+  PolicyUsage,
+  RateLimitStore,
+  SettleEvaluation,
+} from './store';
+
+const ANOMALY_WINDOW_MS = 300_000;
+const TTL_MARGIN_MS = 60_000;
+const RECORD_PRUNE_BATCH = 64;
+
+interface RequestWindow {
+  limit: number;
+  windowMs: number;
+  /** Admission times still counted, oldest first (at most `limit`). */
+  times: number[];
+}
+
+interface TokenWindow {
+  windowMs: number;
+  /** Ledger entries at or before this time are no longer counted. */
+  cutoff: number;
+}
+
+interface LedgerEntry {
+  ts: number;
+  amount: number;
+  settled: boolean;
+  id: string;
+}
+
+interface ReservationRecord {
+  ts: number;
+  reserved: number;
+  settled: boolean;
+  leaseExpiry: number;
+  charged: number;
+  forgetAt: number;
+}
+
+/** A value that disappears at `expiresAt`, like a Redis key with a TTL. */
+interface Expiring<T> {
+  value: T;
+  expiresAt: number;
+}
+
+interface CreatorState {
+  state?: Expiring<{
+    anomaly: { start: number; attempts: number; warned: boolean };
+    requestWindows: Map<string, RequestWindow>;
+    tokenWindows: Map<string, TokenWindow>;
+  }>;
+  ledger?: Expiring<LedgerEntry[]>;
+  leases?: Expiring<Map<string, number>>;
+  records?: Expiring<Map<string, ReservationRecord>>;
+}
+
+export class MemoryStore implements RateLimitStore {
+  readonly backend = 'memory' as const;
+  readonly mayResend = false;
+  private readonly creators = new Map<string, CreatorState>();
+
+  constructor(private readonly clock: () => number = Date.now) {}
+
+  async evaluate(op: 'check' | 'status', request: EvaluationRequest): Promise<Evaluation> {
+    const now = this.clock();
+    const creator = this.creator(request.creatorId, now);
+    const isCheck = op === 'check';
+    const state = creator.state?.value ?? {
+      anomaly: { start: 0, attempts: 0, warned: false },
+      requestWindows: new Map<string, RequestWindow>(),
+      tokenWindows: new Map<string, TokenWindow>(),
+    };
+    const ledger = creator.ledger?.value ?? [];
+    const leases = creator.leases?.value ?? new Map<string, number>();
+    const records = creator.records?.value;
+    const duplicate = isCheck && request.keepRecord ? records?.get(request.requestId) : undefined;
+
+    // Evaluate every policy without changing anything.
+    const views = request.policies.map((policy) => this.view(policy, state, ledger, leases, now, request));
+    let deniedIndex = -1;
+    let retryMs = 0;
+    views.forEach((view, index) => {
+      if (view.pass) return;
+      const retry = Math.max(1, view.retryMs);
+      if (retry > retryMs) {
+        retryMs = retry;
+        deniedIndex = index;
+      }
+    });
+    const allowed = deniedIndex === -1;
+    const code: Evaluation['code'] = !isCheck ? 'status' : duplicate ? 'duplicate' : allowed ? 'allowed' : 'denied';
+
+    if (code === 'allowed') this.commit(request, creator, views, ledger, leases, now);
+    const anomalyAttempts = isCheck ? countAttempt(state.anomaly, request, now) : 0;
+    if (isCheck) this.writeState(request, creator, state, views, ledger, now, code === 'allowed');
+
+    return {
+      code,
+      now,
+      deniedIndex,
+      retryMs,
+      anomalyAttempts,
+      reservedTokens: code === 'duplicate' ? duplicate!.reserved : code === 'allowed' && request.reserve ? request.tokens : 0,
+      usage: views.map((view) => view.usage()),
+    };
+  }
+
+  async settle(creatorId: string, requestId: string, actualTokens: number): Promise<SettleEvaluation> {
+    const now = this.clock();
+    const creator = this.creator(creatorId, now);
+    const record = creator.records?.value.get(requestId);
+    if (!record) return { outcome: 'unknown', now, reserved: 0, charged: 0 };
+    if (record.settled) return { outcome: 'already-settled', now, reserved: record.reserved, charged: record.charged };
+    const expired = record.leaseExpiry <= now;
+    const charge = expired && actualTokens < record.reserved ? record.reserved : actualTokens;
+    creator.leases?.value.delete(requestId);
+
+    const ledger = creator.ledger?.value;
+    const entryIndex = ledger?.findIndex((entry) => entry.id === requestId && !entry.settled) ?? -1;
+    const wasReserved = entryIndex !== -1;
+    if (wasReserved) ledger!.splice(entryIndex, 1);
+    const tokenWindows = [...(creator.state?.value.tokenWindows.values() ?? [])];
+    const counted = tokenWindows.some((window) => record.ts > window.cutoff);
+    if (counted || wasReserved) {
+      const entries = creator.ledger?.value ?? [];
+      insertByTime(entries, { ts: record.ts, amount: charge, settled: true, id: requestId });
+      const maxTokenWindow = Math.max(0, ...tokenWindows.map((window) => window.windowMs));
+      // Like the script: never shorten the ledger's lifetime, but always give it one.
+      const wanted = record.ts + maxTokenWindow + TTL_MARGIN_MS;
+      const current = creator.ledger?.expiresAt ?? Infinity;
+      creator.ledger = { value: entries, expiresAt: current !== Infinity && current > wanted ? current : wanted };
+    }
+    Object.assign(record, { settled: true, charged: charge });
+    return { outcome: expired ? 'expired' : 'settled', now, reserved: record.reserved, charged: charge };
+  }
+
+  async reset(creatorId: string): Promise<void> {
+    this.creators.delete(creatorId);
+  }
+
+  async close(): Promise<void> {
+    this.creators.clear();
+  }
+
+  /** The creator's structures, with the ones whose lifetime ended removed (Redis key expiry). */
+  private creator(creatorId: string, now: number): CreatorState {
+    let creator = this.creators.get(creatorId);
+    if (!creator) {
+      creator = {};
+      this.creators.set(creatorId, creator);
+    }
+    for (const key of ['state', 'ledger', 'leases', 'records'] as const) {
+      if (creator[key] && creator[key]!.expiresAt <= now) delete creator[key];
+    }
+    return creator;
+  }
+
+  private view(
+    policy: PolicySpec,
+    state: NonNullable<CreatorState['state']>['value'],
+    ledger: LedgerEntry[],
+    leases: Map<string, number>,
+    now: number,
+    request: EvaluationRequest,
+  ): PolicyView {
+    if (policy.unit === 'r') return requestView(policy, state.requestWindows.get(policy.name), now);
+    if (policy.unit === 't') return tokenView(policy, ledger, now, request.tokens);
+    return leaseView(policy, leases, now, request.reserve);
+  }
+
+  private commit(
+    request: EvaluationRequest,
+    creator: CreatorState,
+    views: PolicyView[],
+    ledger: LedgerEntry[],
+    leases: Map<string, number>,
+    now: number,
+  ): void {
+    for (const view of views) view.commit(now, request);
+    const leaseExpiry = now + request.leaseMs;
+    const hasTokens = request.policies.some((policy) => policy.unit === 't');
+    const hasLeases = request.policies.some((policy) => policy.unit === 'c');
+    if (request.reserve && hasLeases) {
+      for (const [id, expiry] of leases) if (expiry <= now) leases.delete(id);
+      leases.set(request.requestId, leaseExpiry);
+      creator.leases = { value: leases, expiresAt: now + request.leaseMs + TTL_MARGIN_MS };
+    }
+    if (request.reserve && hasTokens) {
+      insertByTime(ledger, { ts: now, amount: request.tokens, settled: false, id: request.requestId });
+      creator.ledger = { value: ledger, expiresAt: creator.ledger?.expiresAt ?? Infinity };
+    }
+    if (request.keepRecord) {
+      const records = creator.records?.value ?? new Map<string, ReservationRecord>();
+      const stale = [...records.entries()]
+        .filter(([, record]) => record.forgetAt <= now)
+        .sort(([idA, a], [idB, b]) => a.forgetAt - b.forgetAt || (idA < idB ? -1 : 1))
+        .slice(0, RECORD_PRUNE_BATCH);
+      for (const [id] of stale) records.delete(id);
+      const reserved = request.reserve ? request.tokens : 0;
+      records.set(request.requestId, {
+        ts: now,
+        reserved,
+        settled: false,
+        leaseExpiry,
+        charged: reserved,
+        forgetAt: now + request.retentionMs,
+      });
+      creator.records = { value: records, expiresAt: now + request.retentionMs + TTL_MARGIN_MS };
+    }
+  }
+
+  private writeState(
+    request: EvaluationRequest,
+    creator: CreatorState,
+    state: NonNullable<CreatorState['state']>['value'],
+    views: PolicyView[],
+    ledger: LedgerEntry[],
+    now: number,
+    committed: boolean,
+  ): void {
+    let maxWindow = ANOMALY_WINDOW_MS;
+    let maxTokenWindow = 0;
+    const requestWindows = new Map<string, RequestWindow>();
+    const tokenWindows = new Map<string, TokenWindow>();
+    request.policies.forEach((policy, index) => {
+      const view = views[index]!;
+      if (policy.unit === 'r') requestWindows.set(policy.name, view.requestWindow!);
+      if (policy.unit === 't') {
+        tokenWindows.set(policy.name, { windowMs: policy.windowMs, cutoff: now - policy.windowMs });
+        maxTokenWindow = Math.max(maxTokenWindow, policy.windowMs);
+      }
+      if (policy.unit !== 'c') maxWindow = Math.max(maxWindow, policy.windowMs);
+    });
+    // Other tiers' request windows survive while their newest entry is inside their window.
+    for (const [name, window] of state.requestWindows) {
+      if (requestWindows.has(name) || window.times.length === 0) continue;
+      if (window.times[window.times.length - 1]! > now - window.windowMs) {
+        requestWindows.set(name, window);
+        maxWindow = Math.max(maxWindow, window.windowMs);
+      }
+    }
+    state.requestWindows = requestWindows;
+    state.tokenWindows = tokenWindows;
+    creator.state = { value: state, expiresAt: now + maxWindow + TTL_MARGIN_MS };
+    if (committed && request.reserve && maxTokenWindow > 0 && creator.ledger) {
+      const cutoff = now - maxTokenWindow;
+      creator.ledger = {
+        value: ledger.filter((entry) => entry.ts > cutoff),
+        expiresAt: now + maxTokenWindow + TTL_MARGIN_MS,
+      };
+    }
+  }
+}
+
+interface PolicyView {
+  readonly pass: boolean;
+  readonly retryMs: number;
+  readonly requestWindow?: RequestWindow;
+  commit(now: number, request: EvaluationRequest): void;
+  usage(): PolicyUsage;
+}
+
+function requestView(policy: PolicySpec, stored: RequestWindow | undefined, now: number): PolicyView {
+  const horizon = now - policy.windowMs;
+  let times: number[];
+  if (stored && stored.limit === policy.limit) {
+    times = [...stored.times];
+    while (times.length > 0 && times[0]! <= horizon) times.shift();
+  } else {
+    // New policy, or its limit changed: keep the newest entries still inside the new window.
+    times = (stored?.times ?? []).filter((time) => time > horizon).slice(-policy.limit);
+  }
+  const window: RequestWindow = { limit: policy.limit, windowMs: policy.windowMs, times };
+  return {
+    pass: times.length < policy.limit,
+    retryMs: times.length > 0 ? times[0]! + policy.windowMs - now : 0,
+    requestWindow: window,
+    commit: (at) => void times.push(at),
+    usage: () => ({ used: times.length, reserved: 0, reset: times.length > 0 ? times[0]! + policy.windowMs : now }),
+  };
+}
+
+function tokenView(policy: PolicySpec, ledger: LedgerEntry[], now: number, tokens: number): PolicyView {
+  const horizon = now - policy.windowMs;
+  const inWindow = ledger.filter((entry) => entry.ts > horizon);
+  let used = 0;
+  let reserved = 0;
+  for (const entry of inWindow) {
+    if (entry.settled) used += entry.amount;
+    else reserved += entry.amount;
+  }
+  const total = used + reserved;
+  const pass = total + tokens <= policy.limit && total < policy.limit;
+  let retryMs = policy.windowMs;
+  if (!pass) {
+    let freed = 0;
+    for (const entry of inWindow) {
+      freed += entry.amount;
+      const left = total - freed;
+      if (left + tokens <= policy.limit && left < policy.limit) {
+        retryMs = entry.ts + policy.windowMs - now;
+        break;
+      }
+    }
+  }
+  let oldest = inWindow[0]?.ts;
+  return {
+    pass,
+    retryMs,
+    commit: (at, request) => {
+      if (!request.reserve) return;
+      reserved += request.tokens;
+      oldest ??= at;
+    },
+    usage: () => ({ used, reserved, reset: oldest === undefined ? now : oldest + policy.windowMs }),
+  };
+}
+
+function leaseView(policy: PolicySpec, leases: Map<string, number>, now: number, reserve: boolean): PolicyView {
+  const live = [...leases.values()].filter((expiry) => expiry > now);
+  let inflight = live.length;
+  let earliest = live.length > 0 ? Math.min(...live) : undefined;
+  const pass = !reserve || inflight < policy.limit;
+  return {
+    pass,
+    // A slot frees when any request settles: suggest polling after 1 s at most.
+    retryMs: pass ? 0 : Math.min(1000, earliest! - now),
+    commit: (at, request) => {
+      if (!request.reserve) return;
+      inflight += 1;
+      const expiry = at + request.leaseMs;
+      if (earliest === undefined || expiry < earliest) earliest = expiry;
+    },
+    usage: () => ({ used: inflight, reserved: 0, reset: earliest ?? now }),
+  };
+}
+
+function countAttempt(
+  anomaly: { start: number; attempts: number; warned: boolean },
+  request: EvaluationRequest,
+  now: number,
+): number {
+  if (request.anomalyThreshold <= 0) return 0;
+  if (now - anomaly.start >= ANOMALY_WINDOW_MS) Object.assign(anomaly, { start: now, attempts: 0, warned: false });
+  anomaly.attempts += 1 + request.extraAttempts;
+  if (anomaly.attempts > request.anomalyThreshold && !anomaly.warned) {
+    anomaly.warned = true;
+    return anomaly.attempts;
+  }
+  return 0;
+}
+
+/** Keeps the ledger ordered by time (then by id), as a sorted set would. */
+function insertByTime(ledger: LedgerEntry[], entry: LedgerEntry): void {
+  let index = ledger.length;
+  while (index > 0 && isAfter(ledger[index - 1]!, entry)) index -= 1;
+  ledger.splice(index, 0, entry);
+}
+
+function isAfter(a: LedgerEntry, b: LedgerEntry): boolean {
+  return a.ts > b.ts || (a.ts === b.ts && memberOf(a) > memberOf(b));
+}
+
+function memberOf(entry: LedgerEntry): string {
+  return `${entry.amount}:${entry.settled ? 's' : 'r'}:${entry.id}`;
+}

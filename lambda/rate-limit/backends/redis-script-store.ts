@@ -1,0 +1,121 @@
+/**
+ * A store that runs the admission script through any Redis transport (ioredis over TCP, or the
+ * Upstash REST client). Everything backend-specific lives in the transport; the encoding of
+ * arguments and replies lives here, once.
+ */
+import { createHash } from 'node:crypto';
+import { ADMISSION_SCRIPT } from '../script/admission.lua';
+import { creatorKeys, keyList, DEFAULT_KEY_PREFIX } from '../keys';
+import type { BackendName } from '../types';
+import {
+  EVALUATION_CODES,
+  SETTLE_OUTCOMES,
+  type Evaluation,
+  type EvaluationRequest,
+  type PolicyUsage,
+  type RateLimitStore,
+  type SettleEvaluation,
+} from './store';
+
+/** The few Redis operations a script store needs. */
+export interface ScriptTransport {
+  /** True when the transport may send one call twice (retries), so admissions must be idempotent. */
+  readonly mayResend: boolean;
+  evalsha(sha: string, keys: string[], args: string[]): Promise<unknown>;
+  eval(script: string, keys: string[], args: string[]): Promise<unknown>;
+  del(keys: string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export const ADMISSION_SCRIPT_SHA = createHash('sha1').update(ADMISSION_SCRIPT).digest('hex');
+
+const HEADER_LENGTH = 7;
+const SETTLE_REPLY_LENGTH = 4;
+
+export class RedisScriptStore implements RateLimitStore {
+  constructor(
+    readonly backend: BackendName,
+    private readonly transport: ScriptTransport,
+    private readonly keyPrefix: string = DEFAULT_KEY_PREFIX,
+  ) {}
+
+  get mayResend(): boolean {
+    return this.transport.mayResend;
+  }
+
+  async evaluate(op: 'check' | 'status', request: EvaluationRequest): Promise<Evaluation> {
+    const args = [
+      op,
+      request.requestId,
+      String(request.tokens),
+      request.keepRecord ? '1' : '0',
+      request.reserve ? '1' : '0',
+      String(request.anomalyThreshold),
+      String(request.extraAttempts),
+      String(request.retentionMs),
+      String(request.leaseMs),
+      String(request.policies.length),
+    ];
+    for (const policy of request.policies) {
+      args.push(policy.name, policy.unit, String(policy.limit), String(policy.windowMs));
+    }
+    const reply = numbers(await this.run(request.creatorId, args), HEADER_LENGTH + 3 * request.policies.length);
+    const usage: PolicyUsage[] = [];
+    for (let i = HEADER_LENGTH; i < reply.length; i += 3) {
+      usage.push({ used: reply[i]!, reserved: reply[i + 1]!, reset: reply[i + 2]! });
+    }
+    return {
+      code: EVALUATION_CODES[reply[0]!] ?? fail(`unknown reply code ${reply[0]}`),
+      now: reply[1]!,
+      deniedIndex: reply[2]! - 1,
+      retryMs: reply[3]!,
+      anomalyAttempts: reply[4]!,
+      reservedTokens: reply[5]!,
+      usage,
+    };
+  }
+
+  async settle(creatorId: string, requestId: string, actualTokens: number): Promise<SettleEvaluation> {
+    const reply = numbers(await this.run(creatorId, ['settle', requestId, String(actualTokens)]), SETTLE_REPLY_LENGTH);
+    return {
+      outcome: SETTLE_OUTCOMES[reply[0]! - 1] ?? fail(`unknown settle code ${reply[0]}`),
+      now: reply[1]!,
+      reserved: reply[2]!,
+      charged: reply[3]!,
+    };
+  }
+
+  async reset(creatorId: string): Promise<void> {
+    await this.transport.del(keyList(creatorKeys(creatorId, this.keyPrefix)));
+  }
+
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+
+  /** EVALSHA first (one round trip once the script is cached); EVAL only when the server says NOSCRIPT. */
+  private async run(creatorId: string, args: string[]): Promise<unknown> {
+    const keys = keyList(creatorKeys(creatorId, this.keyPrefix));
+    try {
+      return await this.transport.evalsha(ADMISSION_SCRIPT_SHA, keys, args);
+    } catch (error) {
+      if (!isNoScript(error)) throw error;
+      return this.transport.eval(ADMISSION_SCRIPT, keys, args);
+    }
+  }
+}
+
+export function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.includes('NOSCRIPT');
+}
+
+function numbers(reply: unknown, expectedLength: number): number[] {
+  if (!Array.isArray(reply) || reply.length !== expectedLength || !reply.every((v) => typeof v === 'number')) {
+    fail(`malformed script reply: ${JSON.stringify(reply)?.slice(0, 200)}`);
+  }
+  return reply as number[];
+}
+
+function fail(message: string): never {
+  throw new Error(`rate-limit backend: ${message}`);
+}

@@ -1,0 +1,79 @@
+/**
+ * The contract between the limiter and a storage backend. A store evaluates a whole tier in one
+ * atomic step; the limiter above it owns validation, error mapping and fail modes.
+ */
+import type { BackendName } from '../types';
+
+/** Policy as sent to a store: compact unit code and milliseconds. */
+export interface PolicySpec {
+  readonly name: string;
+  /** r = request window, t = token window, c = concurrency (in-flight). */
+  readonly unit: 'r' | 't' | 'c';
+  readonly limit: number;
+  /** Window length for r and t, lease length for c. */
+  readonly windowMs: number;
+}
+
+export interface EvaluationRequest {
+  readonly creatorId: string;
+  /** Idempotency key; always set for checks (generated when the caller gave none). */
+  readonly requestId: string;
+  /** Tokens to reserve (check only). */
+  readonly tokens: number;
+  /** Remember the admission under requestId (for replay detection and settlement). */
+  readonly keepRecord: boolean;
+  /** Reserve tokens and take an in-flight lease (the reserve/settle flow). */
+  readonly reserve: boolean;
+  /** Attempts in 5 minutes above which an anomaly is reported; 0 disables. */
+  readonly anomalyThreshold: number;
+  /** Attempts answered locally (deny cache) since the last backend call, to include in the count. */
+  readonly extraAttempts: number;
+  /** How long a record is kept for replays and late settlement. */
+  readonly retentionMs: number;
+  /** Lease length of a reservation. */
+  readonly leaseMs: number;
+  readonly policies: readonly PolicySpec[];
+}
+
+export interface PolicyUsage {
+  readonly used: number;
+  readonly reserved: number;
+  readonly reset: number;
+}
+
+export interface Evaluation {
+  readonly code: 'allowed' | 'denied' | 'duplicate' | 'status';
+  /** Backend clock, epoch ms. */
+  readonly now: number;
+  /** Index into policies of the policy that denied, or -1. */
+  readonly deniedIndex: number;
+  /** Milliseconds until the request would pass (denied only). */
+  readonly retryMs: number;
+  /** Attempts counted when the anomaly threshold was first crossed in this window; 0 otherwise. */
+  readonly anomalyAttempts: number;
+  /** Tokens held by this admission (or by the original one, for a replay). */
+  readonly reservedTokens: number;
+  readonly usage: readonly PolicyUsage[];
+}
+
+export interface SettleEvaluation {
+  readonly outcome: 'settled' | 'already-settled' | 'expired' | 'unknown';
+  readonly now: number;
+  readonly reserved: number;
+  readonly charged: number;
+}
+
+export interface RateLimitStore {
+  readonly backend: BackendName;
+  /** True when a call may reach the backend twice; the limiter then records every admission. */
+  readonly mayResend: boolean;
+  evaluate(op: 'check' | 'status', request: EvaluationRequest): Promise<Evaluation>;
+  settle(creatorId: string, requestId: string, actualTokens: number): Promise<SettleEvaluation>;
+  /** Forgets everything about a creator. */
+  reset(creatorId: string): Promise<void>;
+  /** Releases connections; the store is unusable afterwards. */
+  close(): Promise<void>;
+}
+
+export const EVALUATION_CODES = ['denied', 'allowed', 'duplicate', 'status'] as const;
+export const SETTLE_OUTCOMES = ['settled', 'already-settled', 'expired', 'unknown'] as const;

@@ -1,0 +1,40 @@
+/**
+ * Builds the official @upstash/redis client with bounded time and no hidden retries.
+ */
+import { Redis } from '@upstash/redis';
+
+export interface UpstashCredentials {
+  readonly url: string;
+  readonly token: string;
+}
+
+export interface UpstashConnectionOptions {
+  /** REST URL; required unless `credentials` is given. */
+  readonly url?: string;
+  /** REST token; required unless `credentials` is given. */
+  readonly token?: string;
+  /** Fetches URL and token on first use (e.g. from Secrets Manager); takes precedence. */
+  readonly credentials?: () => Promise<UpstashCredentials>;
+  /**
+   * Fetch retries after network errors. Each retry may re-send an admission that already reached
+   * the server, so with retries > 0 every admission is recorded under an idempotency key.
+   * @default 0
+   */
+  readonly retries?: number;
+}
+
+export function createUpstashClient(credentials: UpstashCredentials, timeoutMs: number, retries = 0): Redis {
+  if (!credentials.url) throw new Error('Upstash REST URL is required');
+  if (!credentials.token) throw new Error('Upstash REST token is required');
+  return new Redis({
+    url: credentials.url,
+    token: credentials.token,
+    // One script call = one HTTP request, each with its own deadline.
+    enableAutoPipelining: false,
+    readYourWrites: false,
+    enableTelemetry: false,
+    // A function (not a plain AbortSignal) makes an abort throw instead of resolving "Aborted".
+    signal: () => AbortSignal.timeout(timeoutMs),
+    retry: { retries, backoff: (attempt: number) => Math.min(50 * 2 ** attempt, 200) },
+  });
+}

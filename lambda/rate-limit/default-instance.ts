@@ -1,0 +1,28 @@
+/**
+ * The module-level functions of the public API, bound to a limiter created on first use from the
+ * environment (so importing the library never throws, and one client serves every call).
+ */
+import { rateLimiterOptionsFromEnv } from './config';
+import { createRateLimiter, type RateLimiter } from './limiter';
+import type { BackendName, CheckOptions, CreatorId, RateLimitDecision, RateLimitStatus, SettleResult, Tier } from './types';
+
+export interface BoundRateLimitFunctions {
+  checkCreatorRateLimit(creatorId: CreatorId, tier?: Tier, options?: CheckOptions): Promise<RateLimitDecision>;
+  getRateLimitStatus(creatorId: CreatorId, tier?: Tier): Promise<RateLimitStatus>;
+  settleCreatorUsage(creatorId: CreatorId, tier: Tier, requestId: string, actualTokens: number): Promise<SettleResult>;
+  resetCreatorRateLimit(creatorId: CreatorId): Promise<void>;
+  /** The limiter behind these functions (created on first call). */
+  getDefaultRateLimiter(): RateLimiter;
+}
+
+export function bindDefaultRateLimiter(forceBackend?: BackendName): BoundRateLimitFunctions {
+  let limiter: RateLimiter | undefined;
+  const instance = (): RateLimiter => (limiter ??= createRateLimiter(rateLimiterOptionsFromEnv(process.env, {}, forceBackend)));
+  return {
+    checkCreatorRateLimit: (creatorId, tier, options) => instance().check(creatorId, tier, options),
+    getRateLimitStatus: (creatorId, tier) => instance().status(creatorId, tier),
+    settleCreatorUsage: (creatorId, tier, requestId, actualTokens) => instance().settle(creatorId, tier, requestId, actualTokens),
+    resetCreatorRateLimit: (creatorId) => instance().reset(creatorId),
+    getDefaultRateLimiter: instance,
+  };
+}

@@ -1,0 +1,42 @@
+/**
+ * Redis key layout. All keys of one creator share one hash tag, so every script call touches a
+ * single cluster slot, and the creator id is escaped so that no id can reach another creator's keys
+ * or break the hash tag (an id containing "}" would otherwise end the tag early, and one starting
+ * with "}" would leave it empty, spreading a creator's keys over several slots).
+ */
+
+export const DEFAULT_KEY_PREFIX = 'rl';
+
+/** The keys a creator's state lives in, in the order the admission script receives them. */
+export interface CreatorKeys {
+  /** String: packed request windows, token sums and the anomaly counter. */
+  readonly state: string;
+  /** Sorted set: the token ledger (score = admission time, member = "<amount>:<r|s>:<requestId>"). */
+  readonly ledger: string;
+  /** Sorted set: in-flight leases (score = expiry, member = requestId). */
+  readonly leases: string;
+  /** Hash: reservation records by requestId, for idempotent admission and settlement. */
+  readonly records: string;
+  /** Sorted set: when each record may be forgotten (score = expiry, member = requestId). */
+  readonly recordExpiry: string;
+}
+
+/** Escapes the characters that could end or confuse a hash tag; "%" first keeps the mapping injective. */
+export function escapeCreatorId(creatorId: string): string {
+  return creatorId.replace(/[%{}]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+export function creatorKeys(creatorId: string, prefix = DEFAULT_KEY_PREFIX): CreatorKeys {
+  const base = `${prefix}:{${escapeCreatorId(creatorId)}}`;
+  return {
+    state: `${base}:s`,
+    ledger: `${base}:t`,
+    leases: `${base}:l`,
+    records: `${base}:r`,
+    recordExpiry: `${base}:x`,
+  };
+}
+
+export function keyList(keys: CreatorKeys): string[] {
+  return [keys.state, keys.ledger, keys.leases, keys.records, keys.recordExpiry];
+}

@@ -1,0 +1,301 @@
+/**
+ * The rate limiter: validates input, asks the store for one atomic evaluation, and turns the answer
+ * into a decision, a RateLimitError, or (when the backend fails) the configured fail mode.
+ */
+import { randomUUID } from 'node:crypto';
+import { createElastiCacheClient, type ElastiCacheConnectionOptions } from './backends/elasticache-client';
+import { IoredisTransport } from './backends/ioredis-transport';
+import { MemoryStore } from './backends/memory-store';
+import { RedisScriptStore } from './backends/redis-script-store';
+import type { Evaluation, RateLimitStore } from './backends/store';
+import { createUpstashClient, type UpstashConnectionOptions } from './backends/upstash-client';
+import { UpstashTransport } from './backends/upstash-transport';
+import { withDeadline } from './deadline';
+import { RateLimitError, RateLimitInputError, RateLimitUnavailableError } from './errors';
+import { DEFAULT_KEY_PREFIX } from './keys';
+import {
+  headlineOf,
+  leaseSecondsOf,
+  retentionSecondsOf,
+  smallestTokenLimit,
+  toPolicySpecs,
+  toPolicyStatuses,
+} from './policies';
+import { DEFAULT_LEASE_SECONDS, DEFAULT_TIERS, headlinePolicyIndex, parseTierTable } from './tiers';
+import type {
+  AnomalyReport,
+  BackendName,
+  CheckOptions,
+  CreatorId,
+  FailMode,
+  RateLimitDecision,
+  RateLimitStatus,
+  SettleResult,
+  Tier,
+  TierDefinition,
+  TierTable,
+} from './types';
+import { normalizeCreatorId, resolveTier, validateRequestId, validateTokens } from './validation';
+
+/** Per-call deadlines suited to each backend: in-VPC TCP is fast, REST over the internet is not. */
+export const DEFAULT_TIMEOUT_MS: Readonly<Record<BackendName, number>> = {
+  elasticache: 300,
+  upstash: 1500,
+  memory: 1000,
+};
+
+export const DEFAULT_TIER: Tier = 'pro';
+const ANOMALY_WINDOW_SECONDS = 300;
+
+export interface RateLimitLogger {
+  warn(message: string, fields: Record<string, unknown>): void;
+  error(message: string, fields: Record<string, unknown>): void;
+}
+
+interface CommonOptions {
+  /** Tier table. @default DEFAULT_TIERS (starter 50, pro 100, business 500 requests per hour, ...) */
+  readonly tiers?: TierTable;
+  /** What to do when the backend fails or is too slow. @default 'closed' */
+  readonly failMode?: FailMode;
+  /** Deadline for one backend call, ms. @default DEFAULT_TIMEOUT_MS[backend] */
+  readonly timeoutMs?: number;
+  /** Prefix of every Redis key. @default 'rl' */
+  readonly keyPrefix?: string;
+  /** Lease of a reservation when the tier has no in-flight policy. @default 90 */
+  readonly leaseSeconds?: number;
+  /** Anomaly threshold as a multiple of the headline request limit per 5 minutes; 0 disables. @default 2 */
+  readonly anomalyFactor?: number;
+  /** Called once per creator and 5-minute window when attempts exceed the anomaly threshold. */
+  readonly onAnomaly?: (report: AnomalyReport) => void;
+  /** Where degraded-mode and anomaly events are logged. @default structured JSON on console */
+  readonly logger?: RateLimitLogger;
+}
+
+export type RateLimiterOptions = CommonOptions &
+  (
+    | { readonly backend: 'memory'; readonly clock?: () => number }
+    | { readonly backend: 'elasticache'; readonly elasticache: ElastiCacheConnectionOptions }
+    | { readonly backend: 'upstash'; readonly upstash: UpstashConnectionOptions }
+    | { readonly backend?: undefined; readonly store: RateLimitStore }
+  );
+
+export interface RateLimiter {
+  readonly backend: BackendName;
+  readonly tiers: TierTable;
+  /** Admits one request (reserving `tokens` when given) or throws RateLimitError. */
+  check(creatorId: CreatorId, tier?: Tier, options?: CheckOptions): Promise<RateLimitDecision>;
+  /** Current usage; consumes nothing. */
+  status(creatorId: CreatorId, tier?: Tier): Promise<RateLimitStatus>;
+  /** Reconciles a reservation with the tokens actually used, and releases its lease. Idempotent. */
+  settle(creatorId: CreatorId, tier: Tier, requestId: string, actualTokens: number): Promise<SettleResult>;
+  /** Forgets all usage of a creator (administrative). */
+  reset(creatorId: CreatorId): Promise<void>;
+  /**
+   * Connects and loads the admission script without consuming anything, so the first real check
+   * pays no connection set-up. Call it during Lambda init; it never throws (failures are reported
+   * by the checks that follow).
+   */
+  warmUp(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export const consoleLogger: RateLimitLogger = {
+  warn: (message, fields) => console.warn(JSON.stringify({ level: 'WARN', message, ...fields })),
+  error: (message, fields) => console.error(JSON.stringify({ level: 'ERROR', message, ...fields })),
+};
+
+export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
+  const store = createStore(options);
+  const tiers = options.tiers ? parseTierTable(options.tiers, 'tiers') : DEFAULT_TIERS;
+  const failMode = options.failMode ?? 'closed';
+  if (failMode !== 'closed' && failMode !== 'open') {
+    throw new RateLimitInputError('failMode', `must be "closed" or "open", got ${JSON.stringify(failMode)}`);
+  }
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS[store.backend];
+  const defaultLease = options.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
+  const anomalyFactor = options.anomalyFactor ?? 2;
+  const logger = options.logger ?? consoleLogger;
+  const onAnomaly = options.onAnomaly ?? ((report: AnomalyReport) => logger.warn('rate-limit anomaly', { ...report }));
+
+  async function callStore<T>(operation: string, call: () => Promise<T>): Promise<T | undefined> {
+    try {
+      return await withDeadline(call(), timeoutMs);
+    } catch (cause) {
+      const reason = cause instanceof Error ? cause.message : String(cause);
+      if (failMode === 'closed') {
+        throw new RateLimitUnavailableError(`rate-limit backend ${store.backend} unavailable during ${operation}: ${reason}`, {
+          cause,
+        });
+      }
+      logger.warn('rate-limit backend unavailable; allowing (fail mode open)', {
+        backend: store.backend,
+        operation,
+        reason,
+      });
+      return undefined;
+    }
+  }
+
+  function anomalyThreshold(tier: TierDefinition): number {
+    const headline = tier.policies[headlinePolicyIndex(tier)]!;
+    return headline.unit === 'requests' && anomalyFactor > 0 ? Math.ceil(headline.limit * anomalyFactor) : 0;
+  }
+
+  function evaluationRequest(creatorId: string, tier: TierDefinition, requestId: string, tokens: number, keepRecord: boolean, reserve: boolean) {
+    const leaseSeconds = leaseSecondsOf(tier, defaultLease);
+    return {
+      creatorId,
+      requestId,
+      tokens,
+      keepRecord,
+      reserve,
+      anomalyThreshold: anomalyThreshold(tier),
+      extraAttempts: 0,
+      retentionMs: retentionSecondsOf(tier, leaseSeconds) * 1000,
+      leaseMs: leaseSeconds * 1000,
+      policies: toPolicySpecs(tier),
+    };
+  }
+
+  function statusOf(creatorId: string, tierName: Tier, tier: TierDefinition, evaluation: Evaluation): RateLimitStatus {
+    const policies = toPolicyStatuses(tier, evaluation.usage);
+    return { creatorId, tier: tierName, at: evaluation.now, ...headlineOf(tier, policies), policies };
+  }
+
+  function degradedStatus(creatorId: string, tierName: Tier, tier: TierDefinition): RateLimitStatus {
+    const now = Date.now();
+    const usage = tier.policies.map(() => ({ used: 0, reserved: 0, reset: now }));
+    return statusOf(creatorId, tierName, tier, {
+      code: 'status',
+      now,
+      deniedIndex: -1,
+      retryMs: 0,
+      anomalyAttempts: 0,
+      reservedTokens: 0,
+      usage,
+    });
+  }
+
+  return {
+    backend: store.backend,
+    tiers,
+
+    async check(rawCreatorId, tierName = DEFAULT_TIER, checkOptions = {}) {
+      const creatorId = normalizeCreatorId(rawCreatorId);
+      const tier = resolveTier(tiers, tierName);
+      if (checkOptions === null || typeof checkOptions !== 'object') {
+        throw new RateLimitInputError('options', 'must be an object with optional "tokens" and "requestId"');
+      }
+      const reserve = checkOptions.tokens !== undefined;
+      const tokens = reserve ? validateTokens(checkOptions.tokens) : 0;
+      const tokenCap = smallestTokenLimit(tier);
+      if (tokenCap !== undefined && tokens > tokenCap) {
+        throw new RateLimitInputError('tokens', `must not exceed ${tokenCap}, the smallest token budget of tier "${tierName}"`);
+      }
+      const callerRequestId = checkOptions.requestId === undefined ? undefined : validateRequestId(checkOptions.requestId);
+      const requestId = callerRequestId ?? randomUUID();
+      const keepRecord = callerRequestId !== undefined || reserve || store.mayResend;
+      const request = evaluationRequest(creatorId, tier, requestId, tokens, keepRecord, reserve);
+
+      const evaluation = await callStore('check', () => store.evaluate('check', request));
+      if (!evaluation) {
+        return { ...degradedStatus(creatorId, tierName, tier), allowed: true, requestId, reservedTokens: 0, duplicate: false, degraded: true };
+      }
+      if (evaluation.anomalyAttempts > 0) {
+        onAnomaly({
+          creatorId,
+          tier: tierName,
+          attempts: evaluation.anomalyAttempts,
+          threshold: request.anomalyThreshold,
+          windowSeconds: ANOMALY_WINDOW_SECONDS,
+        });
+      }
+      if (evaluation.code === 'denied') {
+        const policy = tier.policies[evaluation.deniedIndex]!;
+        throw new RateLimitError({
+          retryAfter: Math.max(1, Math.ceil(evaluation.retryMs / 1000)),
+          limit: policy.limit,
+          remaining: 0,
+          reset: evaluation.now + evaluation.retryMs,
+          policy: policy.name,
+        });
+      }
+      return {
+        ...statusOf(creatorId, tierName, tier, evaluation),
+        allowed: true,
+        requestId,
+        reservedTokens: evaluation.reservedTokens,
+        duplicate: evaluation.code === 'duplicate',
+        degraded: false,
+      };
+    },
+
+    async status(rawCreatorId, tierName = DEFAULT_TIER) {
+      const creatorId = normalizeCreatorId(rawCreatorId);
+      const tier = resolveTier(tiers, tierName);
+      const request = evaluationRequest(creatorId, tier, '', 0, false, false);
+      const evaluation = await callStore('status', () => store.evaluate('status', request));
+      return evaluation ? statusOf(creatorId, tierName, tier, evaluation) : degradedStatus(creatorId, tierName, tier);
+    },
+
+    async settle(rawCreatorId, tierName, rawRequestId, actualTokens) {
+      const creatorId = normalizeCreatorId(rawCreatorId);
+      resolveTier(tiers, tierName);
+      const requestId = validateRequestId(rawRequestId);
+      const tokens = validateTokens(actualTokens);
+      const settled = await callStore('settle', () => store.settle(creatorId, requestId, tokens));
+      if (!settled) {
+        return { creatorId, requestId, outcome: 'unknown', reservedTokens: 0, chargedTokens: 0 };
+      }
+      return { creatorId, requestId, outcome: settled.outcome, reservedTokens: settled.reserved, chargedTokens: settled.charged };
+    },
+
+    async reset(rawCreatorId) {
+      const creatorId = normalizeCreatorId(rawCreatorId);
+      const done = await callStore('reset', () => store.reset(creatorId).then(() => true));
+      if (!done) throw new RateLimitUnavailableError(`rate-limit backend ${store.backend} unavailable during reset`);
+    },
+
+    async warmUp() {
+      const [tierName] = Object.keys(tiers);
+      const tier = tiers[tierName!]!;
+      try {
+        await withDeadline(store.evaluate('status', evaluationRequest('warm-up', tier, '', 0, false, false)), Math.max(timeoutMs, 2000));
+        return true;
+      } catch {
+        return false;
+      }
+    },
+
+    close: () => store.close(),
+  };
+}
+
+function createStore(options: RateLimiterOptions): RateLimitStore {
+  const prefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
+  if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(prefix)) {
+    throw new RateLimitInputError('keyPrefix', 'must be 1-64 characters of letters, digits, ":", "_", "." or "-"');
+  }
+  switch (options.backend) {
+    case 'memory':
+      return new MemoryStore(options.clock);
+    case 'elasticache': {
+      const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS.elasticache;
+      const client = createElastiCacheClient(options.elasticache, timeoutMs);
+      return new RedisScriptStore('elasticache', new IoredisTransport(client, Math.max(timeoutMs, 1000)), prefix);
+    }
+    case 'upstash': {
+      const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS.upstash;
+      const { url, token, credentials, retries = 0 } = options.upstash;
+      if (!credentials && (!url || !token)) {
+        throw new RateLimitInputError('upstash', 'needs "url" and "token", or a "credentials" function');
+      }
+      const resolve = credentials ?? (async () => ({ url: url!, token: token! }));
+      const connect = async () => createUpstashClient(await resolve(), timeoutMs, retries);
+      return new RedisScriptStore('upstash', new UpstashTransport(connect, retries > 0), prefix);
+    }
+    default:
+      if ('store' in options && options.store) return options.store;
+      throw new RateLimitInputError('backend', 'must be "elasticache", "upstash" or "memory" (or pass a store)');
+  }
+}

@@ -1,0 +1,57 @@
+/**
+ * Translating tier definitions into what a store evaluates, and store answers back into the
+ * public shapes (PolicyStatus and friends).
+ */
+import type { PolicySpec, PolicyUsage } from './backends/store';
+import { DEFAULT_LEASE_SECONDS, headlinePolicyIndex } from './tiers';
+import type { HeadlineStatus, Policy, PolicyStatus, TierDefinition } from './types';
+
+export function toPolicySpecs(tier: TierDefinition): PolicySpec[] {
+  return tier.policies.map((policy) => ({
+    name: policy.name,
+    unit: policy.unit === 'requests' ? 'r' : policy.unit === 'tokens' ? 't' : 'c',
+    limit: policy.limit,
+    windowMs: windowSecondsOf(policy) * 1000,
+  }));
+}
+
+export function windowSecondsOf(policy: Policy): number {
+  return policy.unit === 'concurrent' ? policy.leaseSeconds : policy.windowSeconds;
+}
+
+/** Lease of a reservation: the tier's in-flight lease, else the limiter default. */
+export function leaseSecondsOf(tier: TierDefinition, fallback = DEFAULT_LEASE_SECONDS): number {
+  const concurrent = tier.policies.find((policy) => policy.unit === 'concurrent');
+  return concurrent?.unit === 'concurrent' ? concurrent.leaseSeconds : fallback;
+}
+
+/** How long records are kept: long enough to replay any admission still counted, and to settle it. */
+export function retentionSecondsOf(tier: TierDefinition, leaseSeconds: number): number {
+  return Math.max(leaseSeconds, ...tier.policies.map(windowSecondsOf));
+}
+
+export function smallestTokenLimit(tier: TierDefinition): number | undefined {
+  const limits = tier.policies.filter((policy) => policy.unit === 'tokens').map((policy) => policy.limit);
+  return limits.length > 0 ? Math.min(...limits) : undefined;
+}
+
+export function toPolicyStatuses(tier: TierDefinition, usage: readonly PolicyUsage[]): PolicyStatus[] {
+  return tier.policies.map((policy, index) => {
+    const { used, reserved, reset } = usage[index]!;
+    return {
+      name: policy.name,
+      unit: policy.unit,
+      limit: policy.limit,
+      used,
+      reserved,
+      remaining: Math.max(0, policy.limit - used - reserved),
+      reset,
+      windowSeconds: windowSecondsOf(policy),
+    };
+  });
+}
+
+export function headlineOf(tier: TierDefinition, statuses: readonly PolicyStatus[]): HeadlineStatus {
+  const { limit, remaining, reset } = statuses[headlinePolicyIndex(tier)]!;
+  return { limit, remaining, reset };
+}

@@ -1,0 +1,122 @@
+/**
+ * Public types of the rate-limit library. Nothing here depends on a backend.
+ */
+
+/** A plan tier name. The default table has `starter`, `pro` and `business`. */
+export type Tier = string;
+
+/** A creator identifier as applications pass it: a string, or a safe integer. */
+export type CreatorId = string | number;
+
+/** An exact rolling window over requests or LLM tokens: at most `limit` units in any `windowSeconds`. */
+export interface WindowPolicy {
+  readonly name: string;
+  readonly unit: 'requests' | 'tokens';
+  readonly limit: number;
+  readonly windowSeconds: number;
+}
+
+/** A cap on admissions holding an unsettled lease (requests "in flight"). */
+export interface ConcurrencyPolicy {
+  readonly name: string;
+  readonly unit: 'concurrent';
+  readonly limit: number;
+  /** How long a lease holds its slot when it is never settled. */
+  readonly leaseSeconds: number;
+}
+
+export type Policy = WindowPolicy | ConcurrencyPolicy;
+export type PolicyUnit = Policy['unit'];
+
+export interface TierDefinition {
+  readonly policies: readonly Policy[];
+}
+
+export type TierTable = Readonly<Record<Tier, TierDefinition>>;
+
+/** What one policy looks like right now for one creator. */
+export interface PolicyStatus {
+  readonly name: string;
+  readonly unit: PolicyUnit;
+  readonly limit: number;
+  /** Units counted in the current window (settled tokens, admitted requests, held leases). */
+  readonly used: number;
+  /** Tokens held by reservations that have not been settled yet (0 for other units). */
+  readonly reserved: number;
+  /** `limit - used - reserved`, never below 0. */
+  readonly remaining: number;
+  /**
+   * Epoch milliseconds at which the next unit of this policy frees up: when the oldest counted
+   * request or token entry leaves the window, or when the earliest lease expires. Equal to the
+   * decision time when nothing is counted.
+   */
+  readonly reset: number;
+  /** Window length (requests and tokens) or lease length (concurrent), in seconds. */
+  readonly windowSeconds: number;
+}
+
+/** The summary fields every result carries: they describe the tier's headline policy. */
+export interface HeadlineStatus {
+  readonly limit: number;
+  readonly remaining: number;
+  readonly reset: number;
+}
+
+export interface RateLimitStatus extends HeadlineStatus {
+  readonly creatorId: string;
+  readonly tier: Tier;
+  /** Backend time the status was computed at (epoch ms). */
+  readonly at: number;
+  readonly policies: readonly PolicyStatus[];
+}
+
+/** A successful admission. Denials are thrown as `RateLimitError`. */
+export interface RateLimitDecision extends RateLimitStatus {
+  readonly allowed: true;
+  /** The idempotency key of this admission: the caller's, or one generated for it. */
+  readonly requestId: string;
+  /** Tokens reserved against the tier's token policies (to be settled later). */
+  readonly reservedTokens: number;
+  /** True when this is a replay of an earlier admission with the same `requestId`. */
+  readonly duplicate: boolean;
+  /** True when the backend could not answer and the fail mode `open` let the request through. */
+  readonly degraded: boolean;
+}
+
+export interface CheckOptions {
+  /** Estimated LLM tokens to reserve against the tier's token policies. */
+  readonly tokens?: number;
+  /** Idempotency key: a repeated admission with the same key is answered without consuming again. */
+  readonly requestId?: string;
+}
+
+export type SettleOutcome =
+  /** The reservation was reconciled: unused tokens refunded or overage charged, lease released. */
+  | 'settled'
+  /** It had been settled before; nothing changed. */
+  | 'already-settled'
+  /** Its lease had expired: the slot was already free and the reserved charge stays (overage is still charged). */
+  | 'expired'
+  /** No reservation with this id is known (never made, or older than the retention period). */
+  | 'unknown';
+
+export interface SettleResult {
+  readonly creatorId: string;
+  readonly requestId: string;
+  readonly outcome: SettleOutcome;
+  readonly reservedTokens: number;
+  /** The tokens finally charged for this request (equal to `reservedTokens` when nothing changed). */
+  readonly chargedTokens: number;
+}
+
+/** Reported when a creator's attempts exceed the anomaly threshold within 5 minutes. */
+export interface AnomalyReport {
+  readonly creatorId: string;
+  readonly tier: Tier;
+  readonly attempts: number;
+  readonly threshold: number;
+  readonly windowSeconds: number;
+}
+
+export type FailMode = 'closed' | 'open';
+export type BackendName = 'elasticache' | 'upstash' | 'memory';
