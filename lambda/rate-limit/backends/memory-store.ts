@@ -18,7 +18,8 @@ const TTL_MARGIN_MS = 60_000;
 const RECORD_PRUNE_BATCH = 64;
 
 interface RequestWindow {
-  limit: number;
+  /** Ring capacity in the script: at least the limit, never below the entries still counted. */
+  capacity: number;
   windowMs: number;
   /** Admission times still counted, oldest first (at most `limit`). */
   times: number[];
@@ -271,21 +272,32 @@ interface PolicyView {
 
 function requestView(policy: PolicySpec, stored: RequestWindow | undefined, now: number): PolicyView {
   const horizon = now - policy.windowMs;
-  let times: number[];
-  if (stored && stored.limit === policy.limit) {
-    times = [...stored.times];
+  let window: RequestWindow | undefined;
+  if (stored && stored.capacity >= policy.limit) {
+    const times = [...stored.times];
     while (times.length > 0 && times[0]! <= horizon) times.shift();
-  } else {
-    // New policy, or its limit changed: keep the newest entries still inside the new window.
-    times = (stored?.times ?? []).filter((time) => time > horizon).slice(-policy.limit);
+    if (times.length > 0 || stored.capacity === policy.limit) {
+      window = { capacity: stored.capacity, windowMs: policy.windowMs, times };
+    }
   }
-  const window: RequestWindow = { limit: policy.limit, windowMs: policy.windowMs, times };
+  // New policy, a limit above the capacity, or an empty oversized window: start at capacity = limit,
+  // keeping every entry still inside the window.
+  window ??= {
+    capacity: policy.limit,
+    windowMs: policy.windowMs,
+    times: (stored?.times ?? []).filter((time) => time > horizon),
+  };
+  const { times } = window;
+  const blocker = times.length >= policy.limit ? times[times.length - policy.limit] : undefined;
   return {
     pass: times.length < policy.limit,
-    retryMs: times.length > 0 ? times[0]! + policy.windowMs - now : 0,
+    retryMs: blocker === undefined ? 0 : blocker + policy.windowMs - now,
     requestWindow: window,
     commit: (at) => void times.push(at),
-    usage: () => ({ used: times.length, reserved: 0, reset: times.length > 0 ? times[0]! + policy.windowMs : now }),
+    usage: () => {
+      const next = times.length >= policy.limit ? times[times.length - policy.limit] : times[0];
+      return { used: times.length, reserved: 0, reset: next === undefined ? now : next + policy.windowMs };
+    },
   };
 }
 

@@ -84,18 +84,25 @@ local function encodeTokens(seg)
   return string.char(#seg.name) .. seg.name .. 't' .. pack('<dddd', seg.used, seg.reserved, seg.cutoff, seg.W)
 end
 
--- Request window: reuse the stored ring when its size matches the limit; otherwise (new policy,
--- or the limit changed with the tier) rebuild it from the entries still inside the window.
+-- Request window. The ring's capacity C is at least the limit: it never shrinks below the entries
+-- still counted, so moving to a smaller tier and back forgets nothing. A request passes iff fewer
+-- than 'limit' entries are inside the window; when denied, it passes once the entry at position
+-- n - limit (from the oldest) leaves, which is ring slot (h - limit) mod C.
 local function loadRequests(s, old, limit, W)
-  local p = { kind = 'r', N = limit, W = W }
-  if old and old.kind == 'r' and old.N == limit then
-    local n, h = old.n, old.h
-    while n > 0 and slot(s, old, (h - n) % limit) <= now - W do n = n - 1 end
-    p.n, p.h = n, h
-    p.bytes = string.sub(s, old.ring, old.ring + limit * 8 - 1)
-    p.oldest = n > 0 and slot(s, old, (h - n) % limit) or nil
-    return p
+  local p = { kind = 'r', W = W, limit = limit }
+  if old and old.kind == 'r' and old.N >= limit then
+    local C, n, h = old.N, old.n, old.h
+    while n > 0 and slot(s, old, (h - n) % C) <= now - W do n = n - 1 end
+    if n > 0 or C == limit then
+      p.N, p.n, p.h = C, n, h
+      p.bytes = string.sub(s, old.ring, old.ring + C * 8 - 1)
+      if n > 0 then p.oldest = slot(s, old, (h - n) % C) end
+      if n >= limit then p.blocker = slot(s, old, (h - limit) % C) end
+      return p
+    end
   end
+  -- New policy, a limit above the ring's capacity, or an empty oversized ring: rebuild with
+  -- capacity = limit, keeping every entry still inside the window (they all fit).
   local kept = {}
   if old and old.kind == 'r' then
     for k = old.n, 1, -1 do
@@ -103,13 +110,12 @@ local function loadRequests(s, old, limit, W)
       if ts > now - W then kept[#kept + 1] = ts end
     end
   end
-  local first = math.max(1, #kept - limit + 1)
   local parts = {}
-  for i = first, #kept do parts[#parts + 1] = pack('<d', kept[i]) end
-  p.n = #parts
+  for i = 1, #kept do parts[i] = pack('<d', kept[i]) end
+  p.N, p.n = limit, #kept
   p.h = p.n % limit
   p.bytes = table.concat(parts) .. string.rep('\0', (limit - p.n) * 8)
-  p.oldest = p.n > 0 and kept[first] or nil
+  p.oldest = kept[1]
   return p
 end
 
@@ -240,7 +246,7 @@ for i = 1, count do
   if unit == 'r' then
     p = loadRequests(s, old, limit, window)
     pass = p.n < limit
-    if not pass then retry = p.oldest + window - now end
+    if not pass then retry = p.blocker + window - now end
   elseif unit == 't' then
     hasTokens = true
     p = loadTokens(old, window)
@@ -365,7 +371,9 @@ for i = 1, count do
   if p.kind == 'r' then
     reply[#reply + 1] = p.n
     reply[#reply + 1] = 0
-    reply[#reply + 1] = p.oldest and (p.oldest + p.W) or now
+    -- When the next unit frees: the oldest entry leaves, or (at or over the limit) the blocker does.
+    local next = p.blocker or p.oldest
+    reply[#reply + 1] = next and (next + p.W) or now
   elseif p.kind == 't' then
     reply[#reply + 1] = p.used
     reply[#reply + 1] = p.reserved
