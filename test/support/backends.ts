@@ -51,7 +51,7 @@ export function useTestServers(): TestServers {
   });
 
   handle.limiter = (backend, options = {}) => {
-    const keyPrefix = `t${process.pid}x${(prefixCounter += 1)}`;
+    const keyPrefix = options.keyPrefix ?? `t${process.pid}x${(prefixCounter += 1)}`;
     // Generous deadlines: 2,000 concurrent checks on 2 shared cores must not trip them.
     const common = { timeoutMs: 10_000, ...options, keyPrefix };
     let limiter: RateLimiter;

@@ -1,0 +1,133 @@
+/**
+ * What only a real Redis can show: exactness under heavy concurrency, one round trip per check,
+ * the key layout (one hash tag, a TTL on every key) and the server clock.
+ */
+import { RateLimitError, type TierTable } from '../../lambda/rate-limit';
+import { creatorKeys, keyList } from '../../lambda/rate-limit/keys';
+import { REDIS_BACKENDS, concurrently, useTestServers } from '../support/backends';
+
+const servers = useTestServers();
+
+const SINGLE: TierTable = {
+  hundred: { policies: [{ name: 'requests-per-hour', unit: 'requests', limit: 100, windowSeconds: 3600 }] },
+};
+
+/** Redis's hash tag rule: the first "{...}" with something inside decides the slot. */
+function hashTag(key: string): string {
+  const open = key.indexOf('{');
+  const close = key.indexOf('}', open + 1);
+  return open !== -1 && close > open + 1 ? key.slice(open + 1, close) : key;
+}
+
+/** Successful calls per command since the last CONFIG RESETSTAT (CONFIG itself left out). */
+async function commandStats(): Promise<Record<string, number>> {
+  const info = await servers.inspector.info('commandstats');
+  const calls: Record<string, number> = {};
+  for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),.*failed_calls=(\d+)/gm)) {
+    if (!match[1]!.startsWith('config')) calls[match[1]!] = Number(match[2]) - Number(match[3]);
+  }
+  return calls;
+}
+
+describe.each(REDIS_BACKENDS)('%s backend on a real Redis', (backend) => {
+  it.each([1, 2, 3])('admits exactly 100 of 2,000 concurrent checks for one creator (run %i)', async (run) => {
+    // A deadline far above what 2,000 in-flight calls need on a loaded 2-core machine: this test is
+    // about exactness, and every call must come back as an allow or a RateLimitError.
+    const limiter = servers.limiter(backend, { tiers: SINGLE, timeoutMs: 60_000 });
+    const results = await concurrently(2000, () => limiter.check(`crowd-${run}`, 'hundred'));
+    const allowed = results.filter((r) => r.status === 'fulfilled');
+    const denied = results.filter((r) => r.status === 'rejected' && r.reason instanceof RateLimitError);
+    expect(allowed).toHaveLength(100);
+    expect(denied).toHaveLength(1900);
+    expect((await limiter.status(`crowd-${run}`, 'hundred')).policies[0]!.used).toBe(100);
+  });
+
+  it('admits exactly the limit across many creators at once', async () => {
+    const limiter = servers.limiter(backend, { tiers: SINGLE, timeoutMs: 60_000 });
+    const results = await concurrently(2000, (i) => limiter.check(`many-${i % 10}`, 'hundred'));
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1000);
+    for (let c = 0; c < 10; c += 1) {
+      expect((await limiter.status(`many-${c}`, 'hundred')).remaining).toBe(0);
+    }
+  });
+
+  it('decides on the Redis server clock', async () => {
+    const limiter = servers.limiter(backend, { tiers: SINGLE });
+    const [beforeSeconds, beforeMicros] = await servers.inspector.time();
+    const decision = await limiter.check('clocked', 'hundred');
+    const [afterSeconds, afterMicros] = await servers.inspector.time();
+    const before = Number(beforeSeconds) * 1000 + Math.floor(Number(beforeMicros) / 1000);
+    const after = Number(afterSeconds) * 1000 + Math.floor(Number(afterMicros) / 1000);
+    expect(decision.at).toBeGreaterThanOrEqual(before);
+    expect(decision.at).toBeLessThanOrEqual(after);
+    expect(decision.reset).toBe(decision.at + 3600_000);
+  });
+
+  it('keeps all keys of a creator under one non-empty hash tag, each with a TTL', async () => {
+    const prefix = `layout-${backend}`;
+    const limiter = servers.limiter(backend, { keyPrefix: prefix }); // default tiers: requests, tokens, in-flight
+    const creators = ['plain', '}starts-with-brace', 'has{braces}inside', '%7B'];
+    for (const creator of creators) {
+      const decision = await limiter.check(creator, 'pro', { tokens: 100, requestId: `req-${creators.indexOf(creator)}` });
+      await limiter.settle(creator, 'pro', decision.requestId, 40);
+      await limiter.check(creator, 'pro', { requestId: `plain-${creators.indexOf(creator)}` });
+    }
+    // Settling released the only lease, so each creator's (now empty) lease set is gone.
+    const ours = await servers.inspector.keys(`${prefix}:*`);
+    expect(ours.length).toBe(creators.length * 4);
+    for (const creator of creators) {
+      const all = keyList(creatorKeys(creator, prefix));
+      const mine = ours.filter((key) => all.includes(key));
+      expect(mine).toHaveLength(4);
+      expect(new Set(mine.map(hashTag)).size).toBe(1);
+      expect(hashTag(mine[0]!)).not.toBe(mine[0]);
+    }
+    for (const key of ours) expect(await servers.inspector.pttl(key)).toBeGreaterThan(0);
+  });
+});
+
+describe('round trips', () => {
+  it('elasticache: after warm-up each check is exactly one command from the client (EVALSHA)', async () => {
+    const limiter = servers.limiter('elasticache', { tiers: SINGLE });
+    await limiter.check('warm', 'hundred');
+    const monitor = await servers.inspector.duplicate().monitor();
+    const seen: Array<{ command: string; source: string }> = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => seen.push({ command: args[0]!.toLowerCase(), source }));
+    for (let i = 0; i < 20; i += 1) await limiter.check(`rt-${i % 4}`, 'hundred');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    monitor.disconnect();
+    const fromClient = seen.filter((entry) => entry.source !== 'lua');
+    expect(fromClient.map((entry) => entry.command)).toEqual(Array(20).fill('evalsha'));
+  });
+
+  it('elasticache: a single-policy check costs 4 Redis commands including those inside the script', async () => {
+    const limiter = servers.limiter('elasticache', { tiers: SINGLE });
+    await limiter.check('cost', 'hundred');
+    await servers.inspector.config('RESETSTAT');
+    for (let i = 0; i < 50; i += 1) await limiter.check(`cost-${i % 5}`, 'hundred');
+    const stats = await commandStats();
+    expect(stats).toEqual({ evalsha: 50, time: 50, get: 50, set: 50 });
+  });
+
+  it('upstash: after warm-up each check is exactly one HTTP request', async () => {
+    const limiter = servers.limiter('upstash', { tiers: SINGLE });
+    await limiter.check('warm', 'hundred');
+    servers.upstash.resetStats();
+    for (let i = 0; i < 20; i += 1) await limiter.check(`rt-${i % 4}`, 'hundred').catch(() => undefined);
+    expect(servers.upstash.stats.httpRequests).toBe(20);
+  });
+
+  it('falls back to EVAL once when the server lost its scripts (NOSCRIPT), then uses EVALSHA again', async () => {
+    for (const backend of REDIS_BACKENDS) {
+      const limiter = servers.limiter(backend, { tiers: SINGLE });
+      await servers.inspector.script('FLUSH');
+      await servers.inspector.config('RESETSTAT');
+      await limiter.check('flushed', 'hundred');
+      await limiter.check('flushed', 'hundred');
+      const stats = await commandStats();
+      // The first EVALSHA fails (NOSCRIPT), EVAL reloads the script, the next EVALSHA hits.
+      expect(stats.eval).toBe(1);
+      expect(stats.evalsha).toBe(1);
+    }
+  });
+});
