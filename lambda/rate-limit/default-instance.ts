@@ -19,10 +19,11 @@ export function bindDefaultRateLimiter(forceBackend?: BackendName): BoundRateLim
   let limiter: RateLimiter | undefined;
   const instance = (): RateLimiter => (limiter ??= createRateLimiter(rateLimiterOptionsFromEnv(process.env, {}, forceBackend)));
   return {
-    checkCreatorRateLimit: (creatorId, tier, options) => instance().check(creatorId, tier, options),
-    getRateLimitStatus: (creatorId, tier) => instance().status(creatorId, tier),
-    settleCreatorUsage: (creatorId, tier, requestId, actualTokens) => instance().settle(creatorId, tier, requestId, actualTokens),
-    resetCreatorRateLimit: (creatorId) => instance().reset(creatorId),
+    // async, so a configuration error surfaces as a rejection like every other failure.
+    checkCreatorRateLimit: async (creatorId, tier, options) => instance().check(creatorId, tier, options),
+    getRateLimitStatus: async (creatorId, tier) => instance().status(creatorId, tier),
+    settleCreatorUsage: async (creatorId, tier, requestId, actualTokens) => instance().settle(creatorId, tier, requestId, actualTokens),
+    resetCreatorRateLimit: async (creatorId) => instance().reset(creatorId),
     getDefaultRateLimiter: instance,
   };
 }
