@@ -1,5 +1,7 @@
 // Pure functions of the emulator, tested directly: no servers are involved
 // because these modules never touch the network.
+import { createHash } from 'node:crypto';
+
 import { refusalFor } from '../../../scripts/redis/upstash-emulator/command-policy';
 import { FaultInjector } from '../../../scripts/redis/upstash-emulator/faults';
 import { JsonNumber, parseJson } from '../../../scripts/redis/upstash-emulator/json-parse';
