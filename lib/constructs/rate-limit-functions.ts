@@ -1,0 +1,146 @@
+import { Duration } from 'aws-cdk-lib';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+import type { IRateLimitBackend } from './rate-limit-backend';
+import { RateLimitFunction } from './rate-limit-function';
+import { RATE_LIMIT_ROUTES, type RouteName } from './routes';
+
+/**
+ * Lambda caps the environment of a function at 4 KB in total; leave room for
+ * the other variables when passing the tier table.
+ */
+const MAX_TIERS_JSON_BYTES = 3072;
+
+export interface RateLimitFunctionsProps {
+  /** Which Redis the functions use; decides the environment, VPC placement and grants. */
+  readonly backend: IRateLimitBackend;
+  /**
+   * Powertools service name, and the `service` dimension of the custom metrics.
+   * @default 'creator-rate-limit'
+   */
+  readonly serviceName?: string;
+  /**
+   * CloudWatch namespace of the custom metrics.
+   * @default 'CreatorRateLimit'
+   */
+  readonly metricsNamespace?: string;
+  /**
+   * `RATE_LIMIT_FAIL_MODE`: `closed` answers 503 when Redis does not answer in
+   * time, `open` admits the request and counts it as Degraded.
+   * @default 'closed'
+   */
+  readonly failMode?: 'closed' | 'open';
+  /**
+   * `RATE_LIMIT_TIMEOUT_MS`, the deadline of one backend call.
+   * @default Duration.millis(300)
+   */
+  readonly backendTimeout?: Duration;
+  /**
+   * Tier table passed as `RATE_LIMIT_TIERS` (at most 3 KB of JSON).
+   * @default - the library's built-in tiers
+   */
+  readonly tiers?: Readonly<Record<string, unknown>>;
+  /**
+   * @default 256
+   */
+  readonly memorySize?: number;
+  /**
+   * @default Duration.seconds(5)
+   */
+  readonly timeout?: Duration;
+  /**
+   * Reserved concurrency per function; it bounds Redis connections (one client
+   * per execution environment).
+   * @default { check: 50, settle: 50, status: 20, reset: 5 }
+   */
+  readonly reservedConcurrency?: Readonly<Partial<Record<RouteName, number>>>;
+  /**
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+}
+
+const DEFAULT_RESERVED_CONCURRENCY: Readonly<Record<RouteName, number>> = {
+  check: 50,
+  settle: 50,
+  status: 20,
+  reset: 5,
+};
+
+/**
+ * The four handlers of the rate-limit API, wired to one backend. The same
+ * construct builds the VPC-attached ElastiCache variant and the Upstash variant;
+ * only the backend differs.
+ */
+export class RateLimitFunctions extends Construct {
+  /** The functions by route name. */
+  public readonly functions: Readonly<Record<RouteName, RateLimitFunction>>;
+
+  constructor(scope: Construct, id: string, props: RateLimitFunctionsProps) {
+    super(scope, id);
+    const timeout = props.timeout ?? Duration.seconds(5);
+    const backendTimeout = props.backendTimeout ?? Duration.millis(300);
+    validateTimeouts(timeout, backendTimeout);
+
+    const environment: Record<string, string> = {
+      ...props.backend.environment,
+      RATE_LIMIT_FAIL_MODE: props.failMode ?? 'closed',
+      RATE_LIMIT_TIMEOUT_MS: String(backendTimeout.toMilliseconds()),
+      POWERTOOLS_SERVICE_NAME: props.serviceName ?? 'creator-rate-limit',
+      POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? 'CreatorRateLimit',
+    };
+    if (props.tiers !== undefined) environment.RATE_LIMIT_TIERS = serializeTiers(props.tiers);
+
+    const reserved = { ...DEFAULT_RESERVED_CONCURRENCY, ...props.reservedConcurrency };
+    const functions = {} as Record<RouteName, RateLimitFunction>;
+    for (const route of RATE_LIMIT_ROUTES) {
+      const fn = new RateLimitFunction(this, pascalCase(route.name), {
+        entry: route.entry,
+        description: `${route.description} [${props.backend.kind}]`,
+        environment,
+        timeout,
+        memorySize: props.memorySize,
+        reservedConcurrentExecutions: reserved[route.name],
+        logRetention: props.logRetention,
+        vpcPlacement: props.backend.vpcPlacement,
+      });
+      props.backend.grantAccess(fn.function);
+      functions[route.name] = fn;
+    }
+    this.functions = functions;
+  }
+
+  /** All functions, in route order. */
+  public get all(): RateLimitFunction[] {
+    return RATE_LIMIT_ROUTES.map((route) => this.functions[route.name]);
+  }
+}
+
+function validateTimeouts(timeout: Duration, backendTimeout: Duration): void {
+  const backendMs = backendTimeout.toMilliseconds();
+  if (backendMs < 10) {
+    throw new Error(`RateLimitFunctions: backendTimeout must be at least 10 ms, got ${backendMs} ms`);
+  }
+  // A cold start reads the secret and opens the connection before the first
+  // backend call; keep a second of headroom so the function answers (503 or
+  // fail-open) instead of being killed by its own timeout.
+  if (backendMs > timeout.toMilliseconds() - 1000) {
+    throw new Error(
+      `RateLimitFunctions: backendTimeout (${backendMs} ms) must leave at least 1 s of the function timeout (${timeout.toMilliseconds()} ms)`,
+    );
+  }
+}
+
+function serializeTiers(tiers: Readonly<Record<string, unknown>>): string {
+  const json = JSON.stringify(tiers);
+  if (Buffer.byteLength(json, 'utf8') > MAX_TIERS_JSON_BYTES) {
+    throw new Error(
+      `RateLimitFunctions: the tier table is ${Buffer.byteLength(json, 'utf8')} bytes of JSON; Lambda environments are limited to 4 KB, so keep it under ${MAX_TIERS_JSON_BYTES} bytes`,
+    );
+  }
+  return json;
+}
+
+function pascalCase(name: string): string {
+  return name.charAt(0).toUpperCase() + name.slice(1);
+}

@@ -1,0 +1,31 @@
+import { Stack, type StackProps } from 'aws-cdk-lib';
+import type { Construct } from 'constructs';
+import type { DeploymentConfig } from '../config';
+import { UpstashBackend } from '../constructs/rate-limit-backend';
+import { RateLimitService } from '../constructs/rate-limit-service';
+import { importSecret } from '../constructs/secret-reference';
+import { addServiceOutputs } from './outputs';
+import { serviceSettings } from './service-settings';
+
+export interface UpstashRateLimitStackProps extends StackProps {
+  readonly config: DeploymentConfig;
+}
+
+/**
+ * The same rate-limit API against Upstash Redis over HTTPS: no VPC, the URL
+ * and token read at runtime from a Secrets Manager secret referenced by name.
+ */
+export class UpstashRateLimitStack extends Stack {
+  public readonly service: RateLimitService;
+
+  constructor(scope: Construct, id: string, props: UpstashRateLimitStackProps) {
+    super(scope, id, props);
+    const credentialsSecret = importSecret(this, 'UpstashCredentialsSecret', props.config.upstash.credentialsSecret);
+
+    this.service = new RateLimitService(this, 'RateLimit', {
+      backend: new UpstashBackend({ credentialsSecret }),
+      ...serviceSettings(props.config, { variant: 'upstash', dashboardName: `${id}-decisions` }),
+    });
+    addServiceOutputs(this, this.service);
+  }
+}
