@@ -10,7 +10,9 @@ import { RedisScriptStore } from './backends/redis-script-store';
 import type { Evaluation, RateLimitStore } from './backends/store';
 import { createUpstashClient, type UpstashConnectionOptions } from './backends/upstash-client';
 import { UpstashTransport } from './backends/upstash-transport';
+import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
 import { withDeadline } from './deadline';
+import { DenyCache, DEFAULT_DENY_CACHE_SIZE } from './deny-cache';
 import { RateLimitError, RateLimitInputError, RateLimitUnavailableError } from './errors';
 import { DEFAULT_KEY_PREFIX } from './keys';
 import {
@@ -69,6 +71,14 @@ interface CommonOptions {
   readonly onAnomaly?: (report: AnomalyReport) => void;
   /** Where degraded-mode and anomaly events are logged. @default structured JSON on console */
   readonly logger?: RateLimitLogger;
+  /**
+   * Local cache of denials (zero backend commands until the exact retry time); `false` disables.
+   * Checks that carry a caller `requestId` always ask the backend, so a retried admission is
+   * recognised as such. @default { maxEntries: 10000 }
+   */
+  readonly denyCache?: false | { readonly maxEntries?: number };
+  /** Circuit breaker around backend calls; `false` disables. @default { failureThreshold: 5, cooldownMs: 500 } */
+  readonly circuitBreaker?: false | CircuitBreakerOptions;
 }
 
 export type RateLimiterOptions = CommonOptions &
@@ -116,10 +126,14 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const anomalyFactor = options.anomalyFactor ?? 2;
   const logger = options.logger ?? consoleLogger;
   const onAnomaly = options.onAnomaly ?? ((report: AnomalyReport) => logger.warn('rate-limit anomaly', { ...report }));
+  const denyCache =
+    options.denyCache === false ? undefined : new DenyCache(options.denyCache?.maxEntries ?? DEFAULT_DENY_CACHE_SIZE);
+  const breaker = options.circuitBreaker === false ? undefined : new CircuitBreaker(options.circuitBreaker);
 
   async function callStore<T>(operation: string, call: () => Promise<T>): Promise<T | undefined> {
+    const bounded = (): Promise<T> => withDeadline(call(), timeoutMs);
     try {
-      return await withDeadline(call(), timeoutMs);
+      return await (breaker ? breaker.run(bounded) : bounded());
     } catch (cause) {
       const reason = cause instanceof Error ? cause.message : String(cause);
       if (failMode === 'closed') {
@@ -172,6 +186,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       retryMs: 0,
       anomalyAttempts: 0,
       reservedTokens: 0,
+      anomalyWindow: { attempts: 0, endsAt: now, warned: false },
       usage,
     });
   }
@@ -195,7 +210,14 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       const callerRequestId = checkOptions.requestId === undefined ? undefined : validateRequestId(checkOptions.requestId);
       const requestId = callerRequestId ?? randomUUID();
       const keepRecord = callerRequestId !== undefined || reserve || store.mayResend;
-      const request = evaluationRequest(creatorId, tier, requestId, tokens, keepRecord, reserve);
+      const cached = callerRequestId === undefined ? denyCache?.match(creatorId, tierName, reserve, tokens) : undefined;
+      if (cached) {
+        throw new RateLimitError({ ...cached, retryAfter: Math.max(1, Math.ceil((cached.until - Date.now()) / 1000)) });
+      }
+      const request = {
+        ...evaluationRequest(creatorId, tier, requestId, tokens, keepRecord, reserve),
+        extraAttempts: denyCache?.takeServed(creatorId, tierName) ?? 0,
+      };
 
       const evaluation = await callStore('check', () => store.evaluate('check', request));
       if (!evaluation) {
@@ -212,13 +234,30 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       }
       if (evaluation.code === 'denied') {
         const policy = tier.policies[evaluation.deniedIndex]!;
-        throw new RateLimitError({
+        const details = {
           retryAfter: Math.max(1, Math.ceil(evaluation.retryMs / 1000)),
           limit: policy.limit,
           remaining: 0,
           reset: evaluation.now + evaluation.retryMs,
           policy: policy.name,
+        };
+        // Cached against the local clock for the duration the backend computed, so clock skew
+        // between this container and Redis cannot stretch or shorten it.
+        const localNow = Date.now();
+        const window = evaluation.anomalyWindow;
+        denyCache?.remember(creatorId, tierName, {
+          ...details,
+          until: localNow + evaluation.retryMs,
+          unit: policy.unit,
+          tokens,
+          anomaly: {
+            attempts: window.attempts,
+            threshold: request.anomalyThreshold,
+            endsAt: localNow + (window.endsAt - evaluation.now),
+            warned: window.warned,
+          },
         });
+        throw new RateLimitError(details);
       }
       return {
         ...statusOf(creatorId, tierName, tier, evaluation),
@@ -247,11 +286,14 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       if (!settled) {
         return { creatorId, requestId, outcome: 'unknown', reservedTokens: 0, chargedTokens: 0 };
       }
+      // A settle releases a lease and may refund tokens: denials cached here may no longer hold.
+      if (settled.outcome === 'settled') denyCache?.forget(creatorId);
       return { creatorId, requestId, outcome: settled.outcome, reservedTokens: settled.reserved, chargedTokens: settled.charged };
     },
 
     async reset(rawCreatorId) {
       const creatorId = normalizeCreatorId(rawCreatorId);
+      denyCache?.forget(creatorId);
       const done = await callStore('reset', () => store.reset(creatorId).then(() => true));
       if (!done) throw new RateLimitUnavailableError(`rate-limit backend ${store.backend} unavailable during reset`);
     },

@@ -111,6 +111,11 @@ export class MemoryStore implements RateLimitStore {
       retryMs,
       anomalyAttempts,
       reservedTokens: code === 'duplicate' ? duplicate!.reserved : code === 'allowed' && request.reserve ? request.tokens : 0,
+      anomalyWindow: {
+        attempts: state.anomaly.attempts,
+        endsAt: state.anomaly.start + ANOMALY_WINDOW_MS,
+        warned: state.anomaly.warned,
+      },
       usage: views.map((view) => view.usage()),
     };
   }

@@ -29,7 +29,7 @@ export interface ScriptTransport {
 
 export const ADMISSION_SCRIPT_SHA = createHash('sha1').update(ADMISSION_SCRIPT).digest('hex');
 
-const HEADER_LENGTH = 7;
+const HEADER_LENGTH = 9;
 const SETTLE_REPLY_LENGTH = 4;
 
 export class RedisScriptStore implements RateLimitStore {
@@ -71,6 +71,7 @@ export class RedisScriptStore implements RateLimitStore {
       retryMs: reply[3]!,
       anomalyAttempts: reply[4]!,
       reservedTokens: reply[5]!,
+      anomalyWindow: { attempts: reply[6]!, endsAt: reply[7]!, warned: reply[8] === 1 },
       usage,
     };
   }

@@ -53,7 +53,15 @@ export interface Evaluation {
   readonly anomalyAttempts: number;
   /** Tokens held by this admission (or by the original one, for a replay). */
   readonly reservedTokens: number;
+  /** The creator's anomaly window after this call: attempts so far, its end (backend ms), warned yet. */
+  readonly anomalyWindow: AnomalyWindow;
   readonly usage: readonly PolicyUsage[];
+}
+
+export interface AnomalyWindow {
+  readonly attempts: number;
+  readonly endsAt: number;
+  readonly warned: boolean;
 }
 
 export interface SettleEvaluation {

@@ -29,8 +29,9 @@
  *       9 lease ms, 10 policy count P, then P x (name, unit r|t|c, limit, window or lease ms).
  *
  * Reply (check / status): code (1 allowed, 0 denied, 2 duplicate, 3 status), now, denied policy
- *       index (1-based, 0 = none), retry ms, anomaly attempts (0 = nothing to report), reserved
- *       tokens, record time, then P x (used, reserved, reset ms).
+ *       index (1-based, 0 = none), retry ms, anomaly attempts to report (0 = none), reserved
+ *       tokens, attempts in the anomaly window, its end (ms), warned flag (0/1),
+ *       then P x (used, reserved, reset ms).
  * Reply (settle): code (1 settled, 2 already settled, 3 expired, 4 unknown), now, reserved, charged.
  *
  * Time comes from the Redis server (TIME), so every caller shares one clock. Denials write only
@@ -359,12 +360,11 @@ if isCheck then
   end
 end
 
-local reply = { code, now, deniedIndex, retryMs, anomalyAttempts, 0, 0 }
+local reply = { code, now, deniedIndex, retryMs, anomalyAttempts, 0, anom[2], anom[1] + ANOMALY_WINDOW, anom[3] }
 if code == 2 then
-  local ts, reserved = string.match(duplicate, '^(%d+):(%d+):')
-  reply[6], reply[7] = tonumber(reserved), tonumber(ts)
+  reply[6] = tonumber(string.match(duplicate, '^%d+:(%d+):'))
 elseif code == 1 then
-  reply[6], reply[7] = reserve and tokens or 0, now
+  reply[6] = reserve and tokens or 0
 end
 for i = 1, count do
   local p = policies[i]

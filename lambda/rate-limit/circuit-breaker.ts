@@ -1,0 +1,67 @@
+/**
+ * A circuit breaker for backend calls. After `failureThreshold` consecutive failures it opens: calls
+ * fail at once for `cooldownMs` instead of each waiting for a deadline. Then one probe call is let
+ * through (half-open); its success closes the circuit, its failure opens it again.
+ */
+
+export class CircuitOpenError extends Error {
+  override readonly name = 'CircuitOpenError';
+  constructor(readonly retryInMs: number) {
+    super(`backend circuit open after repeated failures; next probe in ${retryInMs} ms`);
+  }
+}
+
+export interface CircuitBreakerOptions {
+  /** Consecutive failures that open the circuit. @default 5 */
+  readonly failureThreshold?: number;
+  /** How long the circuit stays open before a probe. @default 500 */
+  readonly cooldownMs?: number;
+  readonly clock?: () => number;
+}
+
+export type CircuitState = 'closed' | 'open' | 'half-open';
+
+export class CircuitBreaker {
+  private failures = 0;
+  private openedAt = 0;
+  private state: CircuitState = 'closed';
+  private probing = false;
+  private readonly failureThreshold: number;
+  private readonly cooldownMs: number;
+  private readonly clock: () => number;
+
+  constructor(options: CircuitBreakerOptions = {}) {
+    this.failureThreshold = options.failureThreshold ?? 5;
+    this.cooldownMs = options.cooldownMs ?? 500;
+    this.clock = options.clock ?? Date.now;
+  }
+
+  get current(): CircuitState {
+    if (this.state === 'open' && this.clock() - this.openedAt >= this.cooldownMs) return 'half-open';
+    return this.state;
+  }
+
+  async run<T>(call: () => Promise<T>): Promise<T> {
+    const state = this.current;
+    if (state === 'open' || (state === 'half-open' && this.probing)) {
+      throw new CircuitOpenError(Math.max(0, this.openedAt + this.cooldownMs - this.clock()));
+    }
+    const isProbe = state === 'half-open';
+    if (isProbe) this.probing = true;
+    try {
+      const result = await call();
+      this.failures = 0;
+      this.state = 'closed';
+      return result;
+    } catch (error) {
+      this.failures += 1;
+      if (isProbe || this.failures >= this.failureThreshold) {
+        this.state = 'open';
+        this.openedAt = this.clock();
+      }
+      throw error;
+    } finally {
+      if (isProbe) this.probing = false;
+    }
+  }
+}
