@@ -2,15 +2,11 @@
  * What only a real Redis can show: exactness under heavy concurrency, one round trip per check,
  * the key layout (one hash tag, a TTL on every key) and the server clock.
  */
-import { RateLimitError, type TierTable } from '../../lambda/rate-limit';
 import { creatorKeys, keyList } from '../../lambda/rate-limit/keys';
-import { REDIS_BACKENDS, concurrently, useTestServers } from '../support/backends';
+import { REDIS_BACKENDS, useTestServers } from '../support/backends';
+import { SINGLE, exactnessScenarios } from '../support/exactness-scenarios';
 
 const servers = useTestServers();
-
-const SINGLE: TierTable = {
-  hundred: { policies: [{ name: 'requests-per-hour', unit: 'requests', limit: 100, windowSeconds: 3600 }] },
-};
 
 /** Redis's hash tag rule: the first "{...}" with something inside decides the slot. */
 function hashTag(key: string): string {
@@ -30,26 +26,7 @@ async function commandStats(): Promise<Record<string, number>> {
 }
 
 describe.each(REDIS_BACKENDS)('%s backend on a real Redis', (backend) => {
-  it.each([1, 2, 3])('admits exactly 100 of 2,000 concurrent checks for one creator (run %i)', async (run) => {
-    // A deadline far above what 2,000 in-flight calls need on a loaded 2-core machine: this test is
-    // about exactness, and every call must come back as an allow or a RateLimitError.
-    const limiter = servers.limiter(backend, { tiers: SINGLE, timeoutMs: 60_000 });
-    const results = await concurrently(2000, () => limiter.check(`crowd-${run}`, 'hundred'));
-    const allowed = results.filter((r) => r.status === 'fulfilled');
-    const denied = results.filter((r) => r.status === 'rejected' && r.reason instanceof RateLimitError);
-    expect(allowed).toHaveLength(100);
-    expect(denied).toHaveLength(1900);
-    expect((await limiter.status(`crowd-${run}`, 'hundred')).policies[0]!.used).toBe(100);
-  });
-
-  it('admits exactly the limit across many creators at once', async () => {
-    const limiter = servers.limiter(backend, { tiers: SINGLE, timeoutMs: 60_000 });
-    const results = await concurrently(2000, (i) => limiter.check(`many-${i % 10}`, 'hundred'));
-    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1000);
-    for (let c = 0; c < 10; c += 1) {
-      expect((await limiter.status(`many-${c}`, 'hundred')).remaining).toBe(0);
-    }
-  });
+  exactnessScenarios((options) => servers.limiter(backend, options));
 
   it('decides on the Redis server clock', async () => {
     const limiter = servers.limiter(backend, { tiers: SINGLE });

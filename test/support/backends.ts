@@ -15,7 +15,11 @@ export type BackendUnderTest = 'memory' | 'elasticache' | 'upstash';
 export const ALL_BACKENDS: readonly BackendUnderTest[] = ['memory', 'elasticache', 'upstash'];
 export const REDIS_BACKENDS: readonly BackendUnderTest[] = ['elasticache', 'upstash'];
 
-type CommonOptions = Omit<RateLimiterOptions, 'backend' | 'store' | 'elasticache' | 'upstash' | 'clock'>;
+/** Limiter options a test may set; the backend and its connection come from the test servers. */
+export type LimiterOptions = Omit<RateLimiterOptions, 'backend' | 'store' | 'elasticache' | 'upstash' | 'clock'>;
+
+/** Builds a limiter on the backend under test; shared scenarios take one of these. */
+export type LimiterFactory = (options?: LimiterOptions) => RateLimiter;
 
 export interface TestServers {
   readonly redis: RedisProcess;
@@ -23,10 +27,15 @@ export interface TestServers {
   /** A plain client for inspecting Redis from tests. */
   readonly inspector: IoRedis;
   /** A limiter on the given backend with a fresh key prefix; closed after the file. */
-  limiter(backend: BackendUnderTest, options?: CommonOptions): RateLimiter;
+  limiter(backend: BackendUnderTest, options?: LimiterOptions): RateLimiter;
 }
 
 let prefixCounter = 0;
+
+/** A key prefix no other limiter in this test process uses. */
+export function uniqueKeyPrefix(): string {
+  return `t${process.pid}x${(prefixCounter += 1)}`;
+}
 
 /** Registers beforeAll/afterAll hooks and returns a handle filled in once they ran. */
 export function useTestServers(): TestServers {
@@ -51,7 +60,7 @@ export function useTestServers(): TestServers {
   });
 
   handle.limiter = (backend, options = {}) => {
-    const keyPrefix = options.keyPrefix ?? `t${process.pid}x${(prefixCounter += 1)}`;
+    const keyPrefix = options.keyPrefix ?? uniqueKeyPrefix();
     // Generous deadlines: 2,000 concurrent checks on 2 shared cores must not trip them.
     const common = { timeoutMs: 10_000, ...options, keyPrefix };
     let limiter: RateLimiter;

@@ -1,0 +1,179 @@
+/**
+ * The conformance scenarios: the same decisions on every backend. Each scenario file calls
+ * conformanceScenarios() inside a describe block with a factory for its backend, so the in-memory
+ * store, single-node Redis (ioredis and Upstash REST) and a Redis Cluster all run the very same tests.
+ */
+import { DEFAULT_TIERS, RateLimitError, type RateLimiter, type TierTable } from '../../lambda/rate-limit';
+import { sleep, type LimiterFactory } from './backends';
+
+/** Short windows so rolling behaviour is observable in a test. */
+const SHORT: TierTable = {
+  small: { policies: [{ name: 'per-2s', unit: 'requests', limit: 3, windowSeconds: 2 }] },
+  tiny: { policies: [{ name: 'per-1s', unit: 'requests', limit: 2, windowSeconds: 1 }] },
+  large: { policies: [{ name: 'per-2s', unit: 'requests', limit: 5, windowSeconds: 2 }] },
+};
+
+async function expectDenied(promise: Promise<unknown>): Promise<RateLimitError> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(RateLimitError);
+  return error as RateLimitError;
+}
+
+async function admitAll(limiter: RateLimiter, creator: string, tier: string, count: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < count; i += 1) times.push((await limiter.check(creator, tier)).at);
+  return times;
+}
+
+/** Registers the conformance tests for the backend `limiter` builds. */
+export function conformanceScenarios(newLimiter: LimiterFactory): void {
+  it.each(Object.entries(DEFAULT_TIERS).map(([tier, def]) => [tier, def.policies[0]!.limit] as const))(
+    'tier %s allows exactly %i requests, then denies with that limit and 0 remaining',
+    async (tier, limit) => {
+      const limiter = newLimiter();
+      let last;
+      let firstAt = 0;
+      for (let i = 0; i < limit; i += 1) {
+        last = await limiter.check('creator-1', tier);
+        if (i === 0) firstAt = last.at;
+        expect(last.remaining).toBe(limit - i - 1);
+      }
+      expect(last!.limit).toBe(limit);
+      const before = Date.now();
+      const denied = await expectDenied(limiter.check('creator-1', tier));
+      const after = Date.now();
+      const reset = firstAt + 3600_000;
+      expect(denied).toMatchObject({ limit, remaining: 0, policy: 'requests-per-hour', reset });
+      // Whole seconds until the first admission leaves the hour, whatever the test's speed.
+      expect(denied.retryAfter).toBeGreaterThanOrEqual(Math.ceil((reset - after) / 1000));
+      expect(denied.retryAfter).toBeLessThanOrEqual(Math.ceil((reset - before) / 1000));
+    },
+  );
+
+  it('keeps creators apart, including ids that look like key syntax', async () => {
+    const limiter = newLimiter({ tiers: SHORT });
+    const ids = ['a', 'a}', '}a', '{a}', 'a%7D', 'a%', '%7Ba%7D', 'x:{y}:s', 42, '42 ', 'ünï €'];
+    const [first, ...others] = ids;
+    await admitAll(limiter, String(first), 'small', 3);
+    await expectDenied(limiter.check(String(first), 'small'));
+    for (const id of others) {
+      if (id === '42 ') {
+        await expect(limiter.check(id, 'small')).rejects.toThrow(/whitespace/);
+        continue;
+      }
+      const decision = await limiter.check(id, 'small');
+      expect(decision.remaining).toBe(2);
+    }
+    // A numeric id and its decimal string are one creator.
+    expect((await limiter.check('42', 'small')).remaining).toBe(1);
+  });
+
+  it('carries usage across tier changes: limits come with each call, keys have no tier', async () => {
+    const limiter = newLimiter();
+    await admitAll(limiter, 'upgrader', 'pro', 60);
+    const denied = await expectDenied(limiter.check('upgrader', 'starter'));
+    expect(denied.limit).toBe(50);
+    const upgraded = await limiter.check('upgrader', 'business');
+    expect(upgraded.remaining).toBe(500 - 61);
+    const back = await limiter.check('upgrader', 'pro');
+    expect(back.remaining).toBe(100 - 62);
+  });
+
+  it('frees capacity gradually as each admission leaves the rolling window, with exact reset', async () => {
+    const limiter = newLimiter({ tiers: SHORT });
+    const first = (await limiter.check('roller', 'small')).at;
+    await sleep(600);
+    const second = (await limiter.check('roller', 'small')).at;
+    await sleep(600);
+    const third = await limiter.check('roller', 'small');
+    expect(third.reset).toBe(first + 2000);
+
+    const denied = await expectDenied(limiter.check('roller', 'small'));
+    expect(denied.reset).toBe(first + 2000);
+    expect(denied.retryAfter).toBe(Math.ceil((first + 2000 - third.at) / 1000));
+
+    await sleep(first + 2000 - Date.now() + 60);
+    const afterFirst = await limiter.check('roller', 'small');
+    expect(afterFirst.remaining).toBe(0);
+    expect(afterFirst.reset).toBe(second + 2000);
+    const deniedAgain = await expectDenied(limiter.check('roller', 'small'));
+    expect(deniedAgain.reset).toBe(second + 2000);
+  });
+
+  it('never allows more than the limit in any window, across window boundaries', async () => {
+    const limiter = newLimiter({ tiers: SHORT });
+    const admitted: number[] = [];
+    const until = Date.now() + 2600;
+    while (Date.now() < until) {
+      try {
+        admitted.push((await limiter.check('steady', 'large')).at);
+      } catch (error) {
+        if (!(error instanceof RateLimitError)) throw error;
+        await sleep(Math.min(150, error.reset - Date.now()));
+      }
+    }
+    for (const start of admitted) {
+      expect(admitted.filter((t) => t >= start && t < start + 2000).length).toBeLessThanOrEqual(5);
+    }
+    expect(admitted.length).toBeGreaterThanOrEqual(6);
+  });
+
+  it('status consumes nothing and reports the same numbers as checks', async () => {
+    const limiter = newLimiter({ tiers: SHORT });
+    const decision = await limiter.check('peeker', 'small');
+    for (let i = 0; i < 10; i += 1) {
+      const status = await limiter.status('peeker', 'small');
+      expect(status).toMatchObject({ limit: 3, remaining: 2, reset: decision.reset });
+      expect(status.policies[0]).toMatchObject({ name: 'per-2s', used: 1, remaining: 2 });
+    }
+    await admitAll(limiter, 'peeker', 'small', 2);
+    await expectDenied(limiter.check('peeker', 'small'));
+  });
+
+  it('denied requests consume nothing: capacity returns when the admitted ones expire', async () => {
+    const limiter = newLimiter({ tiers: SHORT });
+    const [first] = await admitAll(limiter, 'hammer', 'tiny', 2);
+    for (let i = 0; i < 25; i += 1) await expectDenied(limiter.check('hammer', 'tiny'));
+    await sleep(first! + 1000 - Date.now() + 150);
+    await admitAll(limiter, 'hammer', 'tiny', 2);
+  });
+
+  it('resets a creator on request', async () => {
+    const limiter = newLimiter({ tiers: SHORT });
+    await admitAll(limiter, 'resettable', 'small', 3);
+    await expectDenied(limiter.check('resettable', 'small'));
+    await limiter.reset('resettable');
+    expect((await limiter.check('resettable', 'small')).remaining).toBe(2);
+  });
+
+  it('reports an anomaly once per 5-minute window when attempts exceed twice the limit', async () => {
+    const reports: unknown[] = [];
+    const limiter = newLimiter({ tiers: SHORT, onAnomaly: (report) => reports.push(report) });
+    for (let i = 0; i < 6; i += 1) await limiter.check('noisy', 'small').catch(() => undefined);
+    expect(reports).toHaveLength(0);
+    await limiter.check('noisy', 'small').catch(() => undefined);
+    expect(reports).toEqual([{ creatorId: 'noisy', tier: 'small', attempts: 7, threshold: 6, windowSeconds: 300 }]);
+    for (let i = 0; i < 20; i += 1) await limiter.check('noisy', 'small').catch(() => undefined);
+    expect(reports).toHaveLength(1);
+  });
+
+  it('rejects bad input naming the field and the accepted values', async () => {
+    const limiter = newLimiter();
+    await expect(limiter.check('', 'pro')).rejects.toMatchObject({ name: 'RateLimitInputError', field: 'creatorId' });
+    await expect(limiter.check('x'.repeat(129), 'pro')).rejects.toThrow(/at most 128/);
+    await expect(limiter.check('a\nb', 'pro')).rejects.toThrow(/control characters/);
+    await expect(limiter.check(1.5, 'pro')).rejects.toThrow(/safe integer/);
+    await expect(limiter.check(2 ** 60, 'pro')).rejects.toThrow(/safe integer/);
+    await expect(limiter.check({} as unknown as string, 'pro')).rejects.toThrow(/creatorId/);
+    await expect(limiter.check('ok', 'gold')).rejects.toThrow(/tier: must be one of "starter", "pro", "business"/);
+    await expect(limiter.check('ok', 'pro', { tokens: -1 })).rejects.toMatchObject({ field: 'tokens' });
+    await expect(limiter.check('ok', 'pro', { tokens: 1.5 })).rejects.toMatchObject({ field: 'tokens' });
+    await expect(limiter.check('ok', 'pro', { tokens: 2_000_000 })).rejects.toThrow(/must not exceed 1000000/);
+    await expect(limiter.check('ok', 'pro', { requestId: 'has space' })).rejects.toMatchObject({ field: 'requestId' });
+    // Nothing above consumed anything.
+    expect((await limiter.status('ok', 'pro')).remaining).toBe(100);
+  });
+}
