@@ -1,5 +1,24 @@
-// Placeholder: replaced by the real handler (issue 4). Kept so the CDK app can bundle an entry.
-export const handler = async (): Promise<{ statusCode: number; body: string }> => ({
-  statusCode: 501,
-  body: JSON.stringify({ title: 'not implemented yet' }),
-});
+/**
+ * POST /v1/settle {creatorId, tier, requestId, tokens}: reconciles the reservation of an admitted
+ * request with the tokens actually used (refund or overage) and releases its in-flight slot.
+ * Idempotent. The rate-limit headers describe usage after the settlement, read back with a status
+ * call (the settle result itself carries no usage).
+ */
+import { lambdaHandler, type Operation } from '../shared/api-handler';
+import { jsonResponse } from '../shared/http';
+import { statusHeaders } from '../shared/rate-limit-headers';
+import { jsonBody } from '../shared/request';
+import { SettleBody } from '../shared/schemas';
+
+export const settleOperation: Operation = {
+  route: 'settle',
+  async run({ request, limiter, useTier, call }) {
+    const { creatorId, tier, requestId, tokens } = jsonBody(request, SettleBody);
+    useTier(tier);
+    const result = await call(() => limiter.settle(creatorId, tier, requestId, tokens));
+    const status = await call(() => limiter.status(creatorId, tier));
+    return jsonResponse(200, result, statusHeaders(status));
+  },
+};
+
+export const handler = lambdaHandler(settleOperation);

@@ -1,5 +1,23 @@
-// Placeholder: replaced by the real handler (issue 4). Kept so the CDK app can bundle an entry.
-export const handler = async (): Promise<{ statusCode: number; body: string }> => ({
-  statusCode: 501,
-  body: JSON.stringify({ title: 'not implemented yet' }),
-});
+/**
+ * GET /v1/status/{creatorId}?tier=pro: current usage under every policy of the tier; consumes
+ * nothing. `tier` defaults to `pro`, the library's default tier.
+ */
+import { DEFAULT_TIER } from '../rate-limit/exports';
+import { lambdaHandler, type Operation } from '../shared/api-handler';
+import { jsonResponse } from '../shared/http';
+import { statusHeaders } from '../shared/rate-limit-headers';
+import { pathParameter, queryParameters } from '../shared/request';
+import { StatusQuery } from '../shared/schemas';
+
+export const statusOperation: Operation = {
+  route: 'status',
+  async run({ request, limiter, useTier, call }) {
+    const creatorId = pathParameter(request, 'creatorId');
+    const { tier = DEFAULT_TIER } = queryParameters(request, StatusQuery);
+    useTier(tier);
+    const status = await call(() => limiter.status(creatorId, tier));
+    return jsonResponse(200, status, statusHeaders(status));
+  },
+};
+
+export const handler = lambdaHandler(statusOperation);

@@ -1,0 +1,126 @@
+/**
+ * Response builders: JSON for successes, RFC 9457 problem details for everything else.
+ *
+ * Every response says `Cache-Control: no-store`: a decision describes one moment and must never be
+ * served from a cache.
+ */
+import type { APIGatewayProxyResult } from 'aws-lambda';
+import type { RateLimitError, TierDefinition } from '../rate-limit/exports';
+import { deniedHeaders } from './rate-limit-headers';
+
+export type ApiResponse = APIGatewayProxyResult & { headers: Record<string, string> };
+
+export const JSON_CONTENT_TYPE = 'application/json; charset=utf-8';
+export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+/** Problem types. Quota-exceeded is the one registered by the RateLimit draft; the others are ours. */
+export const PROBLEM_TYPE = Object.freeze({
+  quotaExceeded: 'https://iana.org/assignments/http-problem-types#quota-exceeded',
+  invalidRequest: 'urn:creator-rate-limit:problem:invalid-request',
+  notFound: 'urn:creator-rate-limit:problem:not-found',
+  backendUnavailable: 'urn:creator-rate-limit:problem:backend-unavailable',
+  misconfigured: 'urn:creator-rate-limit:problem:misconfigured',
+  internal: 'urn:creator-rate-limit:problem:internal-error',
+});
+
+const COMMON_HEADERS = { 'Cache-Control': 'no-store' };
+
+export function jsonResponse(statusCode: number, body: unknown, headers: Record<string, string> = {}): ApiResponse {
+  return {
+    statusCode,
+    headers: { 'Content-Type': JSON_CONTENT_TYPE, ...COMMON_HEADERS, ...headers },
+    body: JSON.stringify(body),
+  };
+}
+
+export interface Problem {
+  readonly type: string;
+  readonly title: string;
+  readonly status: number;
+  readonly detail: string;
+  readonly [extension: string]: unknown;
+}
+
+export function problemResponse(problem: Problem, headers: Record<string, string> = {}): ApiResponse {
+  return {
+    statusCode: problem.status,
+    headers: { 'Content-Type': PROBLEM_CONTENT_TYPE, ...COMMON_HEADERS, ...headers },
+    body: JSON.stringify(problem),
+  };
+}
+
+export interface FieldError {
+  readonly field: string;
+  readonly detail: string;
+}
+
+/** 400 naming the offending field; `errors` lists every problem found when there are several. */
+export function badRequest(errors: readonly [FieldError, ...FieldError[]]): ApiResponse {
+  const [first] = errors;
+  return problemResponse({
+    type: PROBLEM_TYPE.invalidRequest,
+    title: 'Invalid request',
+    status: 400,
+    detail: `${first.field}: ${first.detail}`,
+    field: first.field,
+    errors,
+  });
+}
+
+export function notFound(method: string, path: string): ApiResponse {
+  return problemResponse({
+    type: PROBLEM_TYPE.notFound,
+    title: 'Not found',
+    status: 404,
+    detail: `No route for ${method.slice(0, 16)} ${path.slice(0, 256)}. Routes: POST /v1/check, POST /v1/settle, GET /v1/status/{creatorId}, POST /v1/reset`,
+  });
+}
+
+export function tooManyRequests(error: RateLimitError, tier: TierDefinition | undefined): ApiResponse {
+  return problemResponse(
+    {
+      type: PROBLEM_TYPE.quotaExceeded,
+      title: 'Rate limit exceeded',
+      status: 429,
+      detail: `Policy "${error.policy}" allows ${error.limit}; retry after ${error.retryAfter} s.`,
+      retryAfter: error.retryAfter,
+      limit: error.limit,
+      remaining: error.remaining,
+      reset: error.reset,
+      policy: error.policy,
+      'violated-policies': [error.policy],
+    },
+    deniedHeaders(error, tier),
+  );
+}
+
+export function serviceUnavailable(retryAfter: number): ApiResponse {
+  return problemResponse(
+    {
+      type: PROBLEM_TYPE.backendUnavailable,
+      title: 'Rate-limit backend unavailable',
+      status: 503,
+      detail: 'The rate-limit backend did not answer in time and the fail mode is closed. Retry later.',
+      retryAfter,
+    },
+    { 'Retry-After': String(retryAfter) },
+  );
+}
+
+export function misconfigured(): ApiResponse {
+  return problemResponse({
+    type: PROBLEM_TYPE.misconfigured,
+    title: 'Service misconfigured',
+    status: 500,
+    detail: 'The rate-limit service configuration is invalid; see the function logs.',
+  });
+}
+
+export function internalError(): ApiResponse {
+  return problemResponse({
+    type: PROBLEM_TYPE.internal,
+    title: 'Internal error',
+    status: 500,
+    detail: 'Unexpected error; see the function logs.',
+  });
+}

@@ -1,0 +1,134 @@
+/**
+ * The rate limiter of an execution environment: built once from the environment (DESIGN.md
+ * section 4) when the function initialises, warmed up during init (connection opened, admission
+ * script loaded), and reused by every invocation.
+ *
+ * A configuration error does not crash the init: it is logged once and every request is answered
+ * with a 500 that says the service is misconfigured, which is easier to diagnose than a function
+ * that fails to start.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import {
+  createRateLimiter,
+  rateLimiterOptionsFromEnv,
+  type AnomalyReport,
+  type BackendName,
+  type EnvironmentHooks,
+  type RateLimiter,
+  type RateLimitLogger,
+} from '../rate-limit/exports';
+import { currentInvocation } from './invocation';
+import { getLogger, registerSecret } from './logger';
+import { countOf, getMetrics, METRIC, publishInvocationMetrics } from './metrics';
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export interface ApiRuntimeOptions {
+  /** @default process.env */
+  readonly env?: Environment;
+  /** Secrets Manager reader for *_SECRET_ARN variables. @default Powertools Parameters (loaded on first use) */
+  readonly readSecret?: (secretArn: string) => Promise<string>;
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+}
+
+export interface ApiRuntime {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** The configured backend, or undefined when the configuration is invalid. */
+  readonly backend: BackendName | undefined;
+  /** Resolves once warm-up has finished; rejects with the configuration error if there is one. */
+  limiter(): Promise<RateLimiter>;
+  /** Closes the backend client (the local server and tests; Lambda simply freezes). */
+  close(): Promise<void>;
+}
+
+/** The default readSecret: imports the Secrets Manager code (and the AWS SDK) only when first needed. */
+const readSecretFromSecretsManager = (() => {
+  let reader: Promise<(secretArn: string) => Promise<string>> | undefined;
+  return async (secretArn: string): Promise<string> => {
+    reader ??= import('./secrets').then((module) => module.createSecretReader());
+    return (await reader)(secretArn);
+  };
+})();
+
+export function createApiRuntime(options: ApiRuntimeOptions = {}): ApiRuntime {
+  const env = options.env ?? process.env;
+  const logger = options.logger ?? getLogger();
+  const metrics = options.metrics ?? getMetrics();
+  registerSecret(env.ELASTICACHE_REDIS_PASSWORD);
+  registerSecret(env.UPSTASH_REDIS_REST_TOKEN);
+
+  const hooks: EnvironmentHooks = {
+    readSecret: options.readSecret ?? readSecretFromSecretsManager,
+    // No iamAuthToken hook: ElastiCache IAM token signing is not implemented yet, and without the
+    // hook the library rejects ELASTICACHE_REDIS_IAM_USER with a configuration error naming it.
+  };
+
+  let limiter: RateLimiter | undefined;
+  let configError: Error | undefined;
+  try {
+    limiter = createRateLimiter({
+      ...rateLimiterOptionsFromEnv(env, hooks),
+      logger: libraryLogger(logger),
+      onAnomaly: (report) => reportAnomaly(logger, metrics, report),
+    });
+  } catch (error) {
+    configError = error instanceof Error ? error : new Error(String(error));
+    logger.error('rate-limit configuration is invalid; every request will be answered 500', { error: configError });
+  }
+
+  const ready: Promise<void> = limiter
+    ? limiter.warmUp().then((warm) => {
+        if (!warm) logger.warn('rate-limit backend did not answer the warm-up; requests will fail until it does', { backend: limiter!.backend });
+      })
+    : Promise.resolve();
+
+  return {
+    logger,
+    metrics,
+    backend: limiter?.backend,
+    async limiter() {
+      await ready;
+      if (!limiter) throw configError!;
+      return limiter;
+    },
+    async close() {
+      await ready;
+      await limiter?.close();
+    },
+  };
+}
+
+let shared: ApiRuntime | undefined;
+
+/** The runtime of this execution environment, configured from process.env on first call. */
+export function sharedApiRuntime(): ApiRuntime {
+  shared ??= createApiRuntime();
+  return shared;
+}
+
+/** The library logs degraded-mode and similar events through this, tagged with the request. */
+function libraryLogger(logger: Logger): RateLimitLogger {
+  return {
+    warn: (message, fields) => logger.warn(message, { ...fields, ...correlation() }),
+    error: (message, fields) => logger.error(message, { ...fields, ...correlation() }),
+  };
+}
+
+function reportAnomaly(logger: Logger, metrics: Metrics, report: AnomalyReport): void {
+  logger.warn('rate-limit anomaly: attempts above the threshold within the window', { anomaly: { ...report }, ...correlation() });
+  const invocation = currentInvocation();
+  if (invocation) {
+    invocation.metrics.push(countOf(METRIC.anomaly));
+  } else {
+    // Not expected (the library reports anomalies from inside a check), but never lose one.
+    publishInvocationMetrics(metrics, [countOf(METRIC.anomaly)], undefined);
+  }
+}
+
+function correlation(): { correlation_id?: string } {
+  const id = currentInvocation()?.correlationId;
+  return id === undefined ? {} : { correlation_id: id };
+}

@@ -1,0 +1,73 @@
+/**
+ * The routes of the HTTP API (DESIGN.md section 5) as data. The Lambda handlers use it to refuse
+ * events meant for another route, and the local server uses it to pick the handler of a request,
+ * so both agree on what exists and on what is a 404.
+ */
+
+export const ROUTE_NAMES = ['check', 'settle', 'status', 'reset'] as const;
+export type RouteName = (typeof ROUTE_NAMES)[number];
+
+export interface ApiRoute {
+  readonly name: RouteName;
+  readonly method: 'GET' | 'POST';
+  /** Resource path as API Gateway writes it in `event.resource`. */
+  readonly resource: string;
+}
+
+export const ROUTES: Readonly<Record<RouteName, ApiRoute>> = Object.freeze({
+  check: { name: 'check', method: 'POST', resource: '/v1/check' },
+  settle: { name: 'settle', method: 'POST', resource: '/v1/settle' },
+  status: { name: 'status', method: 'GET', resource: '/v1/status/{creatorId}' },
+  reset: { name: 'reset', method: 'POST', resource: '/v1/reset' },
+});
+
+export interface RouteMatch {
+  readonly route: ApiRoute;
+  /** Path parameters, percent-decoded as API Gateway passes them. */
+  readonly pathParameters: Readonly<Record<string, string>>;
+}
+
+/** A path segment could not be percent-decoded; `parameter` names the template variable. */
+export class PathDecodingError extends Error {
+  constructor(readonly parameter: string) {
+    super(`path parameter "${parameter}" is not valid percent-encoding`);
+  }
+}
+
+/**
+ * Matches a concrete path (without query string) against one resource template. Template variables
+ * (`{name}`) match exactly one non-empty segment; everything else must match literally. Returns the
+ * decoded parameters, or undefined when the path does not fit the template.
+ */
+export function matchResource(resource: string, path: string): Record<string, string> | undefined {
+  const expected = resource.split('/');
+  const actual = path.split('/');
+  if (expected.length !== actual.length) return undefined;
+  const parameters: Record<string, string> = {};
+  for (let index = 0; index < expected.length; index += 1) {
+    const template = expected[index]!;
+    const segment = actual[index]!;
+    const variable = /^\{([A-Za-z0-9_]+)\}$/.exec(template)?.[1];
+    if (variable === undefined) {
+      if (template !== segment) return undefined;
+      continue;
+    }
+    if (segment.length === 0) return undefined;
+    try {
+      parameters[variable] = decodeURIComponent(segment);
+    } catch {
+      throw new PathDecodingError(variable);
+    }
+  }
+  return parameters;
+}
+
+/** Finds the route serving `method path`; undefined means 404. */
+export function findRoute(method: string, path: string): RouteMatch | undefined {
+  for (const route of Object.values(ROUTES)) {
+    if (route.method !== method) continue;
+    const pathParameters = matchResource(route.resource, path);
+    if (pathParameters) return { route, pathParameters };
+  }
+  return undefined;
+}
