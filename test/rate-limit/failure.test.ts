@@ -1,0 +1,223 @@
+/**
+ * Failure behaviour with real processes: Redis paused (SIGSTOP) and killed mid-load, the Upstash
+ * server failing in every way it can. Every call must resolve within its deadline plus a small
+ * margin with the configured fail mode, the limiter must recover by itself, and acknowledged
+ * admissions must be neither lost nor counted twice.
+ */
+import {
+  createRateLimiter,
+  RateLimitError,
+  RateLimitUnavailableError,
+  type RateLimiter,
+  type RateLimiterOptions,
+  type TierTable,
+} from '../../lambda/rate-limit';
+import { startRedis, type RedisProcess } from '../../scripts/redis/redis-process';
+import { startUpstashCompatibleServer, type UpstashCompatibleServer } from '../../scripts/redis/upstash-compatible-server';
+import type { FaultMode } from '../../scripts/redis/upstash-compatible-server';
+import { sleep } from '../support/backends';
+
+const TIMEOUT_MS = 200;
+/** Event-loop and scheduling slack on a loaded 2-core CI machine. */
+const MARGIN_MS = 250;
+const TIERS: TierTable = {
+  wide: { policies: [{ name: 'per-hour', unit: 'requests', limit: 10_000, windowSeconds: 3600 }] },
+};
+const quiet = { warn: () => undefined, error: () => undefined };
+
+type Outcome = { kind: 'allowed' | 'denied' | 'unavailable' | 'degraded'; startedAt: number; ms: number };
+
+let redis: RedisProcess;
+let upstash: UpstashCompatibleServer;
+const limiters: RateLimiter[] = [];
+const unhandled: unknown[] = [];
+const onUnhandled = (reason: unknown): void => void unhandled.push(reason);
+
+beforeAll(async () => {
+  process.on('unhandledRejection', onUnhandled);
+  // Durable on every write, so a SIGKILL loses nothing that Redis acknowledged.
+  redis = await startRedis({ extraArgs: ['--appendonly', 'yes', '--appendfsync', 'always'] });
+  upstash = await startUpstashCompatibleServer({ redis: { host: redis.host, port: redis.port }, token: 'fault-token' });
+});
+
+afterAll(async () => {
+  await Promise.all(limiters.map((limiter) => limiter.close()));
+  await upstash.stop();
+  await redis.stop();
+  process.off('unhandledRejection', onUnhandled);
+});
+
+afterEach(() => {
+  upstash.faults.clear();
+  expect(unhandled).toEqual([]);
+});
+
+function limiter(backend: 'elasticache' | 'upstash', extra: Partial<RateLimiterOptions> = {}): RateLimiter {
+  const common = { tiers: TIERS, timeoutMs: TIMEOUT_MS, logger: quiet, keyPrefix: `f${limiters.length}`, ...extra };
+  const created =
+    backend === 'elasticache'
+      ? createRateLimiter({ ...common, backend, elasticache: { host: redis.host, port: redis.port } } as RateLimiterOptions)
+      : createRateLimiter({ ...common, backend, upstash: { url: upstash.url, token: upstash.token } } as RateLimiterOptions);
+  limiters.push(created);
+  return created;
+}
+
+async function timedCheck(target: RateLimiter, creator: string): Promise<Outcome> {
+  const startedAt = Date.now();
+  try {
+    const decision = await target.check(creator, 'wide');
+    return { kind: decision.degraded ? 'degraded' : 'allowed', startedAt, ms: Date.now() - startedAt };
+  } catch (error) {
+    if (error instanceof RateLimitUnavailableError) return { kind: 'unavailable', startedAt, ms: Date.now() - startedAt };
+    if (error instanceof RateLimitError) return { kind: 'denied', startedAt, ms: Date.now() - startedAt };
+    throw error;
+  }
+}
+
+/** `workers` loops of sequential checks for `durationMs`, while `disrupt` runs. */
+async function underLoad(target: RateLimiter, creator: string, durationMs: number, disrupt: () => Promise<void>) {
+  const outcomes: Outcome[] = [];
+  const until = Date.now() + durationMs;
+  const worker = async (): Promise<void> => {
+    while (Date.now() < until) {
+      outcomes.push(await timedCheck(target, creator));
+      await sleep(5);
+    }
+  };
+  await Promise.all([worker(), worker(), worker(), worker(), disrupt()]);
+  return outcomes;
+}
+
+function firstSuccessAfter(outcomes: Outcome[], time: number): number | undefined {
+  return outcomes.filter((o) => o.kind === 'allowed' && o.startedAt >= time).map((o) => o.startedAt + o.ms)[0];
+}
+
+describe('ElastiCache backend with a misbehaving Redis', () => {
+  it('paused (SIGSTOP): every call answers within the deadline, closed fail mode, recovery within a second', async () => {
+    const target = limiter('elasticache');
+    await target.warmUp();
+    let resumedAt = 0;
+    const outcomes = await underLoad(target, 'paused', 3000, async () => {
+      await sleep(600);
+      redis.pause();
+      await sleep(1000);
+      redis.resume();
+      resumedAt = Date.now();
+    });
+    expect(Math.max(...outcomes.map((o) => o.ms))).toBeLessThanOrEqual(TIMEOUT_MS + MARGIN_MS);
+    expect(outcomes.some((o) => o.kind === 'unavailable')).toBe(true);
+    expect(outcomes.some((o) => o.kind === 'denied')).toBe(false); // an outage is never a 429
+    expect(firstSuccessAfter(outcomes, resumedAt)! - resumedAt).toBeLessThanOrEqual(1000);
+
+    // Acknowledged admissions are all counted; unanswered ones may have run once, never twice.
+    const acknowledged = outcomes.filter((o) => o.kind === 'allowed').length;
+    const unknown = outcomes.filter((o) => o.kind === 'unavailable').length;
+    const used = (await target.status('paused', 'wide')).policies[0]!.used;
+    expect(used).toBeGreaterThanOrEqual(acknowledged);
+    expect(used).toBeLessThanOrEqual(acknowledged + unknown);
+  });
+
+  it('the circuit breaker answers at once while Redis stays down, then closes when it is back', async () => {
+    const target = limiter('elasticache');
+    await target.warmUp();
+    redis.pause();
+    try {
+      const first = [];
+      for (let i = 0; i < 5; i += 1) first.push(await timedCheck(target, 'breaker'));
+      expect(first.every((o) => o.kind === 'unavailable' && o.ms >= TIMEOUT_MS - 20)).toBe(true);
+      const fast = await timedCheck(target, 'breaker');
+      expect(fast.kind).toBe('unavailable');
+      expect(fast.ms).toBeLessThan(50);
+    } finally {
+      redis.resume();
+    }
+    await sleep(600); // cool-down, then one probe closes the circuit
+    expect((await timedCheck(target, 'breaker')).kind).toBe('allowed');
+  });
+
+  it('fail mode open: a paused Redis gives degraded allows within the deadline, never a denial', async () => {
+    const target = limiter('elasticache', { failMode: 'open' });
+    await target.warmUp();
+    const outcomes = await underLoad(target, 'open-mode', 1800, async () => {
+      await sleep(300);
+      redis.pause();
+      await sleep(800);
+      redis.resume();
+    });
+    expect(outcomes.some((o) => o.kind === 'degraded')).toBe(true);
+    expect(outcomes.every((o) => o.kind === 'allowed' || o.kind === 'degraded')).toBe(true);
+    expect(Math.max(...outcomes.map((o) => o.ms))).toBeLessThanOrEqual(TIMEOUT_MS + MARGIN_MS);
+  });
+
+  it('killed (SIGKILL) and restarted: bounded calls, recovery within a second, acknowledged counts intact', async () => {
+    const target = limiter('elasticache');
+    await target.warmUp();
+    let restartedAt = 0;
+    const outcomes = await underLoad(target, 'killed', 3500, async () => {
+      await sleep(600);
+      await redis.kill();
+      await sleep(800);
+      await redis.restart();
+      restartedAt = Date.now();
+    });
+    expect(Math.max(...outcomes.map((o) => o.ms))).toBeLessThanOrEqual(TIMEOUT_MS + MARGIN_MS);
+    expect(outcomes.some((o) => o.kind === 'unavailable')).toBe(true);
+    expect(outcomes.some((o) => o.kind === 'denied')).toBe(false);
+    expect(firstSuccessAfter(outcomes, restartedAt)! - restartedAt).toBeLessThanOrEqual(1000);
+
+    const acknowledged = outcomes.filter((o) => o.kind === 'allowed').length;
+    const unknown = outcomes.filter((o) => o.kind === 'unavailable').length;
+    const used = (await target.status('killed', 'wide')).policies[0]!.used;
+    expect(used).toBeGreaterThanOrEqual(acknowledged);
+    expect(used).toBeLessThanOrEqual(acknowledged + unknown);
+  });
+});
+
+describe('Upstash backend with a misbehaving REST server', () => {
+  it.each<[FaultMode]>([['http500'], ['hang'], ['close'], ['malformed']])(
+    '%s: calls fail closed within the deadline, and the limiter recovers when the server does',
+    async (mode) => {
+      const target = limiter('upstash', { circuitBreaker: false });
+      await target.warmUp();
+      upstash.faults.set(mode);
+      const failing = [];
+      for (let i = 0; i < 3; i += 1) failing.push(await timedCheck(target, `fault-${mode}`));
+      expect(failing.map((o) => o.kind)).toEqual(['unavailable', 'unavailable', 'unavailable']);
+      expect(Math.max(...failing.map((o) => o.ms))).toBeLessThanOrEqual(TIMEOUT_MS + MARGIN_MS);
+      upstash.faults.clear();
+      expect((await timedCheck(target, `fault-${mode}`)).kind).toBe('allowed');
+    },
+  );
+
+  it('fail mode open turns every fault into a degraded allow', async () => {
+    const target = limiter('upstash', { failMode: 'open', circuitBreaker: false });
+    for (const mode of ['http500', 'hang', 'close', 'malformed'] as const) {
+      upstash.faults.set(mode);
+      const decision = await target.check('open-upstash', 'wide');
+      expect(decision).toMatchObject({ allowed: true, degraded: true });
+    }
+  });
+
+  it('with client retries enabled, every admission carries an idempotency record', async () => {
+    const retrying = createRateLimiter({
+      backend: 'upstash',
+      tiers: TIERS,
+      keyPrefix: 'retrying',
+      logger: quiet,
+      upstash: { url: upstash.url, token: upstash.token, retries: 2 },
+    });
+    limiters.push(retrying);
+    const decision = await retrying.check('resent', 'wide');
+    upstash.faults.set('close', 1); // the first attempt dies, the client's retry gets through
+    const retried = await retrying.check('resent', 'wide');
+    expect(retried.duplicate).toBe(false);
+    const { Redis } = await import('ioredis');
+    const inspector = new Redis({ host: redis.host, port: redis.port });
+    try {
+      expect(await inspector.hexists('retrying:{resent}:r', decision.requestId)).toBe(1);
+      expect(await inspector.hexists('retrying:{resent}:r', retried.requestId)).toBe(1);
+    } finally {
+      inspector.disconnect();
+    }
+  });
+});
