@@ -3,33 +3,46 @@
  * waits forever and nothing is re-sent behind the caller's back (see elasticache-client.ts); this
  * class only adds "wait for the connection, bounded" and the command shapes.
  */
-import type { Cluster, Redis } from 'ioredis';
+import { Cluster, ReplyError, type Redis } from 'ioredis';
 import type { ScriptTransport } from './redis-script-store';
 
 export type IoredisClient = Redis | Cluster;
 
+/** Cluster mode: the least time between two slot-map refreshes triggered by failing commands. */
+export const SLOT_REFRESH_INTERVAL_MS = 500;
+
 export class IoredisTransport implements ScriptTransport {
-  /** ioredis never re-sends: autoResendUnfulfilledCommands is off and retries per request are 0. */
+  /**
+   * ioredis never re-sends: autoResendUnfulfilledCommands is off and retries per request are 0. In
+   * cluster mode it only follows replies proving the command did not run (MOVED, ASK, TRYAGAIN,
+   * CLUSTERDOWN), never a command lost with its connection (see elasticache-client.ts).
+   */
   readonly mayResend = false;
+
+  private lastSlotRefresh = 0;
+  /** Cluster mode: resolves once every master known at the last (re)connect has a connection. */
+  private mastersConnected: Promise<void> | undefined;
 
   constructor(
     private readonly client: IoredisClient,
     private readonly connectWaitMs: number,
-  ) {}
+  ) {
+    if (client instanceof Cluster) client.on('ready', () => (this.mastersConnected = undefined));
+  }
 
   async evalsha(sha: string, keys: string[], args: string[]): Promise<unknown> {
     await this.ready();
-    return this.client.evalsha(sha, keys.length, ...keys, ...args);
+    return this.watch(this.client.evalsha(sha, keys.length, ...keys, ...args));
   }
 
   async eval(script: string, keys: string[], args: string[]): Promise<unknown> {
     await this.ready();
-    return this.client.eval(script, keys.length, ...keys, ...args);
+    return this.watch(this.client.eval(script, keys.length, ...keys, ...args));
   }
 
   async del(keys: string[]): Promise<void> {
     await this.ready();
-    await this.client.del(...keys);
+    await this.watch(this.client.del(...keys));
   }
 
   async close(): Promise<void> {
@@ -42,11 +55,59 @@ export class IoredisTransport implements ScriptTransport {
   }
 
   /**
+   * Cluster mode: ioredis learns about a failover from a MOVED reply, which a master that hangs or
+   * is cut off (rather than one that died and refused connections) never sends; its commands only
+   * time out. So a failure that is not a Redis reply (timeout, closed connection) or that says
+   * CLUSTERDOWN asks the cluster for its slot map again, at most every SLOT_REFRESH_INTERVAL_MS,
+   * and the next checks go to whichever replica took over.
+   */
+  private watch<T>(command: Promise<T>): Promise<T> {
+    const { client } = this;
+    if (!(client instanceof Cluster)) return command;
+    return command.catch((error: unknown) => {
+      const reply = error instanceof ReplyError && !String((error as Error).message).startsWith('CLUSTERDOWN');
+      const now = Date.now();
+      if (!reply && client.status === 'ready' && now - this.lastSlotRefresh >= SLOT_REFRESH_INTERVAL_MS) {
+        this.lastSlotRefresh = now;
+        client.refreshSlotsCache();
+      }
+      throw error;
+    });
+  }
+
+  private async ready(): Promise<void> {
+    await this.clientReady();
+    const { client } = this;
+    if (client instanceof Cluster) await (this.mastersConnected ??= this.connectMasters(client));
+  }
+
+  /**
+   * Cluster mode: ioredis opens the connection to a node on the first command for it, and with the
+   * offline queue off, commands that arrive while that connection is being made fail at once: a
+   * cold start with many checks in flight would fail most of them. So after the cluster is ready,
+   * connect every master once (bounded; a master that does not answer is left to the checks).
+   */
+  private connectMasters(cluster: Cluster): Promise<void> {
+    const connecting = cluster
+      .nodes('master')
+      .filter((node) => node.status === 'wait')
+      .map((node) => node.connect().catch(() => undefined));
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, this.connectWaitMs);
+      timer.unref();
+      void Promise.all(connecting).then(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /**
    * With the offline queue disabled, a command sent while (re)connecting fails at once. Waiting
    * here instead (bounded) lets a cold start connect, without ever queueing a command that could
    * run later, after its caller has given up.
    */
-  private ready(): Promise<void> {
+  private clientReady(): Promise<void> {
     const { client } = this;
     if (client.status === 'ready') return Promise.resolve();
     if (client.status === 'end') return Promise.reject(new Error('Redis connection is closed'));
