@@ -2,7 +2,7 @@ import { Stack, ArnFormat } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import type { IReadableSecret } from './secret-reference';
 
 /** Where VPC-attached functions run. */
 export interface VpcPlacement {
@@ -59,7 +59,7 @@ export interface ElastiCacheBackendProps {
    * Secret holding the AUTH token, as a plain string or JSON `{password, username?}`.
    * @default - no AUTH token
    */
-  readonly authTokenSecret?: secretsmanager.ISecret;
+  readonly authTokenSecret?: IReadableSecret;
   /**
    * IAM authentication instead of an AUTH token.
    * @default - no IAM authentication
@@ -75,7 +75,7 @@ export class ElastiCacheBackend implements IRateLimitBackend {
   public readonly environment: Readonly<Record<string, string>>;
   public readonly vpcPlacement: VpcPlacement;
   public readonly needsAwsApiAccess: boolean;
-  private readonly authTokenSecret?: secretsmanager.ISecret;
+  private readonly authTokenSecret?: IReadableSecret;
   private readonly iamAuth?: ElastiCacheIamAuth;
 
   constructor(props: ElastiCacheBackendProps) {
@@ -154,7 +154,7 @@ export class ElastiCacheBackend implements IRateLimitBackend {
 
 export interface UpstashBackendProps {
   /** Secret whose SecretString is JSON `{"url": "...", "token": "..."}`. */
-  readonly credentialsSecret: secretsmanager.ISecret;
+  readonly credentialsSecret: IReadableSecret;
 }
 
 /** Upstash Redis over its REST API (HTTPS), reachable without a VPC. */
@@ -163,7 +163,7 @@ export class UpstashBackend implements IRateLimitBackend {
   public readonly environment: Readonly<Record<string, string>>;
   public readonly vpcPlacement = undefined;
   public readonly needsAwsApiAccess = true;
-  private readonly credentialsSecret: secretsmanager.ISecret;
+  private readonly credentialsSecret: IReadableSecret;
 
   constructor(props: UpstashBackendProps) {
     this.credentialsSecret = props.credentialsSecret;

@@ -1,7 +1,7 @@
 import { ArnFormat, Stack } from 'aws-cdk-lib';
-import * as kms from 'aws-cdk-lib/aws-kms';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
-import type { Construct } from 'constructs';
+import { Construct } from 'constructs';
 
 /** An existing Secrets Manager secret, by name or by complete ARN. */
 export interface SecretReference {
@@ -10,46 +10,74 @@ export interface SecretReference {
   /** Complete ARN, including the 6-character suffix Secrets Manager appends. */
   readonly secretCompleteArn?: string;
   /**
-   * Customer-managed KMS key that encrypts the secret; `grantRead` then also
-   * grants kms:Decrypt through Secrets Manager.
-   * @default - the secret uses the AWS managed key aws/secretsmanager
+   * Customer-managed KMS key that encrypts the secret.
+   * @default - the secret uses the AWS managed key aws/secretsmanager, which needs no grant
    */
   readonly encryptionKeyArn?: string;
 }
 
-/**
- * Imports an existing secret without reading its value. Importing by name
- * yields a partial ARN (no suffix): Secrets Manager accepts it as a SecretId and
- * `grantRead` scopes the policy to `<name>-??????`.
- */
-export function importSecret(scope: Construct, id: string, ref: SecretReference): secretsmanager.ISecret {
-  const hasName = ref.secretName !== undefined && ref.secretName !== '';
-  const hasArn = ref.secretCompleteArn !== undefined && ref.secretCompleteArn !== '';
-  if (hasName === hasArn) {
-    throw new Error(`${id}: give exactly one of secretName or secretCompleteArn`);
-  }
-  if (hasName && !/^[A-Za-z0-9/_+=.@-]{1,512}$/.test(ref.secretName!)) {
-    throw new Error(`${id}: "${ref.secretName}" is not a valid secret name`);
-  }
-  if (hasArn && !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/.test(ref.secretCompleteArn!)) {
-    throw new Error(`${id}: "${ref.secretCompleteArn}" is not a complete secret ARN (it must end with -<6 characters>)`);
-  }
-  const encryptionKey =
-    ref.encryptionKeyArn === undefined ? undefined : kms.Key.fromKeyArn(scope, `${id}Key`, ref.encryptionKeyArn);
-  return hasArn
-    ? secretsmanager.Secret.fromSecretAttributes(scope, id, { secretCompleteArn: ref.secretCompleteArn, encryptionKey })
-    : secretsmanager.Secret.fromSecretAttributes(scope, id, {
-        secretPartialArn: partialArn(scope, ref.secretName!),
-        encryptionKey,
-      });
+/** What the backends need from a secret: its ARN for the environment, and read access. */
+export interface IReadableSecret {
+  readonly secretArn: string;
+  grantRead(grantee: iam.IGrantable): unknown;
 }
 
-function partialArn(scope: Construct, name: string): string {
-  // Same shape as Secret.fromSecretNameV2, which cannot take an encryption key.
-  return Stack.of(scope).formatArn({
-    service: 'secretsmanager',
-    resource: 'secret',
-    resourceName: name,
-    arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-  });
+/**
+ * An existing secret, imported without reading its value.
+ *
+ * Importing by name yields a partial ARN (no suffix): Secrets Manager accepts it
+ * as a SecretId, and `grantRead` scopes the policy to `<name>-??????`.
+ */
+export class ExistingSecret extends Construct implements IReadableSecret {
+  public readonly secret: secretsmanager.ISecret;
+  public readonly secretArn: string;
+  private readonly encryptionKeyArn?: string;
+
+  constructor(scope: Construct, id: string, ref: SecretReference) {
+    super(scope, id);
+    const hasName = ref.secretName !== undefined && ref.secretName !== '';
+    const hasArn = ref.secretCompleteArn !== undefined && ref.secretCompleteArn !== '';
+    if (hasName === hasArn) {
+      throw new Error(`${id}: give exactly one of secretName or secretCompleteArn`);
+    }
+    if (hasName && !/^[A-Za-z0-9/_+=.@-]{1,512}$/.test(ref.secretName!)) {
+      throw new Error(`${id}: "${ref.secretName}" is not a valid secret name`);
+    }
+    if (hasArn && !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/.test(ref.secretCompleteArn!)) {
+      throw new Error(`${id}: "${ref.secretCompleteArn}" is not a complete secret ARN (it must end with -<6 characters>)`);
+    }
+    if (ref.encryptionKeyArn !== undefined && !/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/.+$/.test(ref.encryptionKeyArn)) {
+      throw new Error(`${id}: "${ref.encryptionKeyArn}" is not a KMS key ARN`);
+    }
+
+    this.secret = hasArn
+      ? secretsmanager.Secret.fromSecretAttributes(this, 'Secret', { secretCompleteArn: ref.secretCompleteArn })
+      : secretsmanager.Secret.fromSecretAttributes(this, 'Secret', {
+          // Same shape as Secret.fromSecretNameV2.
+          secretPartialArn: Stack.of(this).formatArn({
+            service: 'secretsmanager',
+            resource: 'secret',
+            resourceName: ref.secretName,
+            arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+          }),
+        });
+    this.secretArn = this.secret.secretArn;
+    this.encryptionKeyArn = ref.encryptionKeyArn;
+  }
+
+  public grantRead(grantee: iam.IGrantable): void {
+    this.secret.grantRead(grantee);
+    if (this.encryptionKeyArn !== undefined) {
+      // Granted explicitly: an imported key's policy cannot be changed, and
+      // CDK's grant through an imported key adds nothing to the role. The
+      // condition limits decryption to calls made by Secrets Manager.
+      grantee.grantPrincipal.addToPrincipalPolicy(
+        new iam.PolicyStatement({
+          actions: ['kms:Decrypt'],
+          resources: [this.encryptionKeyArn],
+          conditions: { StringEquals: { 'kms:ViaService': `secretsmanager.${Stack.of(this).region}.amazonaws.com` } },
+        }),
+      );
+    }
+  }
 }

@@ -5,7 +5,7 @@ import type { DeploymentConfig, ElastiCacheConfig } from '../config';
 import { ElastiCacheBackend } from '../constructs/rate-limit-backend';
 import { RateLimitService } from '../constructs/rate-limit-service';
 import { RedisNetworkAccess } from '../constructs/redis-network-access';
-import { importSecret } from '../constructs/secret-reference';
+import { ExistingSecret } from '../constructs/secret-reference';
 import { addServiceOutputs } from './outputs';
 import { serviceSettings } from './service-settings';
 
@@ -28,7 +28,7 @@ export class ElastiCacheRateLimitStack extends Stack {
 
     // Resolved at synth time from cdk.context.json (committed), never at deploy time.
     const vpc = ec2.Vpc.fromLookup(this, 'Vpc', { vpcId: ec.vpcId });
-    const authTokenSecret = ec.authTokenSecret ? importSecret(this, 'RedisAuthTokenSecret', ec.authTokenSecret) : undefined;
+    const authTokenSecret = ec.authTokenSecret ? new ExistingSecret(this, 'RedisAuthTokenSecret', ec.authTokenSecret) : undefined;
 
     this.network = new RedisNetworkAccess(this, 'RedisNetworkAccess', {
       vpc,

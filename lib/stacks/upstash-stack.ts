@@ -3,7 +3,7 @@ import type { Construct } from 'constructs';
 import type { DeploymentConfig } from '../config';
 import { UpstashBackend } from '../constructs/rate-limit-backend';
 import { RateLimitService } from '../constructs/rate-limit-service';
-import { importSecret } from '../constructs/secret-reference';
+import { ExistingSecret } from '../constructs/secret-reference';
 import { addServiceOutputs } from './outputs';
 import { serviceSettings } from './service-settings';
 
@@ -20,7 +20,7 @@ export class UpstashRateLimitStack extends Stack {
 
   constructor(scope: Construct, id: string, props: UpstashRateLimitStackProps) {
     super(scope, id, props);
-    const credentialsSecret = importSecret(this, 'UpstashCredentialsSecret', props.config.upstash.credentialsSecret);
+    const credentialsSecret = new ExistingSecret(this, 'UpstashCredentialsSecret', props.config.upstash.credentialsSecret);
 
     this.service = new RateLimitService(this, 'RateLimit', {
       backend: new UpstashBackend({ credentialsSecret }),
