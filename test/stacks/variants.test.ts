@@ -1,0 +1,245 @@
+/**
+ * Configurations other than the default, selected the way platform engineers
+ * do it: `-c key=value` context overrides read by loadDeploymentConfig.
+ */
+import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { DEFAULT_DEPLOYMENT_CONFIG as CONFIG, loadDeploymentConfig, type DeploymentConfig } from '../../lib/config';
+import { synthStack } from '../support/cdk-app';
+import { lambdaFunctions, resourcesOfType, secretLeaks } from '../support/cdk-template';
+
+function configFrom(context: Record<string, unknown>): DeploymentConfig {
+  return loadDeploymentConfig({ tryGetContext: (key: string) => context[key] });
+}
+
+function environments(template: Template): Array<Record<string, string>> {
+  return Object.values(lambdaFunctions(template)).map((fn) => fn.Properties?.Environment.Variables as Record<string, string>);
+}
+
+function policyStatements(template: Template): Array<Record<string, any>> {
+  return Object.values(resourcesOfType(template, 'AWS::IAM::Policy')).flatMap(
+    (policy) => policy.Properties?.PolicyDocument.Statement as Array<Record<string, any>>,
+  );
+}
+
+function actionsOf(statements: Array<Record<string, any>>): string[] {
+  return statements.flatMap((statement) => [statement.Action].flat() as string[]);
+}
+
+describe('ElastiCache IAM authentication (-c redisIamUser=rate-limiter)', () => {
+  const template = synthStack('elasticache', configFrom({ redisIamUser: 'rate-limiter' }));
+
+  test('passes the user instead of an AUTH secret', () => {
+    for (const env of environments(template)) {
+      expect(env.ELASTICACHE_REDIS_IAM_USER).toBe('rate-limiter');
+      expect(env.ELASTICACHE_REDIS_AUTH_SECRET_ARN).toBeUndefined();
+    }
+  });
+
+  test('grants elasticache:Connect on the replication group and the user only, and no Secrets Manager access', () => {
+    const connect = policyStatements(template).filter((statement) => statement.Action === 'elasticache:Connect');
+    expect(connect).toHaveLength(4);
+    for (const statement of connect) {
+      expect(statement.Resource).toEqual([
+        `arn:aws:elasticache:us-east-1:${CONFIG.account}:replicationgroup:huntaze-redis-production`,
+        `arn:aws:elasticache:us-east-1:${CONFIG.account}:user:rate-limiter`,
+      ]);
+    }
+    expect(actionsOf(policyStatements(template)).filter((action) => action.startsWith('secretsmanager:'))).toEqual([]);
+  });
+});
+
+describe('ElastiCache without AUTH or TLS (-c redisAuthSecretName= -c redisTls=false)', () => {
+  const template = synthStack('elasticache', configFrom({ redisAuthSecretName: '', redisTls: 'false' }));
+
+  test('sets TLS off and passes no credentials', () => {
+    for (const env of environments(template)) {
+      expect(env.ELASTICACHE_REDIS_TLS).toBe('false');
+      expect(Object.keys(env).filter((name) => /AUTH|IAM_USER/.test(name))).toEqual([]);
+    }
+    expect(actionsOf(policyStatements(template)).filter((action) => /^(secretsmanager|elasticache):/.test(action))).toEqual([]);
+  });
+});
+
+describe('ElastiCache cluster mode (configuration endpoint)', () => {
+  const nodes = ['huntaze-redis-production-0001-001', 'huntaze-redis-production-0002-001'];
+  const template = synthStack(
+    'elasticache',
+    configFrom({
+      redisClusterMode: 'true',
+      redisHost: 'clustercfg.huntaze-redis-production.asmyhp.use1.cache.amazonaws.com',
+      redisMonitoredClusterIds: nodes.join(','),
+    }),
+  );
+
+  test('tells the functions to use a cluster client', () => {
+    for (const env of environments(template)) {
+      expect(env.ELASTICACHE_REDIS_CLUSTER).toBe('true');
+      expect(env.ELASTICACHE_REDIS_HOST).toBe('clustercfg.huntaze-redis-production.asmyhp.use1.cache.amazonaws.com');
+    }
+  });
+
+  test.each([
+    ['EngineCPUUtilization', 'MAX([cpu0, cpu1])'],
+    ['CurrConnections', 'FILL(connections0, 0) + FILL(connections1, 0)'],
+    ['Evictions', 'FILL(evictions0, 0) + FILL(evictions1, 0)'],
+  ])('watches %s on every listed node through metric math', (metricName, expression) => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: expression, ReturnData: true }),
+        ...nodes.map((node) =>
+          Match.objectLike({
+            MetricStat: Match.objectLike({
+              Metric: { Namespace: 'AWS/ElastiCache', MetricName: metricName, Dimensions: [{ Name: 'CacheClusterId', Value: node }] },
+            }),
+            ReturnData: false,
+          }),
+        ),
+      ]),
+    });
+  });
+});
+
+describe('ElastiCache in isolated subnets with a Secrets Manager endpoint', () => {
+  // A second, test-only VPC lookup result: two AZs of isolated subnets, no NAT.
+  const vpcId = 'vpc-0123456789abcdef0';
+  const isolated = ['subnet-0123456789abcdef1', 'subnet-0123456789abcdef2'];
+  const context = {
+    [`vpc-provider:account=${CONFIG.account}:filter.vpc-id=${vpcId}:region=us-east-1:returnAsymmetricSubnets=true`]: {
+      vpcId,
+      vpcCidrBlock: '10.40.0.0/16',
+      ownerAccountId: CONFIG.account,
+      availabilityZones: [],
+      subnetGroups: [
+        {
+          name: 'Isolated',
+          type: 'Isolated',
+          subnets: isolated.map((subnetId, index) => ({
+            subnetId,
+            cidr: `10.40.${index * 16}.0/20`,
+            availabilityZone: `us-east-1${'ab'[index]}`,
+            routeTableId: `rtb-0123456789abcdef${index}`,
+          })),
+        },
+      ],
+    },
+  };
+  const overrides = { vpcId, redisSubnetType: 'private-isolated' };
+
+  test('refuses isolated subnets when the AUTH secret would be unreachable', () => {
+    expect(() => synthStack('elasticache', configFrom(overrides), { context })).toThrow(/isolated subnets have no route to Secrets Manager/);
+  });
+
+  describe('with -c secretsManagerEndpoint=true', () => {
+    const template = synthStack('elasticache', configFrom({ ...overrides, secretsManagerEndpoint: 'true' }), { context });
+
+    test('places the functions in the isolated subnets', () => {
+      for (const fn of Object.values(lambdaFunctions(template))) expect(fn.Properties?.VpcConfig.SubnetIds).toEqual(isolated);
+    });
+
+    test('creates a private-DNS Secrets Manager endpoint reachable from the Lambda security group only', () => {
+      template.hasResourceProperties('AWS::EC2::VPCEndpoint', {
+        ServiceName: 'com.amazonaws.us-east-1.secretsmanager',
+        VpcEndpointType: 'Interface',
+        PrivateDnsEnabled: true,
+        SubnetIds: isolated,
+      });
+      const ingress = Object.values(resourcesOfType(template, 'AWS::EC2::SecurityGroupIngress')).map((rule) => rule.Properties);
+      expect(ingress).toHaveLength(2);
+      const lambdaSg = { 'Fn::GetAtt': [Match.stringLikeRegexp('LambdaSecurityGroup'), 'GroupId'] };
+      template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { GroupId: CONFIG.elastiCache.redisSecurityGroupId, FromPort: 6379, SourceSecurityGroupId: lambdaSg });
+      template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+        GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('SecretsManagerEndpoint'), 'GroupId'] },
+        FromPort: 443,
+        ToPort: 443,
+        SourceSecurityGroupId: lambdaSg,
+      });
+      // Still exactly one rule on the Redis security group.
+      expect(ingress.filter((rule) => rule?.GroupId === CONFIG.elastiCache.redisSecurityGroupId)).toHaveLength(1);
+    });
+  });
+});
+
+describe('reset restricted to listed principals (-c resetAllowedPrincipalArns=...)', () => {
+  const admin = `arn:aws:iam::${CONFIG.account}:role/platform-admin`;
+  const template = synthStack('upstash', configFrom({ resetAllowedPrincipalArns: admin }));
+
+  test('denies POST /v1/reset to every other principal in the API resource policy', () => {
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      Policy: {
+        Statement: [
+          {
+            Sid: 'AdministrativeRoutesForListedPrincipalsOnly',
+            Effect: 'Deny',
+            Principal: { AWS: '*' },
+            Action: 'execute-api:Invoke',
+            Resource: 'execute-api:/*/POST/v1/reset',
+            Condition: { ArnNotLike: { 'aws:PrincipalArn': [admin] } },
+          },
+        ],
+      },
+    });
+  });
+});
+
+describe('API execution logging (-c apiExecutionLogging=true)', () => {
+  const template = synthStack('upstash', configFrom({ apiExecutionLogging: 'true' }));
+
+  test('logs errors but never request or response bodies', () => {
+    template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      MethodSettings: Match.arrayWith([Match.objectLike({ HttpMethod: '*', LoggingLevel: 'ERROR', DataTraceEnabled: false })]),
+    });
+  });
+});
+
+describe('custom tiers, fail-open and concurrency (-c tiers=... -c failMode=open ...)', () => {
+  const tiers = {
+    free: { policies: [{ name: 'requests-per-hour', unit: 'requests', limit: 10, windowSeconds: 3600 }] },
+    team: { policies: [{ name: 'requests-per-hour', unit: 'requests', limit: 1000, windowSeconds: 3600 }] },
+  };
+  const template = synthStack(
+    'upstash',
+    configFrom({ tiers: JSON.stringify(tiers), failMode: 'open', backendTimeoutMs: '150', reservedConcurrency: '10' }),
+  );
+
+  test('passes the tier table, fail mode and deadline to every function', () => {
+    for (const env of environments(template)) {
+      expect(JSON.parse(env.RATE_LIMIT_TIERS)).toEqual(tiers);
+      expect(env.RATE_LIMIT_FAIL_MODE).toBe('open');
+      expect(env.RATE_LIMIT_TIMEOUT_MS).toBe('150');
+    }
+    for (const fn of Object.values(lambdaFunctions(template))) expect(fn.Properties?.ReservedConcurrentExecutions).toBe(10);
+  });
+
+  test('sums the degraded-mode alarm over the configured tiers', () => {
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([
+        Match.objectLike({ Expression: 'FILL(degraded0, 0) + FILL(degraded1, 0)' }),
+        Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ Dimensions: [{ Name: 'service', Value: 'creator-rate-limit' }, { Name: 'tier', Value: 'free' }] }) }) }),
+        Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ Dimensions: [{ Name: 'service', Value: 'creator-rate-limit' }, { Name: 'tier', Value: 'team' }] }) }) }),
+      ]),
+    });
+  });
+});
+
+describe('secrets by complete ARN, encrypted with a customer-managed key', () => {
+  const secretArn = `arn:aws:secretsmanager:us-east-1:${CONFIG.account}:secret:huntaze/rate-limit/upstash-AbCdEf`;
+  const keyArn = `arn:aws:kms:us-east-1:${CONFIG.account}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
+  const template = synthStack('upstash', {
+    ...CONFIG,
+    upstash: { credentialsSecret: { secretCompleteArn: secretArn, encryptionKeyArn: keyArn } },
+  });
+
+  test('passes and grants the exact secret ARN, and decrypt through Secrets Manager only', () => {
+    for (const env of environments(template)) expect(env.UPSTASH_REDIS_SECRET_ARN).toBe(secretArn);
+    const statements = policyStatements(template);
+    const read = statements.filter((statement) => JSON.stringify(statement.Action).includes('secretsmanager:GetSecretValue'));
+    expect(read.map((statement) => statement.Resource)).toEqual([secretArn, secretArn, secretArn, secretArn]);
+    const decrypt = statements.filter((statement) => statement.Action === 'kms:Decrypt');
+    expect(decrypt).toHaveLength(4);
+    for (const statement of decrypt) {
+      expect(statement.Resource).toBe(keyArn);
+      expect(statement.Condition).toEqual({ StringEquals: { 'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com' } });
+    }
+    expect(secretLeaks(template)).toEqual([]);
+  });
+});

@@ -1,0 +1,29 @@
+/**
+ * Makes synthesized templates comparable across machines and checkouts.
+ *
+ * Asset hashes change with the bundled code, the esbuild version, and (because
+ * the bundling options hold absolute paths) with the checkout folder even when
+ * bundling is skipped. Snapshots should catch infrastructure changes, not
+ * those, so every 64-hex hash is replaced by a fixed marker. Nothing else in
+ * these templates depends on the machine: account, region and the VPC come
+ * from the committed config and cdk.context.json.
+ */
+const ASSET_HASH = /[0-9a-f]{64}/g;
+export const ASSET_HASH_PLACEHOLDER = 'ASSET-HASH';
+
+export function normalizeTemplate<T>(template: T): T {
+  return normalize(template) as T;
+}
+
+function normalize(value: unknown): unknown {
+  if (typeof value === 'string') return value.replace(ASSET_HASH, ASSET_HASH_PLACEHOLDER);
+  if (Array.isArray(value)) return value.map(normalize);
+  if (value !== null && typeof value === 'object') {
+    const result: Record<string, unknown> = {};
+    for (const [key, child] of Object.entries(value)) {
+      result[key.replace(ASSET_HASH, ASSET_HASH_PLACEHOLDER)] = normalize(child);
+    }
+    return result;
+  }
+  return value;
+}
