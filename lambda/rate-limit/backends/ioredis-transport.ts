@@ -22,12 +22,18 @@ export class IoredisTransport implements ScriptTransport {
   private lastSlotRefresh = 0;
   /** Cluster mode: resolves once every master known at the last (re)connect has a connection. */
   private mastersConnected: Promise<void> | undefined;
+  /** The wait for a connection that concurrent callers share. */
+  private waiting: Promise<void> | undefined;
+  /** Why the last connection attempt failed (cleared once connected). */
+  private lastConnectionError: Error | undefined;
 
   constructor(
     private readonly client: IoredisClient,
     private readonly connectWaitMs: number,
   ) {
     if (client instanceof Cluster) client.on('ready', () => (this.mastersConnected = undefined));
+    client.on('error', (error: Error) => (this.lastConnectionError = error));
+    client.on('ready', () => (this.lastConnectionError = undefined));
   }
 
   async evalsha(sha: string, keys: string[], args: string[]): Promise<unknown> {
@@ -105,18 +111,25 @@ export class IoredisTransport implements ScriptTransport {
   /**
    * With the offline queue disabled, a command sent while (re)connecting fails at once. Waiting
    * here instead (bounded) lets a cold start connect, without ever queueing a command that could
-   * run later, after its caller has given up.
+   * run later, after its caller has given up. All callers share one wait. A connection that failed
+   * for a reason retrying cannot fix (credentials refused, certificate not trusted) fails the wait
+   * at once, with that reason, instead of letting every check run into its deadline.
    */
   private clientReady(): Promise<void> {
     const { client } = this;
     if (client.status === 'ready') return Promise.resolve();
     if (client.status === 'end') return Promise.reject(new Error('Redis connection is closed'));
+    if (this.lastConnectionError && isConfigurationError(this.lastConnectionError)) {
+      return Promise.reject(connectionRefused(this.lastConnectionError));
+    }
     if (client.status === 'wait') client.connect().catch(() => undefined);
-    return new Promise<void>((resolve, reject) => {
+    this.waiting ??= new Promise<void>((resolve, reject) => {
       const cleanup = (): void => {
         clearTimeout(timer);
         client.off('ready', onReady);
         client.off('end', onEnd);
+        client.off('error', onError);
+        this.waiting = undefined;
       };
       const onReady = (): void => {
         cleanup();
@@ -126,13 +139,37 @@ export class IoredisTransport implements ScriptTransport {
         cleanup();
         reject(new Error('Redis connection is closed'));
       };
+      const onError = (error: Error): void => {
+        if (!isConfigurationError(error)) return;
+        cleanup();
+        reject(connectionRefused(error));
+      };
       const timer = setTimeout(() => {
         cleanup();
-        reject(new Error(`Redis not connected within ${this.connectWaitMs} ms (status ${client.status})`));
+        const last = this.lastConnectionError ? `; last connection error: ${describeError(this.lastConnectionError)}` : '';
+        reject(new Error(`Redis not connected within ${this.connectWaitMs} ms (status ${client.status})${last}`));
       }, this.connectWaitMs);
       timer.unref();
       client.on('ready', onReady);
       client.on('end', onEnd);
+      client.on('error', onError);
     });
+    return this.waiting;
   }
+}
+
+/** Errors that another reconnect will not cure: refused credentials, untrusted certificates. */
+function isConfigurationError(error: Error): boolean {
+  return /WRONGPASS|NOAUTH|NOPERM|invalid username-password|certificate|self[- ]signed|unable to verify|ERR_TLS|Hostname\/IP does not match/i.test(
+    `${(error as { code?: string }).code ?? ''} ${error.message}`,
+  );
+}
+
+function connectionRefused(error: Error): Error {
+  return new Error(`Redis refused the connection: ${describeError(error)}`, { cause: error });
+}
+
+/** Redis and TLS error texts name the problem, never the credential; keep them short anyway. */
+function describeError(error: Error): string {
+  return error.message.slice(0, 200);
 }
