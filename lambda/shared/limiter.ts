@@ -11,6 +11,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { Metrics } from '@aws-lambda-powertools/metrics';
 import {
   createRateLimiter,
+  DEFAULT_TIMEOUT_MS,
   rateLimiterOptionsFromEnv,
   type AnomalyReport,
   type BackendName,
@@ -68,9 +69,12 @@ export function createApiRuntime(options: ApiRuntimeOptions = {}): ApiRuntime {
 
   let limiter: RateLimiter | undefined;
   let configError: Error | undefined;
+  let timeoutMs = 0;
   try {
+    const options = rateLimiterOptionsFromEnv(env, hooks);
+    timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS[options.backend ?? 'memory'];
     limiter = createRateLimiter({
-      ...rateLimiterOptionsFromEnv(env, hooks),
+      ...options,
       logger: libraryLogger(logger),
       onAnomaly: (report) => reportAnomaly(logger, metrics, report),
     });
@@ -90,8 +94,11 @@ export function createApiRuntime(options: ApiRuntimeOptions = {}): ApiRuntime {
     metrics,
     backend: limiter?.backend,
     async limiter() {
-      await ready;
       if (!limiter) throw configError!;
+      // Normally warm-up finished during init. If it is still running (a request right after a
+      // cold start, or a backend that does not answer), wait no longer than one backend deadline:
+      // the request's own call is bounded the same way and shares the connection being opened.
+      await waitAtMost(ready, timeoutMs);
       return limiter;
     },
     async close() {
@@ -107,6 +114,16 @@ let shared: ApiRuntime | undefined;
 export function sharedApiRuntime(): ApiRuntime {
   shared ??= createApiRuntime();
   return shared;
+}
+
+/** Resolves when `promise` settles or after `ms`, whichever comes first; leaves no timer behind. */
+async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** The library logs degraded-mode and similar events through this, tagged with the request. */

@@ -1,0 +1,151 @@
+/**
+ * The local API server over real HTTP: the same scenarios as the handler tests (ElastiCache
+ * backend on a real redis-server), plus what only the server does: choosing the embedded memory
+ * backend, translating requests into API Gateway events, routing and 404, bodies on the wire.
+ */
+import { APIGatewayProxyEventSchema } from '@aws-lambda-powertools/parser/schemas/api-gateway';
+import { startDevServer, type DevServer } from '../../scripts/dev-server';
+import { toProxyEvent } from '../../scripts/dev-server/proxy-event';
+import { findRoute } from '../../lambda/shared/routes';
+import { startRedis, type RedisProcess } from '../../scripts/redis/redis-process';
+import { httpTransport } from '../support/http-client';
+import { defineApiScenarios, expectBadRequest, expectJson, expectProblem, uniqueCreator } from '../support/http-scenarios';
+import { elastiCacheEnv, startBlackHole, TEST_TIERS_JSON } from '../support/lambda-runtime';
+
+// The server uses the process-wide Powertools logger and metrics: keep them quiet here.
+process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
+
+let redis: RedisProcess;
+let blackHole: Awaited<ReturnType<typeof startBlackHole>>;
+const servers: DevServer[] = [];
+
+async function serve(env: Record<string, string | undefined>): Promise<DevServer> {
+  const server = await startDevServer({ port: 0, env });
+  servers.push(server);
+  return server;
+}
+
+beforeAll(async () => {
+  redis = await startRedis();
+  blackHole = await startBlackHole();
+});
+
+afterAll(async () => {
+  await Promise.all(servers.map((server) => server.close()));
+  await blackHole?.stop();
+  await redis?.stop();
+});
+
+describe('local server over HTTP on ElastiCache (redis-server)', () => {
+  defineApiScenarios(() => ({
+    healthy: async () => httpTransport((await serve(elastiCacheEnv(redis))).url),
+    unreachable: async (failMode) =>
+      httpTransport(
+        (
+          await serve({
+            RATE_LIMIT_BACKEND: 'elasticache',
+            ELASTICACHE_REDIS_HOST: '127.0.0.1',
+            ELASTICACHE_REDIS_PORT: String(blackHole.port),
+            RATE_LIMIT_FAIL_MODE: failMode,
+            RATE_LIMIT_TIMEOUT_MS: '200',
+            RATE_LIMIT_TIERS: TEST_TIERS_JSON,
+          })
+        ).url,
+      ),
+  }));
+});
+
+describe('local server specifics', () => {
+  it('uses the embedded memory backend, and says so, when no backend is configured', async () => {
+    const server = await serve({ PATH: process.env.PATH, ELASTICACHE_REDIS_HOST: 'redis.example' });
+    expect(server.embeddedMemory).toBe(true);
+    expect(server.backendDescription).toMatch(/embedded in-memory backend.*not for production/);
+    expect(server.notes.join(' ')).toContain('RATE_LIMIT_BACKEND=elasticache');
+    expect(server.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+    const api = httpTransport(server.url);
+    const reply = await api({ method: 'POST', path: '/v1/check', body: { creatorId: 'local', tier: 'pro' } });
+    expectJson(reply, 200);
+    expect(reply.body.remaining).toBe(99);
+  });
+
+  it('names a real backend without its credentials', async () => {
+    const server = await serve(elastiCacheEnv(redis));
+    expect(server.embeddedMemory).toBe(false);
+    expect(server.backendDescription).toBe(`ElastiCache/Redis at 127.0.0.1:${redis.port}`);
+  });
+
+  it('refuses to start on an invalid configuration', async () => {
+    await expect(startDevServer({ port: 0, env: { RATE_LIMIT_BACKEND: 'dynamodb' } })).rejects.toThrow(/RATE_LIMIT_BACKEND must be one of/);
+    await expect(startDevServer({ port: 0, env: { RATE_LIMIT_BACKEND: 'memory', RATE_LIMIT_TIERS: '{"pro": {}}' } })).rejects.toThrow(
+      /RATE_LIMIT_TIERS/,
+    );
+  });
+
+  it('builds events that satisfy the Powertools API Gateway proxy event schema', () => {
+    const match = findRoute('GET', '/v1/status/a%20b')!;
+    const event = toProxyEvent(
+      {
+        method: 'GET',
+        url: '/v1/status/a%20b?tier=pro&tier=business&x=1',
+        rawHeaders: ['Host', '127.0.0.1:3000', 'Accept', 'a', 'accept', 'b'],
+        body: Buffer.alloc(0),
+        sourceIp: '127.0.0.1',
+        host: '127.0.0.1:3000',
+      },
+      match,
+    );
+    expect(APIGatewayProxyEventSchema.safeParse(event).success).toBe(true);
+    expect(event).toMatchObject({
+      resource: '/v1/status/{creatorId}',
+      path: '/v1/status/a%20b',
+      pathParameters: { creatorId: 'a b' },
+      queryStringParameters: { tier: 'business', x: '1' },
+      multiValueQueryStringParameters: { tier: ['pro', 'business'], x: ['1'] },
+      multiValueHeaders: { Accept: ['a'], accept: ['b'] },
+      body: null,
+      isBase64Encoded: false,
+    });
+    const binary = toProxyEvent({ method: 'POST', url: '/v1/check', rawHeaders: [], body: Buffer.from([0xff, 0x00]), sourceIp: '127.0.0.1', host: 'h' }, findRoute('POST', '/v1/check')!);
+    expect(binary).toMatchObject({ body: '/wA=', isBase64Encoded: true, queryStringParameters: null });
+  });
+
+  describe('on the wire', () => {
+    let api: ReturnType<typeof httpTransport>;
+    beforeAll(async () => {
+      api = httpTransport((await serve(elastiCacheEnv(redis))).url);
+    });
+
+    it('passes a body that is not UTF-8 as base64, which the handler rejects as 400 body', async () => {
+      expectBadRequest(await api({ method: 'POST', path: '/v1/check', body: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]) }), 'body');
+    });
+
+    it('answers 400 body for a request body over 1 MiB without buffering it', async () => {
+      expectBadRequest(await api({ method: 'POST', path: '/v1/check', body: Buffer.alloc(2 * 1024 * 1024, 0x20) }), 'body');
+    });
+
+    it('answers 400 creatorId for an undecodable path segment, 404 for anything unrouted', async () => {
+      expectBadRequest(await api({ method: 'GET', path: '/v1/status/%E0%A4%A' }), 'creatorId');
+      expectProblem(await api({ method: 'PUT', path: '/v1/check', body: {} }), 404);
+      expectProblem(await api({ method: 'GET', path: '/favicon.ico' }), 404);
+    });
+
+    it('serves concurrent requests exactly: 20 checks on a 3-per-minute tier admit 3', async () => {
+      const creatorId = uniqueCreator('concurrent');
+      const replies = await Promise.all(
+        Array.from({ length: 20 }, () => api({ method: 'POST', path: '/v1/check', body: { creatorId, tier: 'tiny' } })),
+      );
+      const statuses = replies.map((reply) => reply.status).sort();
+      expect(statuses.filter((status) => status === 200)).toHaveLength(3);
+      expect(statuses.filter((status) => status === 429)).toHaveLength(17);
+    });
+  });
+
+  it('closes idempotently and frees its port', async () => {
+    const server = await serve({ RATE_LIMIT_BACKEND: 'memory' });
+    await Promise.all([server.close(), server.close()]);
+    await expect(fetch(`${server.url}/v1/status/x`)).rejects.toThrow();
+    const again = await startDevServer({ port: server.port, env: { RATE_LIMIT_BACKEND: 'memory' } });
+    await again.close();
+  });
+});
