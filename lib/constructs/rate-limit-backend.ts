@@ -24,8 +24,6 @@ export interface IRateLimitBackend {
   readonly environment: Readonly<Record<string, string>>;
   /** Present when the backend is only reachable from inside a VPC. */
   readonly vpcPlacement?: VpcPlacement;
-  /** Whether functions call AWS APIs (Secrets Manager) at runtime to reach the backend. */
-  readonly needsAwsApiAccess: boolean;
   /** Grants the function what it needs to authenticate to the backend. */
   grantAccess(fn: lambda.IFunction): void;
 }
@@ -74,7 +72,6 @@ export class ElastiCacheBackend implements IRateLimitBackend {
   public readonly kind = 'elasticache' as const;
   public readonly environment: Readonly<Record<string, string>>;
   public readonly vpcPlacement: VpcPlacement;
-  public readonly needsAwsApiAccess: boolean;
   private readonly authTokenSecret?: IReadableSecret;
   private readonly iamAuth?: ElastiCacheIamAuth;
 
@@ -116,7 +113,6 @@ export class ElastiCacheBackend implements IRateLimitBackend {
     this.vpcPlacement = props.vpcPlacement;
     this.authTokenSecret = props.authTokenSecret;
     this.iamAuth = props.iamAuth;
-    this.needsAwsApiAccess = props.authTokenSecret !== undefined;
 
     const environment: Record<string, string> = {
       RATE_LIMIT_BACKEND: 'elasticache',
@@ -162,7 +158,6 @@ export class UpstashBackend implements IRateLimitBackend {
   public readonly kind = 'upstash' as const;
   public readonly environment: Readonly<Record<string, string>>;
   public readonly vpcPlacement = undefined;
-  public readonly needsAwsApiAccess = true;
   private readonly credentialsSecret: IReadableSecret;
 
   constructor(props: UpstashBackendProps) {

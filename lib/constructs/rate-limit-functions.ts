@@ -109,11 +109,6 @@ export class RateLimitFunctions extends Construct {
     }
     this.functions = functions;
   }
-
-  /** All functions, in route order. */
-  public get all(): RateLimitFunction[] {
-    return RATE_LIMIT_ROUTES.map((route) => this.functions[route.name]);
-  }
 }
 
 function validateTimeouts(timeout: Duration, backendTimeout: Duration): void {

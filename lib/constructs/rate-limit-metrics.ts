@@ -5,26 +5,27 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
  * Metric definitions shared by alarms and the dashboard.
  *
  * Custom metrics: the handlers publish EMF records (Powertools Metrics) in
- * `namespace` with the dimension set {service, tier}. CloudWatch only returns
- * a metric for the exact dimension set it was published with, so a metric
- * "across all tiers" is built here as metric math over one metric per
- * configured tier: FILL(m,0) per tier, summed. No SEARCH expression is needed
- * (alarms cannot use SEARCH) and nothing depends on the handlers also
- * publishing a service-only dimension set. Requests for unknown tiers are
- * rejected with 400 before any decision metric is emitted, so the configured
- * tiers cover every data point.
+ * `namespace`. Every data point is published under the dimension set
+ * {service}; when the request's tier is known it is also published under
+ * {service, tier}. CloudWatch returns a metric only for the exact dimension set
+ * it was published with, so:
+ *  - alarms use {service}: one plain metric that counts every data point once,
+ *    whatever the tier (or when no tier was known), with no metric math and no
+ *    list of tiers to keep in step;
+ *  - the dashboard breaks the decision metrics down by {service, tier} for the
+ *    configured tiers.
  */
 export interface CustomMetricSource {
   readonly namespace: string;
   readonly serviceName: string;
-  /** Tier names as they appear in the `tier` dimension. At most 10 (metric math limit for alarms). */
+  /** Tier names as they appear in the `tier` dimension, for per-tier graphs. */
   readonly tierNames: readonly string[];
 }
 
 /** Custom metric names emitted by the handlers. */
 export type RateLimitMetricName = 'Allowed' | 'Denied' | 'Degraded' | 'Unavailable' | 'Anomaly' | 'BackendLatency';
 
-/** Alarms on metric math can reference at most 10 metrics. */
+/** Alarms on metric math can reference at most 10 metrics (here: cache nodes). */
 export const MAX_ALARM_METRICS = 10;
 
 /** One metric per tier, with the {service, tier} dimensions the handlers publish. */
@@ -46,10 +47,20 @@ export function perTierMetrics(
   );
 }
 
-/** The sum of a Count metric over all configured tiers, usable in an alarm. */
-export function allTiersSum(source: CustomMetricSource, metricName: RateLimitMetricName, period: Duration): cloudwatch.IMetric {
-  const metrics = perTierMetrics(source, metricName, cloudwatch.Stats.SUM, period);
-  return sumOf(metrics, `${metricName} (all tiers)`, period, metricName.toLowerCase());
+/** A metric over every data point of the service (dimension set {service}), usable in an alarm. */
+export function serviceMetric(
+  source: CustomMetricSource,
+  metricName: RateLimitMetricName,
+  statistic: string,
+  period: Duration,
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: source.namespace,
+    metricName,
+    dimensionsMap: { service: source.serviceName },
+    statistic,
+    period,
+  });
 }
 
 /**

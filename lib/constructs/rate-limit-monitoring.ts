@@ -8,11 +8,11 @@ import { Construct } from 'constructs';
 import { AlarmTopic } from './alarm-topic';
 import {
   MAX_ALARM_METRICS,
-  allTiersSum,
   cacheNodeMetrics,
   labelledBy,
   maxOf,
   perTierMetrics,
+  serviceMetric,
   sumOf,
   type CustomMetricSource,
 } from './rate-limit-metrics';
@@ -51,7 +51,7 @@ export interface RateLimitMonitoringProps {
   readonly functions: Readonly<Record<string, lambda.IFunction>>;
   readonly api: apigateway.RestApi;
   readonly stage: apigateway.Stage;
-  /** Where the handlers' custom metrics live and which tiers to sum. */
+  /** Where the handlers' custom metrics live, and the tiers to break them down by on the dashboard. */
   readonly customMetrics: CustomMetricSource;
   /**
    * @default - no e-mail subscription
@@ -114,38 +114,44 @@ export class RateLimitMonitoring extends Construct {
   }
 
   private addDecisionMonitoring(source: CustomMetricSource, anomalyThreshold: number): void {
+    const total = (metricName: 'Allowed' | 'Denied' | 'Degraded' | 'Unavailable' | 'Anomaly', period: Duration): cloudwatch.Metric =>
+      serviceMetric(source, metricName, cloudwatch.Stats.SUM, period);
     this.alarm('RateLimitUnavailable', {
-      metric: allTiersSum(source, 'Unavailable', FIVE_MINUTES),
+      metric: total('Unavailable', FIVE_MINUTES),
       threshold: 1,
       description: 'Redis did not answer in time and requests were refused with 503 (fail mode closed). Check backend health and network.',
     });
     this.alarm('RateLimitDegraded', {
-      metric: allTiersSum(source, 'Degraded', FIVE_MINUTES),
+      metric: total('Degraded', FIVE_MINUTES),
       threshold: 1,
       description: 'Redis did not answer in time and requests were admitted without a limit check (fail mode open). Limits are not enforced.',
     });
     this.alarm('RateLimitAnomaly', {
-      metric: allTiersSum(source, 'Anomaly', FIVE_MINUTES),
+      metric: total('Anomaly', FIVE_MINUTES),
       threshold: anomalyThreshold,
-      description: 'A creator attempted more than twice the plan limit within 5 minutes. See the handlers\' anomaly logs for the creator id.',
+      description: "A creator attempted more than twice the plan limit within 5 minutes. See the handlers' anomaly logs for the creator id.",
     });
 
+    const byTier = (metricName: 'Allowed' | 'Denied' | 'BackendLatency', statistic: string): cloudwatch.Metric[] =>
+      labelledBy(perTierMetrics(source, metricName, statistic, ONE_MINUTE), 'tier');
     this.dashboard.addWidgets(
       new cloudwatch.TextWidget({
-        markdown: `# Rate-limit decisions\nCustom metrics in \`${source.namespace}\`, dimensions {service=${source.serviceName}, tier}.`,
+        markdown: `# Rate-limit decisions\nCustom metrics in \`${source.namespace}\`: totals by {service=${source.serviceName}}, breakdowns by {service, tier}.`,
         width: 24,
         height: 2,
       }),
     );
     this.dashboard.addWidgets(
-      graph('Allowed per tier', labelledBy(perTierMetrics(source, 'Allowed', cloudwatch.Stats.SUM, ONE_MINUTE), 'tier'), { stacked: true }),
-      graph('Denied (429) per tier', labelledBy(perTierMetrics(source, 'Denied', cloudwatch.Stats.SUM, ONE_MINUTE), 'tier'), { stacked: true }),
-      graph('Degraded / Unavailable / Anomaly', [
-        allTiersSum(source, 'Degraded', ONE_MINUTE),
-        allTiersSum(source, 'Unavailable', ONE_MINUTE),
-        allTiersSum(source, 'Anomaly', ONE_MINUTE),
+      graph('Allowed per tier', byTier('Allowed', cloudwatch.Stats.SUM), { stacked: true }),
+      graph('Denied (429) per tier', byTier('Denied', cloudwatch.Stats.SUM), { stacked: true }),
+      graph(
+        'Degraded / Unavailable / Anomaly',
+        (['Degraded', 'Unavailable', 'Anomaly'] as const).map((metricName) => total(metricName, ONE_MINUTE).with({ label: metricName })),
+      ),
+      graph('Backend latency p99 (ms)', [
+        ...byTier('BackendLatency', cloudwatch.Stats.p(99)),
+        serviceMetric(source, 'BackendLatency', cloudwatch.Stats.p(99), ONE_MINUTE).with({ label: 'BackendLatency all tiers' }),
       ]),
-      graph('Backend latency p99 (ms)', labelledBy(perTierMetrics(source, 'BackendLatency', cloudwatch.Stats.p(99), ONE_MINUTE), 'tier')),
     );
   }
 
@@ -285,8 +291,8 @@ function graph(title: string, metrics: cloudwatch.IMetric[], options: { stacked?
 
 function validate(props: RateLimitMonitoringProps): void {
   const tiers = props.customMetrics.tierNames;
-  if (tiers.length === 0 || tiers.length > MAX_ALARM_METRICS) {
-    throw new Error(`RateLimitMonitoring: between 1 and ${MAX_ALARM_METRICS} tier names are needed for the all-tier alarms, got ${tiers.length}`);
+  if (tiers.length === 0) {
+    throw new Error('RateLimitMonitoring: at least one tier name is needed for the per-tier graphs');
   }
   if (new Set(tiers).size !== tiers.length) {
     throw new Error(`RateLimitMonitoring: tier names must be unique, got ${tiers.join(', ')}`);

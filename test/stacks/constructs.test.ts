@@ -52,7 +52,6 @@ describe('ElastiCacheBackend', () => {
       ELASTICACHE_REDIS_TLS: 'true',
       ELASTICACHE_REDIS_CLUSTER: 'false',
     });
-    expect(backend.needsAwsApiAccess).toBe(false);
   });
 
   test.each<[string, (stack: Stack, base: ElastiCacheBackendProps) => Partial<ElastiCacheBackendProps>, RegExp]>([
@@ -146,7 +145,7 @@ describe('RateLimitApi', () => {
 });
 
 describe('RateLimitMonitoring and AlarmTopic', () => {
-  test('refuse more tiers than an alarm can sum, duplicate tiers, and malformed e-mail', () => {
+  test('refuse missing or duplicate tiers, too many cache nodes for an alarm, and malformed e-mail', () => {
     const stack = newStack();
     const fn = lambda.Function.fromFunctionArn(stack, 'Fn', 'arn:aws:lambda:us-east-1:123456789012:function:f');
     const api = new RateLimitApi(stack, 'Api', { restApiName: 'api', functions: { check: fn, settle: fn, status: fn, reset: fn } });
@@ -157,10 +156,11 @@ describe('RateLimitMonitoring and AlarmTopic', () => {
       stage: api.stage,
       customMetrics: { namespace: 'CreatorRateLimit', serviceName: 'creator-rate-limit', tierNames: ['pro'] },
     };
-    const tierNames = Array.from({ length: 11 }, (_, i) => `t${i}`);
-    expect(() => new RateLimitMonitoring(stack, 'M1', { ...base, customMetrics: { ...base.customMetrics, tierNames } })).toThrow(
-      /between 1 and 10 tier names/,
+    expect(() => new RateLimitMonitoring(stack, 'M1', { ...base, customMetrics: { ...base.customMetrics, tierNames: [] } })).toThrow(
+      /at least one tier name/,
     );
+    const nodes = Array.from({ length: 11 }, (_, i) => `node-${i}`);
+    expect(() => new RateLimitMonitoring(stack, 'M5', { ...base, cacheCluster: { cacheClusterIds: nodes } })).toThrow(/between 1 and 10 cacheClusterIds/);
     expect(() => new RateLimitMonitoring(stack, 'M2', { ...base, customMetrics: { ...base.customMetrics, tierNames: ['pro', 'pro'] } })).toThrow(
       /tier names must be unique/,
     );

@@ -210,14 +210,10 @@ describe('custom tiers, fail-open and concurrency (-c tiers=... -c failMode=open
     for (const fn of Object.values(lambdaFunctions(template))) expect(fn.Properties?.ReservedConcurrentExecutions).toBe(10);
   });
 
-  test('sums the degraded-mode alarm over the configured tiers', () => {
-    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-      Metrics: Match.arrayWith([
-        Match.objectLike({ Expression: 'FILL(degraded0, 0) + FILL(degraded1, 0)' }),
-        Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ Dimensions: [{ Name: 'service', Value: 'creator-rate-limit' }, { Name: 'tier', Value: 'free' }] }) }) }),
-        Match.objectLike({ MetricStat: Match.objectLike({ Metric: Match.objectLike({ Dimensions: [{ Name: 'service', Value: 'creator-rate-limit' }, { Name: 'tier', Value: 'team' }] }) }) }),
-      ]),
-    });
+  test('breaks the dashboard down by the configured tiers', () => {
+    const body = JSON.stringify(Object.values(resourcesOfType(template, 'AWS::CloudWatch::Dashboard'))[0].Properties?.DashboardBody);
+    for (const tier of ['free', 'team']) expect(body).toContain(`\\"tier\\",\\"${tier}\\"`);
+    expect(body).not.toContain('\\"tier\\",\\"starter\\"');
   });
 });
 
