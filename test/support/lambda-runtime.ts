@@ -120,16 +120,22 @@ export function replyOf(status: number, headers: Record<string, unknown>, text: 
   return { status, headers: lower, text, body: body as ApiReply['body'] };
 }
 
-/** Captures what Powertools writes to stdout (it bypasses console.* outside POWERTOOLS_DEV). */
-export function captureStdout(): { lines(): string[]; records(): Record<string, unknown>[]; restore(): void } {
-  const original = process.stdout.write.bind(process.stdout);
+/**
+ * Captures what Powertools writes (it bypasses console.* outside POWERTOOLS_DEV): EMF records and
+ * DEBUG/INFO logs go to stdout, WARN/ERROR logs to stderr.
+ */
+export function captureOutput(): { lines(): string[]; records(): Record<string, unknown>[]; restore(): void } {
   let captured = '';
-  process.stdout.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
-    captured += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
-    const callback = rest.find((item) => typeof item === 'function') as (() => void) | undefined;
-    callback?.();
-    return true;
-  }) as typeof process.stdout.write;
+  const streams = [process.stdout, process.stderr];
+  const originals = streams.map((stream) => stream.write.bind(stream));
+  for (const stream of streams) {
+    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+      captured += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
+      const callback = rest.find((item) => typeof item === 'function') as (() => void) | undefined;
+      callback?.();
+      return true;
+    }) as typeof stream.write;
+  }
   const lines = () => captured.split('\n').filter((line) => line.trim().length > 0);
   return {
     lines,
@@ -142,7 +148,9 @@ export function captureStdout(): { lines(): string[]; records(): Record<string, 
         }
       }),
     restore: () => {
-      process.stdout.write = original;
+      streams.forEach((stream, index) => {
+        stream.write = originals[index]!;
+      });
     },
   };
 }
