@@ -82,6 +82,12 @@ export interface RedisCluster {
   waitHealthy(options?: WaitOptions): Promise<ShardView[]>;
   /** `CLUSTER FAILOVER [FORCE|TAKEOVER]` on a replica; resolves once it owns its master's slots everywhere. */
   failover(replica: ClusterNode, option?: 'FORCE' | 'TAKEOVER', waitOptions?: WaitOptions): Promise<void>;
+  /**
+   * Online resharding of one slot, the way `redis-cli --cluster reshard` does it: mark the slot
+   * importing/migrating, MIGRATE its keys in batches, then assign it to `target` everywhere.
+   * `holdMs` keeps the slot half-migrated for a while, so clients meet ASK and TRYAGAIN replies.
+   */
+  migrateSlot(slot: number, target: ClusterNode, holdMs?: number): Promise<void>;
   /** Stops every node and removes their directories. Idempotent. */
   stop(): Promise<void>;
   /** Tails of every node's log, for failure messages. */
@@ -147,13 +153,12 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
       const live = nodes.filter((node) => !ignored.has(node.port));
       const expectedReplicas = wait.replicasPerMaster ?? replicasPerMaster;
       const deadline = Date.now() + (wait.timeoutMs ?? options.readyTimeoutMs ?? 60_000);
-      let problem = 'not checked yet';
       for (;;) {
-        problem = await healthProblem(live, expectedReplicas, masters, client, shards).catch((error: unknown) =>
+        const verdict = await healthProblem(live, expectedReplicas, masters, client, shards).catch((error: unknown) =>
           error instanceof Error ? error.message : String(error),
         );
-        if (problem === '') return shards(live[0]);
-        if (Date.now() > deadline) throw new Error(`Redis Cluster not healthy in time: ${problem}`);
+        if (typeof verdict !== 'string') return verdict;
+        if (Date.now() > deadline) throw new Error(`Redis Cluster not healthy in time: ${verdict}`);
         await sleep(POLL_MS);
       }
     };
@@ -183,6 +188,22 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
         }
         await waitHealthy(waitOptions);
       },
+      migrateSlot: async (slot, target, holdMs = 0) => {
+        const source = await cluster.masterOf(slot);
+        if (source === target) return;
+        await client(target).call('CLUSTER', 'SETSLOT', String(slot), 'IMPORTING', source.id);
+        await client(source).call('CLUSTER', 'SETSLOT', String(slot), 'MIGRATING', target.id);
+        await sleep(holdMs);
+        for (;;) {
+          const keys = (await client(source).call('CLUSTER', 'GETKEYSINSLOT', String(slot), '100')) as string[];
+          if (keys.length === 0) break;
+          await client(source).call('MIGRATE', target.host, String(target.port), '', '0', '5000', 'KEYS', ...keys);
+        }
+        const masters = (await shards()).map((shard) => shard.master);
+        for (const node of [target, source, ...masters.filter((m) => m !== target && m !== source)]) {
+          await client(node).call('CLUSTER', 'SETSLOT', String(slot), 'NODE', target.id);
+        }
+      },
       stop,
       logs: () => nodes.map((node) => `--- node ${node.index} (port ${node.port}) ---\n${node.process.logs()}`).join('\n'),
     };
@@ -207,8 +228,10 @@ async function startNode(options: StartRedisClusterOptions): Promise<{ process: 
       '--cluster-port', String(busPort),
       // A replica may take over however stale it is: tests kill masters on purpose.
       '--cluster-replica-validity-factor', '0',
-      // Replicas sync right away instead of waiting for more replicas to share a diskless transfer.
-      '--repl-diskless-sync-delay', '0',
+      // Full syncs through a (tiny) RDB file: after a diskless sync Redis 7.0 holds the command
+      // stream back until the replica's first periodic ACK, up to a second in which the replica
+      // reports a live link but receives nothing, so a master killed then loses more than it must.
+      '--repl-diskless-sync', 'no',
       ...(options.tls ? ['--tls-cluster', 'yes', '--tls-replication', 'yes'] : []),
       ...(options.extraArgs ?? []),
     ];
@@ -251,14 +274,14 @@ async function createCluster(nodes: readonly ClusterNode[], replicasPerMaster: n
   }
 }
 
-/** '' when healthy, else what is wrong (for the timeout message). */
+/** The topology when healthy, else what is wrong (for the timeout message). */
 async function healthProblem(
   live: readonly ClusterNode[],
   expectedReplicas: number,
   expectedMasters: number,
   client: (node: ClusterNode) => Redis,
   shards: (via?: ClusterNode) => Promise<ShardView[]>,
-): Promise<string> {
+): Promise<ShardView[] | string> {
   let signature: string | undefined;
   let view: ShardView[] = [];
   for (const node of live) {
@@ -267,10 +290,14 @@ async function healthProblem(
     if (info.cluster_slots_ok !== '16384') return `node ${node.port}: ${info.cluster_slots_ok} slots ok`;
     view = await shards(node);
     const mine = view
-      .map((shard) => `${shard.master.port}=${shard.slots.map((range) => range.join('-')).join(',')}`)
+      .map((shard) => {
+        const slots = shard.slots.map((range) => range.join('-')).join(',');
+        const replicas = shard.replicas.map((replica) => replica.port).sort();
+        return `${shard.master.port}=${slots}<${replicas.join(',')}`;
+      })
       .sort()
       .join(' ');
-    if (signature !== undefined && mine !== signature) return `nodes disagree on slot owners: ${signature} vs ${mine}`;
+    if (signature !== undefined && mine !== signature) return `nodes disagree on the topology: ${signature} vs ${mine}`;
     signature = mine;
   }
   if (view.length !== expectedMasters) return `${view.length} masters serve slots, expected ${expectedMasters}`;
@@ -278,12 +305,20 @@ async function healthProblem(
     if (!live.includes(shard.master)) return `master ${shard.master.port} is not a live node`;
     const inSync = [];
     for (const replica of shard.replicas.filter((node) => live.includes(node))) {
+      // Offsets: the replica has everything the master had written when we asked it.
+      const written = Number(parseInfo(await client(shard.master).info('replication')).master_repl_offset);
       const replication = parseInfo(await client(replica).info('replication'));
-      if (replication.master_link_status === 'up' && replication.master_port === String(shard.master.port)) inSync.push(replica);
+      if (
+        replication.master_link_status === 'up' &&
+        replication.master_port === String(shard.master.port) &&
+        Number(replication.slave_repl_offset) >= written
+      ) {
+        inSync.push(replica);
+      }
     }
     if (inSync.length < expectedReplicas) return `master ${shard.master.port} has ${inSync.length} replicas in sync`;
   }
-  return '';
+  return view;
 }
 
 /** Masters that serve slots, from CLUSTER NODES (failed nodes and migrating markers skipped). */
