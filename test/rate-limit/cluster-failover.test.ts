@@ -219,9 +219,13 @@ describe('elasticache backend on a Redis Cluster: failover and resharding while 
     const outcomes = await load.stop();
 
     expectAnsweredInTime(outcomes);
-    // While no master served the slot, checks for those creators failed (fail mode), promptly.
+    // While no master served the slot, checks for those creators failed (fail mode), promptly ...
     const failed = outcomes.filter((o) => orphaned.includes(o.creator) && o.result === 'unavailable');
     expect(failed.length).toBeGreaterThan(0);
+    // ... and creators on the other masters were still served (not all of their checks: the
+    // limiter's circuit breaker is shared by all nodes, see docs/cluster-mode.md).
+    const elsewhere = outcomes.filter((o) => !orphaned.includes(o.creator) && o.start > diedAt && o.end < promotedAt);
+    expect(elsewhere.filter((o) => o.result === 'allowed').length).toBeGreaterThan(0);
     await expectCountsIntact(limiter, outcomes, creators, diedAt);
 
     // Exactness on the promoted master, before the old one is back (generous deadline: 2,000 checks
