@@ -146,6 +146,24 @@ function victimOf(byMaster: Map<ClusterNode, string[]>): [ClusterNode, string[]]
   return [...byMaster].find(([master]) => master.port !== testCluster.cluster.port)!;
 }
 
+/**
+ * Checks on every master while `fail` takes one master down (not the seed), until its replica has
+ * taken over and the creators it served are admitted again by the same limiter.
+ */
+async function failMasterUnderLoad(base: string, fail: (master: ClusterNode) => Promise<void> | void) {
+  const { limiter, byMaster, creators } = await setUp(base);
+  const [victim, orphaned] = victimOf(byMaster);
+  const load = new Load(limiter, creators);
+  await sleep(500);
+  const failedAt = Date.now();
+  await fail(victim);
+  await testCluster.cluster.waitHealthy({ ignore: [victim], replicasPerMaster: 0 });
+  const promotedAt = Date.now();
+  await load.servedAgain(orphaned, promotedAt);
+  const outcomes = await load.stop();
+  return { limiter, creators, victim, orphaned, outcomes, failedAt, promotedAt };
+}
+
 describe('elasticache backend on a Redis Cluster: failover and resharding while checks run', () => {
   it('manual failover (CLUSTER FAILOVER): MOVED is followed, NOSCRIPT on the new master is handled, nothing is lost', async () => {
     const { cluster } = testCluster;
@@ -206,17 +224,9 @@ describe('elasticache backend on a Redis Cluster: failover and resharding while 
 
   it('a master killed (SIGKILL): prompt failures within the deadline, the promoted replica takes over with the counts', async () => {
     const { cluster } = testCluster;
-    const { limiter, byMaster, creators } = await setUp('killed');
-    const [victim, orphaned] = victimOf(byMaster);
-
-    const load = new Load(limiter, creators);
-    await sleep(500);
-    const diedAt = Date.now();
-    await victim.process.kill();
-    await cluster.waitHealthy({ ignore: [victim], replicasPerMaster: 0 });
-    const promotedAt = Date.now();
-    await load.servedAgain(orphaned, promotedAt);
-    const outcomes = await load.stop();
+    const { limiter, creators, victim, orphaned, outcomes, failedAt, promotedAt } = await failMasterUnderLoad('killed', (master) =>
+      master.process.kill(),
+    );
 
     expectAnsweredInTime(outcomes);
     // While no master served the slot, checks for those creators failed (fail mode), promptly ...
@@ -224,9 +234,9 @@ describe('elasticache backend on a Redis Cluster: failover and resharding while 
     expect(failed.length).toBeGreaterThan(0);
     // ... and creators on the other masters were still served (not all of their checks: the
     // limiter's circuit breaker is shared by all nodes, see docs/cluster-mode.md).
-    const elsewhere = outcomes.filter((o) => !orphaned.includes(o.creator) && o.start > diedAt && o.end < promotedAt);
+    const elsewhere = outcomes.filter((o) => !orphaned.includes(o.creator) && o.start > failedAt && o.end < promotedAt);
     expect(elsewhere.filter((o) => o.result === 'allowed').length).toBeGreaterThan(0);
-    await expectCountsIntact(limiter, outcomes, creators, diedAt);
+    await expectCountsIntact(limiter, outcomes, creators, failedAt);
 
     // Exactness on the promoted master, before the old one is back (generous deadline: 2,000 checks
     // in flight on a loaded machine).
@@ -243,27 +253,20 @@ describe('elasticache backend on a Redis Cluster: failover and resharding while 
   });
 
   it('a master that hangs (SIGSTOP, like a partition): checks time out within the deadline, then go to the promoted replica', async () => {
-    const { cluster } = testCluster;
-    const { limiter, byMaster, creators } = await setUp('hung');
-    const [victim, orphaned] = victimOf(byMaster);
-
-    const load = new Load(limiter, creators);
-    await sleep(500);
-    const hungAt = Date.now();
-    victim.process.pause();
+    let hung: ClusterNode | undefined;
     try {
-      await cluster.waitHealthy({ ignore: [victim], replicasPerMaster: 0 });
-      const promotedAt = Date.now();
-      // No MOVED can come from a node that answers nothing: the transport refreshed the slot map
-      // after the timeouts, and found the new master while the old one is still hung.
-      await load.servedAgain(orphaned, promotedAt);
+      // No MOVED can come from a node that answers nothing: the transport refreshes the slot map
+      // after the timeouts, and finds the new master while the old one is still hung.
+      const { limiter, creators, outcomes, failedAt } = await failMasterUnderLoad('hung', (master) => {
+        hung = master;
+        master.process.pause();
+      });
+      expectAnsweredInTime(outcomes);
+      await expectCountsIntact(limiter, outcomes, creators, failedAt);
     } finally {
-      victim.process.resume();
+      hung?.process.resume();
     }
-    const outcomes = await load.stop();
-
-    expectAnsweredInTime(outcomes);
-    await expectCountsIntact(limiter, outcomes, creators, hungAt);
-    await cluster.waitHealthy();
+    // The old master wakes up, learns it was replaced, and follows the new one.
+    await testCluster.cluster.waitHealthy();
   });
 });
