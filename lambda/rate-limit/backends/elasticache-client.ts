@@ -80,10 +80,11 @@ function clusterOptions(redisOptions: RedisOptions, tls: boolean): ClusterOption
     ...(tls ? { dnsLookup: (address: string, callback: (err: Error | null, address: string) => void) => callback(null, address) } : {}),
     slotsRefreshTimeout: 2000,
     // MOVED, ASK, TRYAGAIN and CLUSTERDOWN replies mean the command did not run, so ioredis follows
-    // them (at most 4 times; the caller's deadline still applies) whatever maxRetriesPerRequest says. A command
-    // whose connection closed may already have run, though (a master that died after executing it),
-    // and ioredis would re-send it to another node after `retryDelayOnFailover`: never do that, the
-    // check fails instead (fail mode) and the admission is counted at most once.
+    // them (at most 4 times; the caller's deadline still applies) whatever maxRetriesPerRequest
+    // says. A command whose connection closed may already have run, though (a master that died
+    // after executing it), and ioredis would re-send it to another node after
+    // `retryDelayOnFailover`: never do that, the check fails instead (fail mode) and the admission
+    // is counted at most once.
     retryDelayOnFailover: 0,
     maxRedirections: 4,
   };
