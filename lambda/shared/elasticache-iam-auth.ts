@@ -80,3 +80,19 @@ export function createIamTokenProvider(options: IamTokenProviderOptions): (userI
 function encodeRfc3986(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
 }
+
+/**
+ * The hook for the deployed functions: cache name from ELASTICACHE_REDIS_HOST, region from
+ * AWS_REGION (set by Lambda), credentials from the default chain (the function's role).
+ */
+export async function iamTokenProviderFromEnvironment(
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<(userId: string) => Promise<string>> {
+  const host = env.ELASTICACHE_REDIS_HOST?.trim();
+  const region = (env.AWS_REGION ?? env.AWS_DEFAULT_REGION)?.trim();
+  if (!host) throw new Error('ELASTICACHE_REDIS_IAM_USER needs ELASTICACHE_REDIS_HOST');
+  if (!region) throw new Error('ELASTICACHE_REDIS_IAM_USER needs AWS_REGION to sign tokens');
+  // Loaded here, not at module load: only functions that use IAM auth pay for the credential chain.
+  const { defaultProvider } = await import('@aws-sdk/credential-provider-node');
+  return createIamTokenProvider({ host, region, credentials: defaultProvider() });
+}

@@ -30,6 +30,8 @@ export interface ApiRuntimeOptions {
   readonly env?: Environment;
   /** Secrets Manager reader for *_SECRET_ARN variables. @default Powertools Parameters (loaded on first use) */
   readonly readSecret?: (secretArn: string) => Promise<string>;
+  /** ElastiCache IAM token signer for ELASTICACHE_REDIS_IAM_USER. @default SigV4 with the function's credentials */
+  readonly iamAuthToken?: (userId: string) => Promise<string>;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
 }
@@ -54,6 +56,16 @@ const readSecretFromSecretsManager = (() => {
   };
 })();
 
+/** The default iamAuthToken: loads the SigV4 signer and the credential chain only when IAM auth is configured. */
+function iamAuthTokenFromEnvironment(env: Environment): (userId: string) => Promise<string> {
+  let provider: Promise<(userId: string) => Promise<string>> | undefined;
+  return async (userId) => {
+    provider ??= import('./elasticache-iam-auth').then((module) => module.iamTokenProviderFromEnvironment(env));
+    provider.catch(() => (provider = undefined));
+    return (await provider)(userId);
+  };
+}
+
 export function createApiRuntime(options: ApiRuntimeOptions = {}): ApiRuntime {
   const env = options.env ?? process.env;
   const logger = options.logger ?? getLogger();
@@ -63,8 +75,7 @@ export function createApiRuntime(options: ApiRuntimeOptions = {}): ApiRuntime {
 
   const hooks: EnvironmentHooks = {
     readSecret: options.readSecret ?? readSecretFromSecretsManager,
-    // No iamAuthToken hook: ElastiCache IAM token signing is not implemented yet, and without the
-    // hook the library rejects ELASTICACHE_REDIS_IAM_USER with a configuration error naming it.
+    iamAuthToken: options.iamAuthToken ?? iamAuthTokenFromEnvironment(env),
   };
 
   let limiter: RateLimiter | undefined;

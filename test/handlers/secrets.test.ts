@@ -7,7 +7,7 @@
 import { ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { createApiHandlers } from '../../lambda/handlers/operations';
-import type { Environment } from '../../lambda/shared/limiter';
+import { createApiRuntime, type Environment } from '../../lambda/shared/limiter';
 import { createLogger, REDACTED, registerSecret } from '../../lambda/shared/logger';
 import { createSecretReader } from '../../lambda/shared/secrets';
 import { startRedis, type RedisProcess } from '../../scripts/redis/redis-process';
@@ -179,15 +179,18 @@ describe('log redaction and unsupported configuration', () => {
     expect(logs).toContain('"tokens":42');
   });
 
-  it('ElastiCache IAM authentication is a configuration error (500) naming the variable', async () => {
-    let handlers!: ReturnType<typeof handlersWith>;
+  it('ElastiCache IAM authentication signs a token with the function credentials when connecting', async () => {
+    const signed: string[] = [];
     const logs = await output(async () => {
-      handlers = handlersWith(
-        { RATE_LIMIT_BACKEND: 'elasticache', ELASTICACHE_REDIS_HOST: 'redis.example', ELASTICACHE_REDIS_TLS: 'true', ELASTICACHE_REDIS_IAM_USER: 'limiter' },
-        () => Promise.reject(new Error('not used')),
-      );
-      expect((await handlers.check(check(), lambdaContext())).statusCode).toBe(500);
+      const runtime = createApiRuntime({
+        env: { RATE_LIMIT_BACKEND: 'elasticache', ELASTICACHE_REDIS_HOST: '127.0.0.1', ELASTICACHE_REDIS_PORT: '1', ELASTICACHE_REDIS_TLS: 'true', ELASTICACHE_REDIS_IAM_USER: 'limiter', RATE_LIMIT_TIMEOUT_MS: '300' },
+        iamAuthToken: async (user) => (signed.push(user), 'signed-token'),
+      });
+      // Port 1 refuses connections: a 503 (backend unavailable), not a 500 (misconfigured).
+      await expect(runtime.limiter().then((limiter) => limiter.check('iam', 'pro'))).rejects.toThrow(/unavailable/);
+      await runtime.close();
     });
-    expect(logs).toContain('ELASTICACHE_REDIS_IAM_USER');
+    expect(signed[0]).toBe('limiter');
+    expect(logs).not.toContain('misconfigured');
   });
 });

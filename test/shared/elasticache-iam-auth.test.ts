@@ -3,7 +3,12 @@
  * the published algorithm) with fixed credentials and a fixed clock.
  */
 import { createHash, createHmac } from 'node:crypto';
-import { cacheNameFromEndpoint, createIamTokenProvider, signIamAuthToken } from '../../lambda/shared/elasticache-iam-auth';
+import {
+  cacheNameFromEndpoint,
+  createIamTokenProvider,
+  iamTokenProviderFromEnvironment,
+  signIamAuthToken,
+} from '../../lambda/shared/elasticache-iam-auth';
 
 const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session/token+with=chars' };
 const signingDate = new Date('2026-11-25T12:34:56Z');
@@ -91,5 +96,27 @@ describe('ElastiCache IAM auth tokens', () => {
     ['My-Cache.asmyhp.use1.cache.amazonaws.com', 'my-cache'],
   ])('derives the cache name from %s', (host, name) => {
     expect(cacheNameFromEndpoint(host)).toBe(name);
+  });
+
+  it('in a function, signs with the role credentials from the environment for the configured host and region', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDFROMENV', AWS_SECRET_ACCESS_KEY: 'secret-from-env', AWS_SESSION_TOKEN: 'session-from-env' });
+    try {
+      const provider = await iamTokenProviderFromEnvironment({
+        ELASTICACHE_REDIS_HOST: 'master.huntaze-redis-production.asmyhp.use1.cache.amazonaws.com',
+        AWS_REGION: 'us-east-1',
+      });
+      const { host, params } = parse(await provider('rate-limiter'));
+      expect(host).toBe('huntaze-redis-production');
+      expect(params['X-Amz-Credential']).toMatch(/^AKIDFROMENV\/\d{8}\/us-east-1\/elasticache\/aws4_request$/);
+      expect(params['X-Amz-Security-Token']).toBe('session-from-env');
+    } finally {
+      process.env = saved;
+    }
+  });
+
+  it('says what is missing when the environment cannot sign tokens', async () => {
+    await expect(iamTokenProviderFromEnvironment({ ELASTICACHE_REDIS_HOST: 'h' })).rejects.toThrow(/needs AWS_REGION/);
+    await expect(iamTokenProviderFromEnvironment({ AWS_REGION: 'us-east-1' })).rejects.toThrow(/needs ELASTICACHE_REDIS_HOST/);
   });
 });

@@ -51,6 +51,9 @@ function nodeOptions(options: ElastiCacheConnectionOptions, timeoutMs: number): 
     // Keep reconnecting in the background with a short, capped backoff so recovery is quick.
     retryStrategy: (attempt) => Math.min(50 * 2 ** Math.min(attempt, 6), 1000),
     enableReadyCheck: true,
+    // quit() on a connection that is not up falls back to disconnect(); without this, ioredis keeps
+    // a 2 s timer that holds the process (or a test runner) open after close().
+    disconnectTimeout: 100,
   };
 }
 
