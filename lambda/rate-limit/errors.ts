@@ -3,6 +3,8 @@
  * it to a status code without parsing messages: a denial is never confused with an outage.
  */
 
+import type { PolicyStatus } from './types';
+
 export interface RateLimitErrorDetails {
   /** Whole seconds until the request would be allowed (>= 1). */
   readonly retryAfter: number;
@@ -12,6 +14,8 @@ export interface RateLimitErrorDetails {
   readonly reset: number;
   /** Name of the policy that denied. */
   readonly policy: string;
+  /** Every policy of the tier as the backend saw it when it denied (for RateLimit headers). */
+  readonly policies?: readonly PolicyStatus[];
 }
 
 /** The creator is over a limit of their tier. Maps to HTTP 429. */
@@ -22,6 +26,7 @@ export class RateLimitError extends Error {
   readonly remaining: number;
   readonly reset: number;
   readonly policy: string;
+  readonly policies: readonly PolicyStatus[];
 
   constructor(details: RateLimitErrorDetails) {
     super(
@@ -32,6 +37,7 @@ export class RateLimitError extends Error {
     this.remaining = details.remaining;
     this.reset = details.reset;
     this.policy = details.policy;
+    this.policies = details.policies ?? [];
   }
 }
 

@@ -240,6 +240,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
           remaining: 0,
           reset: evaluation.now + evaluation.retryMs,
           policy: policy.name,
+          policies: toPolicyStatuses(tier, evaluation.usage),
         };
         // Cached against the local clock for the duration the backend computed, so clock skew
         // between this container and Redis cannot stretch or shorten it.

@@ -72,14 +72,18 @@ export function statusHeaders(status: RateLimitStatus): Headers {
 }
 
 /**
- * Headers of a 429. A denial carries only the policy that denied, so `RateLimit` has that one item
- * (r=0, t=Retry-After); the draft lets a server send the items it knows. `RateLimit-Policy` lists
- * every policy of the tier from its definition.
+ * Headers of a 429. `RateLimit` has one item per policy as the backend saw them when it denied; the
+ * policy that denied says r=0 and t=Retry-After. (An error without policy statuses falls back to
+ * that one item.) `RateLimit-Policy` lists every policy of the tier from its definition.
  */
-export function deniedHeaders(error: RateLimitError, tier: TierDefinition | undefined): Headers {
+export function deniedHeaders(error: RateLimitError, tier: TierDefinition | undefined, nowMs = Date.now()): Headers {
+  const deniedItem = `${sfString(error.policy)};r=0;t=${error.retryAfter}`;
+  const items = error.policies.map((policy) =>
+    policy.name === error.policy ? deniedItem : `${sfString(policy.name)};r=${policy.remaining};t=${secondsUntil(policy.reset, nowMs)}`,
+  );
   const headers: Headers = {
     'Retry-After': String(error.retryAfter),
-    RateLimit: `${sfString(error.policy)};r=0;t=${error.retryAfter}`,
+    RateLimit: items.length > 0 ? items.join(', ') : deniedItem,
     'X-RateLimit-Limit': String(error.limit),
     'X-RateLimit-Remaining': '0',
     'X-RateLimit-Reset': String(epochSeconds(error.reset)),

@@ -123,7 +123,10 @@ export function defineApiScenarios(harness: () => ScenarioHarness): void {
       });
       expect(denied.body.reset).toBeGreaterThan(Date.now());
       expectRateLimitHeaders(denied);
-      expect(denied.headers.ratelimit).toBe(`"requests-per-minute";r=0;t=${retryAfter}`);
+      // One item per policy, as the backend saw them when it denied; the denying one says r=0, t=Retry-After.
+      expect(denied.headers.ratelimit).toBe(
+        `"requests-per-minute";r=0;t=${retryAfter}, "tokens-per-day";r=1000;t=0, "in-flight";r=2;t=0`,
+      );
       expect(denied.headers['ratelimit-policy']).toContain('"requests-per-minute";q=3;w=60');
       expect(denied.headers['x-ratelimit-remaining']).toBe('0');
       expect(denied.headers['x-ratelimit-limit']).toBe('3');
