@@ -1,0 +1,297 @@
+/**
+ * docs/benchmarks.md, written from one run's results: machine and command, the targets and whether
+ * they were met, the tables, and how everything was measured.
+ */
+import type { BenchResult, LimiterResult, Workload } from './bench';
+import type { LimiterId } from './limiters';
+import { RESERVED_TOKENS, SETTLED_TOKENS } from './limiters';
+
+export interface ReportOptions {
+  /** Link to the chart, relative to the report. */
+  readonly chartLink: string;
+}
+
+export interface TargetVerdict {
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean | undefined;
+}
+
+const int = (value: number): string => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : 'n/a');
+const fixed = (value: number, digits: number): string => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
+const ms = (value: number): string => (!Number.isFinite(value) ? 'n/a' : value < 1 ? value.toFixed(3) : value < 10 ? value.toFixed(2) : value.toFixed(1));
+const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
+const percent = (fraction: number): string => (Number.isFinite(fraction) ? `${(fraction * 100).toFixed(fraction > 0 && fraction < 0.01 ? 2 : 0)}%` : 'n/a');
+const yesNo = (met: boolean | undefined): string => (met === undefined ? 'n/a' : met ? '**met**' : '**not met**');
+
+export function find(result: BenchResult, workload: Workload, id: LimiterId): LimiterResult | undefined {
+  return result.results.find((r) => r.workload === workload && r.id === id);
+}
+
+export function evaluateTargets(result: BenchResult): TargetVerdict[] {
+  const verdicts: TargetVerdict[] = [];
+  const single = find(result, 'allowed', 'ours-single');
+  const multi = find(result, 'allowed', 'ours-multi');
+  const reserve = find(result, 'allowed', 'ours-multi-reserve');
+  const rlf = find(result, 'allowed', 'rlf');
+  if (single && multi && reserve) {
+    const near = (value: number, expected: number): boolean => Math.abs(value - expected) < 0.005;
+    verdicts.push({
+      target: 'One round trip per admission, for every tier',
+      measured:
+        `script calls per check: single-policy ${fixed(single.median.roundTripsPerCheck, 2)}, ` +
+        `multi-policy ${fixed(multi.median.roundTripsPerCheck, 2)}; ` +
+        `reserve + settle ${fixed(reserve.median.roundTripsPerCheck, 2)} (1 admission + 1 settle, sent after the LLM call)`,
+      met: near(single.median.roundTripsPerCheck, 1) && near(multi.median.roundTripsPerCheck, 1) && near(reserve.median.roundTripsPerCheck, 2),
+    });
+  }
+  if (single && rlf) {
+    const ratio = single.median.checksPerSecond64 / rlf.median.checksPerSecond64;
+    verdicts.push({
+      target: 'Throughput at 64 in flight at least that of rate-limiter-flexible (single-policy tier)',
+      measured: `${int(single.median.checksPerSecond64)} vs ${int(rlf.median.checksPerSecond64)} checks/s (${fixed(ratio, 2)}x)`,
+      met: ratio >= 1,
+    });
+    const script = single.median.scriptUsecPerCheck / rlf.median.scriptUsecPerCheck;
+    const cpu = single.median.cpuUsPerCheck / rlf.median.cpuUsPerCheck;
+    verdicts.push({
+      target: "Redis CPU per check, single-policy tier, no higher than rate-limiter-flexible's",
+      measured:
+        `commandstats ${fixed(single.median.scriptUsecPerCheck, 1)} vs ${fixed(rlf.median.scriptUsecPerCheck, 1)} µs (${fixed(script, 1)}x); ` +
+        `process CPU ${fixed(single.median.cpuUsPerCheck, 1)} vs ${fixed(rlf.median.cpuUsPerCheck, 1)} µs (${fixed(cpu, 1)}x)`,
+      met: script <= 1 && cpu <= 1,
+    });
+  }
+  const cached = (['ours-single', 'ours-multi-reserve'] as const).map((id) => find(result, 'denied', id)).filter((r) => r !== undefined);
+  if (cached.length > 0) {
+    const commands = cached.flatMap((r) => r.repetitions.flatMap((rep) => [rep.sequential, rep.concurrent]));
+    const total = commands.reduce((sum, phase) => sum + phase.commandsPerCheck * phase.checks, 0);
+    const checks = commands.reduce((sum, phase) => sum + phase.checks, 0);
+    verdicts.push({
+      target: 'Zero Redis commands for cached denials',
+      measured: `${int(total)} Redis commands during ${int(checks)} denied checks with the deny cache on (both tiers, all repetitions)`,
+      met: total === 0,
+    });
+  }
+  const lambda = result.lambda;
+  if (lambda) {
+    const worst = lambda.handlers.reduce((a, b) => (b.ratioToDependencies > a.ratioToDependencies ? b : a));
+    verdicts.push({
+      target: 'ElastiCache handler bundle within 10% of the size of its dependencies alone',
+      measured: lambda.handlers.map((h) => `${h.handler} ${fixed(h.ratioToDependencies, 3)}x`).join(', ') + ` (largest: ${worst.handler})`,
+      met: worst.ratioToDependencies <= 1.1,
+    });
+  }
+  return verdicts;
+}
+
+function limiterTable(result: BenchResult, workload: Workload): string[] {
+  const rows = result.results.filter((r) => r.workload === workload);
+  const lines = [
+    '| limiter | checks/s, 1 in flight | checks/s, 64 in flight | p50 / p99 ms, 1 in flight | p50 / p99 ms, 64 in flight | allowed | Redis commands / check | round trips / check | Redis µs / check (commandstats) | Redis CPU µs / check (process) | client CPU µs / check (Node) |',
+    '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|',
+  ];
+  for (const row of rows) {
+    const m = row.median;
+    lines.push(
+      `| ${row.label} | ${int(m.checksPerSecond1)} | ${int(m.checksPerSecond64)} | ${ms(m.p50Ms1)} / ${ms(m.p99Ms1)} | ${ms(m.p50Ms64)} / ${ms(m.p99Ms64)} | ` +
+        `${percent(m.allowedFraction)} | ${fixed(m.commandsPerCheck, 2)} | ${fixed(m.roundTripsPerCheck, 2)} | ${fixed(m.scriptUsecPerCheck, 1)} | ${fixed(m.cpuUsPerCheck, 1)} | ${fixed(m.clientCpuUsPerCheck, 1)} |`,
+    );
+  }
+  return lines;
+}
+
+function commandMix(row: LimiterResult): string {
+  const phase = row.repetitions[row.repetitions.length - 1]?.concurrent;
+  if (!phase || phase.checks === 0) return 'n/a';
+  const entries = Object.entries(phase.commands)
+    .filter(([name]) => name !== 'info' && !name.startsWith('config'))
+    .sort(([, a], [, b]) => b - a)
+    .map(([name, calls]) => `${name.toUpperCase()} ${fixed(calls / phase.checks, 2)}`);
+  return entries.length > 0 ? entries.join(', ') : 'none';
+}
+
+export function renderReport(result: BenchResult, options: ReportOptions): string {
+  const { machine } = result;
+  const o = result.options;
+  const out: string[] = [];
+  const push = (...lines: string[]): void => void out.push(...lines);
+  const shared = Math.max(machine.loadAverageBefore, machine.loadAverageAfter) > 0.5 * machine.cores;
+
+  push(
+    '# Benchmarks',
+    '',
+    `<!-- Generated by scripts/bench/run.ts; do not edit by hand: re-run \`${o.command}\`. -->`,
+    '',
+    'This project\'s rate limiter side by side with the libraries a team would otherwise pick, measured in one run, on one',
+    'local `redis-server`, from one Node process, on the same workloads. Absolute numbers depend on the machine; the',
+    'ratios between rows of one run are what matters.',
+    '',
+    `- **Command:** \`${o.command}\`${o.quick ? ' (smoke mode: tiny counts, not meaningful)' : ''}`,
+    `- **When:** ${result.startedAt} (${fixed(result.durationSeconds, 0)} s)`,
+    `- **Machine:** ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, ${machine.os}; Node ${machine.node}; ` +
+      `Redis ${machine.redisVersion} (started by the bench on a free loopback port, no persistence)`,
+    `- **Load:** 1-minute load average ${fixed(machine.loadAverageBefore, 1)} at the start, ${fixed(machine.loadAverageAfter, 1)} at the end` +
+      (shared
+        ? ` on ${machine.cores} cores: **the machine was shared with other processes** (other test runs), so absolute figures are noisy and low; compare rows within this run.`
+        : '.'),
+    `- **Repetitions:** ${o.repetitions} per figure, medians shown; limiters interleaved within each repetition (order rotated per repetition).`,
+    '',
+    `![Throughput at 64 in flight and Redis cost per check, mostly-allowed workload](${options.chartLink})`,
+    '',
+    '## Targets',
+    '',
+    '| target | measured | |',
+    '|---|---|---|',
+    ...evaluateTargets(result).map((v) => `| ${v.target} | ${v.measured} | ${yesNo(v.met)} |`),
+    '',
+    `## Mostly-allowed workload (${int(o.creators)} creators, ${o.checksPerCreator} checks each, then fresh creators)`,
+    '',
+    ...limiterTable(result, 'allowed'),
+    '',
+    `## Mostly-denied workload (${int(o.creators)} creators already at their limit)`,
+    '',
+    ...limiterTable(result, 'denied'),
+    '',
+    'Redis commands per check, by command (concurrent phase of the last repetition):',
+    '',
+    '| workload | limiter | commands |',
+    '|---|---|---|',
+    ...result.results.map((row) => `| ${row.workload} | ${row.label} | ${commandMix(row)} |`),
+    '',
+    `## Exactness: ${int(o.exactnessChecks)} concurrent checks of one creator, limit ${o.exactnessLimit}`,
+    '',
+    '| limiter | allowed | exact answer (binding limit) | errors |',
+    '|---|--:|---|--:|',
+    ...result.exactness.map(
+      (e) =>
+        `| ${e.label} | ${int(e.allowed)} | ${e.expected === undefined ? 'no limit' : `${int(e.expected)} (${e.binding})${e.allowed === e.expected ? '' : ' — **differs**'}`} | ${e.errors} |`,
+    ),
+    '',
+    '## Upstash: HTTP requests per check',
+    '',
+    'Through the local Upstash-compatible server (`scripts/redis/upstash-compatible-server.ts`) in front of the same',
+    'redis-server; it counts every HTTP request it receives.',
+    '',
+    'This project\'s Upstash client sends one request per call (auto-pipelining off: every call has its own deadline).',
+    '`@upstash/redis` at its defaults batches the commands that one process has in flight into one `/pipeline`',
+    'request (auto-pipelining), so at 64 in flight @upstash/ratelimit needs far fewer requests than checks; a Lambda',
+    'instance serves one request at a time, where the 1-in-flight figure applies.',
+    '',
+    '| limiter | workload | in flight | checks | allowed | HTTP requests | per check |',
+    '|---|---|--:|--:|--:|--:|--:|',
+    ...result.upstashHttp.map(
+      (f) => `| ${f.label} | ${f.workload} | ${f.concurrency} | ${int(f.checks)} | ${int(f.allowed)} | ${int(f.httpRequests)} | ${fixed(f.requestsPerCheck, 2)} |`,
+    ),
+    '',
+  );
+
+  if (result.lambda) {
+    const { lambda } = result;
+    const empty = lambda.empty.coldStart;
+    push(
+      '## Lambda budget',
+      '',
+      `Bundles: ${lambda.settings}. Cold initialisation: a fresh \`node\` process (Node ${machine.node}) loads the bundle`,
+      'with `AWS_LAMBDA_FUNCTION_NAME` set (so the handler initialises while loading, as in a Lambda init phase, and opens',
+      'its connection to the bench\'s redis-server) and answers one API Gateway event; wall time from spawn to answer,',
+      `median of ${empty.runs} runs per bundle, round-robin over the bundles.`,
+      '',
+      '| bundle | minified | gzip | dependencies alone | ratio | project code in bundle | cold init (spawn → answer) | over the empty handler | require | first answer | status |',
+      '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
+      `| empty handler | ${kb(lambda.empty.bytes)} | ${kb(lambda.empty.gzipBytes)} | | | | ${ms(empty.wallMs)} ms | | ${ms(empty.requireMs)} ms | ${ms(empty.invokeMs)} ms | ${empty.statusCodes.join(', ')}${empty.failures ? `, ${empty.failures} failed` : ''} |`,
+      ...lambda.handlers.map(
+        (h) =>
+          `| ${h.handler} | ${kb(h.bytes)} | ${kb(h.gzipBytes)} | ${kb(h.dependencies.bytes)} | ${fixed(h.ratioToDependencies, 3)} | ${kb(h.projectBytes)} | ` +
+          `${ms(h.coldStart.wallMs)} ms | +${ms(h.coldStart.wallMs - empty.wallMs)} ms | ${ms(h.coldStart.requireMs)} ms | ${ms(h.coldStart.invokeMs)} ms | ` +
+          `${h.coldStart.statusCodes.join(', ')}${h.coldStart.failures ? `, ${h.coldStart.failures} failed: ${h.coldStart.firstFailure}` : ''} |`,
+      ),
+      '',
+      `Largest packages in the ${lambda.handlers[0]?.handler ?? ''} bundle: ` +
+        (lambda.handlers[0]?.packages ?? [])
+          .slice(0, 6)
+          .map((p) => `${p.name} ${kb(p.bytes)} (${fixed((p.bytes / lambda.handlers[0]!.bytes) * 100, 0)}%)`)
+          .join(', ') +
+        '.',
+      '',
+      '"Dependencies alone" bundles an entry that makes exactly the package imports of the handler\'s own files (same',
+      'specifiers, same named bindings, as esbuild kept them) and nothing else:',
+      '',
+      '```ts',
+      ...(lambda.handlers[0]?.dependencyImports ?? []),
+      '```',
+      '',
+    );
+  }
+
+  const stripped = result.upstashScriptsStripped;
+  push(
+    '## How it was measured',
+    '',
+    '- **Limits.** Every limiter allows 100 requests per creator per hour. *Single-policy tier*: this project\'s',
+    '  shipped tiers have three policies (requests per hour, tokens per day, in flight), so the single-policy figure',
+    '  uses a requests-only tier with the `pro` number (100 per rolling hour). *Multi-policy tier*: 100 requests per',
+    '  hour + 20 per minute (burst) + 1,000,000 tokens per day + 4 in flight. It is measured twice: as plain',
+    `  admissions (no tokens: no lease, no ledger entry), and as reservations of ${RESERVED_TOKENS} tokens, each settled`,
+    `  (${SETTLED_TOKENS} tokens) by the same worker right after its admission, as a real request would after its LLM call;`,
+    '  that row\'s checks/s count admissions, each followed by its settle, its latency is the admission\'s alone, and its',
+    '  Redis figures include the settle (2 script calls per admission). rate-limiter-flexible: `RateLimiterRedis`',
+    '  (points 100, duration 3600 s: a fixed window starting at the first request) on ioredis. @upstash/ratelimit:',
+    '  `Ratelimit.slidingWindow(100, "1 h")`, analytics off, its defaults otherwise (a 5 s timeout race per call).',
+    '  The floor is one `EVALSHA` of `return 1` with one key.',
+    `- **Workloads.** Mostly allowed: check *i* goes to creator *i* mod ${int(o.creators)}; after ${o.checksPerCreator} checks per`,
+    `  creator (within every limit, the 20/minute burst included) the workload moves on to ${int(o.creators)} fresh creators, and`,
+    '  every phase has its own creators, so every check is allowed and creators are created at a steady rate (1 in',
+    `  ${o.checksPerCreator} checks). Mostly denied: ${int(o.creators)} creators brought to their limit once before the repetitions (not timed:`,
+    '  100 admissions each; for the multi-policy tier one reservation of the whole daily token budget, so every',
+    '  reservation is then denied by tokens-per-day), then one untimed check per creator through each limiter instance',
+    '  so that local caches of denials are warm; the measured checks then take turns over those creators.',
+    `  Checks per phase: ${int(o.sequentialChecks)} at 1 in flight, ${int(o.concurrentChecks)} at ${o.concurrency} in flight, each phase bounded to ${fixed(o.phaseTimeLimitMs / 1000, 0)} s.`,
+    '- **Local caches of denials.** This project\'s deny cache is on by default; rate-limiter-flexible\'s',
+    '  `inMemoryBlockOnConsumed` is off by default; @upstash/ratelimit\'s `ephemeralCache` is on by default. The denied',
+    '  workload shows each with its cache on and off, so the Redis cost of a denial is visible too. This project\'s',
+    '  anomaly detection stays on (its default, reports discarded); a cached denial lets at most one check per creator',
+    '  and 5-minute window through to Redis when the attempts would cross the anomaly threshold.',
+    '- **Same transport for all.** Every limiter talks to the same redis-server over ioredis (TCP, one connection per',
+    '  limiter, ioredis defaults for the libraries; this project\'s own client settings for it).',
+    '  **@upstash/ratelimit on plain Redis:** its scripts start with `#!lua flags=allow-key-locking`, a flag only Upstash',
+    '  accepts (plain Redis answers "Unexpected flag in script shebang"). The bench\'s transport for it',
+    '  (`scripts/bench/upstash-over-ioredis.ts`, an object with the `evalsha`/`eval` methods the library calls) replaces',
+    `  that first line with a Lua comment before the script reaches Redis (${stripped} script${stripped === 1 ? '' : 's'} rewritten in this run) and maps`,
+    '  the library\'s EVALSHA hash to the rewritten script\'s. Nothing else is changed; only the bench\'s transport does',
+    '  this. The Upstash HTTP figures use the official `@upstash/redis` client against the local Upstash-compatible',
+    '  server, which strips the same flag on its side (`scripts/redis/upstash-emulator/script-rewriter.ts`).',
+    '- **Redis commands per check:** `CONFIG RESETSTAT` before each phase, `INFO commandstats` after: calls of every',
+    '  command, the commands a script runs included (the EVALSHA itself counts one), divided by the checks. *Round trips',
+    '  per check*: EVALSHA/EVAL calls only (on these paths the clients send nothing but scripts).',
+    '- **Redis µs per check (commandstats):** the `usec` of the commands clients sent (EVALSHA/EVAL). Redis 7 records',
+    '  the time of a command run inside a script both under its own name and inside the calling EVALSHA\'s time, so',
+    '  summing `usec` over every command would count script work twice; the sum is kept in the JSON output',
+    '  (`allUsecPerCheck`) for reference. Redis times each command with the wall clock, so on a busy machine this',
+    '  figure also holds moments when the server was descheduled. **Redis CPU µs per check (process):** the growth of `used_cpu_user +',
+    '  used_cpu_sys` (`INFO cpu`, from getrusage) over the phase: the CPU time the server spent, socket reads and',
+    '  writes included, and nothing while it waited for a core. The Redis',
+    `  figures in the tables are those of the ${o.concurrency}-in-flight phase; at 1 in flight, socket work is not batched and the`,
+    '  process figure is higher for everyone.',
+    '- **Client CPU µs per check (Node):** `process.cpuUsage()` of the bench\'s Node process over the',
+    `  ${o.concurrency}-in-flight phase, divided by the checks: the library\'s own work plus its Redis client\'s. With Redis on the same`,
+    `  ${machine.cores} cores, throughput at ${o.concurrency} in flight is bounded by client and server CPU together.`,
+    '- **Latency** is measured around each check in the client (Node `performance.now()`); at 64 in flight it includes',
+    '  waiting behind the other 63.',
+    '- **Exactness:** all checks of one fresh creator sent at once (`Promise.allSettled`), then the allowed ones counted.',
+    '  For the multi-policy tier the binding limit is the 20/minute burst (admissions) or the 4-in-flight cap (unsettled',
+    '  reservations).',
+    '',
+  );
+  const fillIssues = result.fills.filter((f) => f.fillErrors > 0);
+  const primed = Object.entries(result.primingAllowed).filter(([, allowed]) => allowed > 0);
+  const errors = result.results.filter((r) => r.median.errors > 0);
+  if (fillIssues.length > 0 || primed.length > 0 || errors.length > 0) {
+    push('## Anomalies in this run', '');
+    for (const f of fillIssues) push(`- filling ${f.family}: ${f.fillErrors} of ${f.fillChecks} checks failed or were denied`);
+    for (const [id, allowed] of primed) push(`- ${id}: ${allowed} checks allowed (or failed) while warming the denied workload`);
+    for (const r of errors) push(`- ${r.workload} ${r.label}: ${r.median.errors} checks failed`);
+    push('');
+  }
+  return out.join('\n');
+}
