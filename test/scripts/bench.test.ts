@@ -1,0 +1,166 @@
+/**
+ * Smoke run of `npm run bench` (scripts/bench/run.ts --quick) into a temporary directory, so the
+ * benchmark keeps working. It checks structure only (every limiter measured, the figures that are
+ * facts of the design), never wall-clock thresholds: the benchmark is not part of pass/fail.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import type { BenchResult } from '../../scripts/bench/bench';
+import { WORKLOADS } from '../../scripts/bench/bench';
+import { parseOptions } from '../../scripts/bench/options';
+import { HANDLERS } from '../../scripts/bench/lambda-budget';
+
+const REPO = path.resolve(__dirname, '..', '..');
+const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
+const DOCS_REPORT = path.join(REPO, 'docs', 'benchmarks.md');
+
+/**
+ * The admission script's commands for a single-policy (requests-only) tier, as docs/architecture.md
+ * states them: EVALSHA + TIME + GET + SET.
+ */
+const SINGLE_POLICY_COMMANDS = 4;
+
+describe('npm run bench -- --quick', () => {
+  let dir: string;
+  let result: BenchResult;
+  let markdown: string;
+  let svg: string;
+  let output: { stdout: string; stderr: string };
+  const docsBefore = existsSync(DOCS_REPORT) ? statSync(DOCS_REPORT).mtimeMs : undefined;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'bench-smoke-'));
+    output = await new Promise((resolve, reject) => {
+      execFile(
+        TSX,
+        ['scripts/bench/run.ts', '--quick', '--out', path.join(dir, 'bench.md'), '--json', path.join(dir, 'bench.json')],
+        { cwd: REPO, timeout: 110_000, maxBuffer: 16 * 1024 * 1024 },
+        (error, stdout, stderr) => (error ? reject(new Error(`bench failed: ${error.message}\n${stderr}`)) : resolve({ stdout, stderr })),
+      );
+    });
+    result = JSON.parse(readFileSync(path.join(dir, 'bench.json'), 'utf8')) as BenchResult;
+    markdown = readFileSync(path.join(dir, 'bench.md'), 'utf8');
+    svg = readFileSync(path.join(dir, 'bench.svg'), 'utf8');
+  }, 120_000);
+
+  afterAll(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('writes only where it is told (docs/benchmarks.md untouched)', () => {
+    expect(existsSync(DOCS_REPORT) ? statSync(DOCS_REPORT).mtimeMs : undefined).toBe(docsBefore);
+    expect(output.stderr).toContain('wrote');
+  });
+
+  test('measures every limiter in both workloads, without errors', () => {
+    for (const workload of ['allowed', 'denied'] as const) {
+      const ids = result.results.filter((r) => r.workload === workload).map((r) => r.id);
+      expect(ids).toEqual(WORKLOADS[workload]);
+    }
+    for (const row of result.results) {
+      expect({ row: `${row.workload} ${row.id}`, errors: row.median.errors }).toEqual({ row: `${row.workload} ${row.id}`, errors: 0 });
+      expect(row.repetitions).toHaveLength(result.options.repetitions);
+    }
+    expect(result.fills.every((fill) => fill.fillErrors === 0)).toBe(true);
+  });
+
+  test('every figure is a finite number; throughput and latencies are positive', () => {
+    for (const row of result.results) {
+      const m = row.median;
+      for (const value of [m.checksPerSecond1, m.checksPerSecond64, m.p50Ms1, m.p99Ms1, m.p50Ms64, m.p99Ms64]) {
+        expect(Number.isFinite(value) && value > 0).toBe(true);
+      }
+      for (const value of [m.commandsPerCheck, m.roundTripsPerCheck, m.scriptUsecPerCheck, m.cpuUsPerCheck, m.clientCpuUsPerCheck, m.allowedFraction]) {
+        expect(Number.isFinite(value) && value >= 0).toBe(true);
+      }
+      // Every check that reaches Redis costs it something.
+      if (m.commandsPerCheck > 0) expect(m.scriptUsecPerCheck).toBeGreaterThan(0);
+    }
+  });
+
+  test('the workloads are what they claim: allowed ones allowed, denied ones denied', () => {
+    for (const row of result.results) {
+      expect({ row: `${row.workload} ${row.id}`, allowed: row.median.allowedFraction }).toEqual({
+        row: `${row.workload} ${row.id}`,
+        allowed: row.workload === 'allowed' ? 1 : 0,
+      });
+    }
+  });
+
+  test("this project's single-policy tier: the script's commands, one round trip; cached denials cost nothing", () => {
+    const single = result.results.find((r) => r.workload === 'allowed' && r.id === 'ours-single')!;
+    for (const rep of single.repetitions) {
+      expect(rep.concurrent.commandsPerCheck).toBe(SINGLE_POLICY_COMMANDS);
+      expect(rep.sequential.commandsPerCheck).toBe(SINGLE_POLICY_COMMANDS);
+      expect(rep.concurrent.roundTripsPerCheck).toBe(1);
+    }
+    const multi = result.results.find((r) => r.workload === 'allowed' && r.id === 'ours-multi')!;
+    expect(multi.median.roundTripsPerCheck).toBe(1);
+    const reserve = result.results.find((r) => r.workload === 'allowed' && r.id === 'ours-multi-reserve')!;
+    expect(reserve.median.roundTripsPerCheck).toBe(2); // admission + settle
+    for (const id of ['ours-single', 'ours-multi-reserve'] as const) {
+      const cached = result.results.find((r) => r.workload === 'denied' && r.id === id)!;
+      expect(cached.median.commandsPerCheck).toBe(0);
+    }
+    const uncached = result.results.find((r) => r.workload === 'denied' && r.id === 'ours-single-nocache')!;
+    expect(uncached.median.commandsPerCheck).toBe(SINGLE_POLICY_COMMANDS);
+  });
+
+  test('exactness: 2,000 concurrent checks, limit 100: this project admits exactly the limit', () => {
+    const exact = Object.fromEntries(result.exactness.map((e) => [e.id, e]));
+    expect(exact['ours-single']).toMatchObject({ checks: 2000, allowed: 100, errors: 0 });
+    expect(exact['ours-multi']).toMatchObject({ allowed: 20, errors: 0 });
+    expect(exact['ours-multi-reserve']).toMatchObject({ allowed: 4, errors: 0 });
+    expect(Object.keys(exact).sort()).toEqual([...WORKLOADS.allowed].sort());
+  });
+
+  test('Upstash: one HTTP request per check for this project, none for a cached denial', () => {
+    const figure = (id: string, workload: string) => result.upstashHttp.filter((f) => f.id === id && f.workload === workload);
+    for (const f of figure('ours-single', 'allowed')) expect(f.requestsPerCheck).toBe(1);
+    expect(figure('ours-multi-reserve', 'allowed')[0]!.requestsPerCheck).toBe(2);
+    expect(figure('ours-single', 'denied')[0]!.requestsPerCheck).toBe(0);
+    expect(figure('ours-single-nocache', 'denied')[0]!.requestsPerCheck).toBe(1);
+    expect(figure('upstash', 'allowed').length).toBeGreaterThan(0);
+    expect(result.upstashScriptsStripped).toBeGreaterThan(0);
+  });
+
+  test('Lambda budget: every handler bundled, measured against its dependencies, and cold-started', () => {
+    const lambda = result.lambda!;
+    expect(lambda.handlers.map((h) => h.handler)).toEqual([...HANDLERS]);
+    expect(lambda.empty.coldStart.failures).toBe(0);
+    for (const h of lambda.handlers) {
+      expect(h.bytes).toBeGreaterThan(h.dependencies.bytes / 2);
+      expect(h.dependencies.bytes).toBeGreaterThan(0);
+      expect(Number.isFinite(h.ratioToDependencies)).toBe(true);
+      expect(h.dependencyImports.some((line) => line.includes("'ioredis'"))).toBe(true);
+      expect(h.coldStart.failures).toBe(0);
+      expect(h.coldStart.wallMs).toBeGreaterThan(0);
+      expect(h.coldStart.statusCodes.length).toBeGreaterThan(0);
+    }
+  });
+
+  test('the report embeds the chart and names the machine and the command', () => {
+    expect(markdown).toContain('](bench.svg)');
+    expect(markdown).toContain('npm run bench -- --quick');
+    expect(markdown).toContain(result.machine.cpuModel);
+    expect(markdown).toMatch(/allow-key-locking/);
+    expect(svg.startsWith('<svg')).toBe(true);
+    expect(svg).toContain('</svg>');
+    for (const row of result.results.filter((r) => r.workload === 'allowed')) expect(svg).toContain(row.shortLabel);
+  });
+});
+
+describe('bench options', () => {
+  test('default output is docs/benchmarks.md with the chart next to it; --out moves both', () => {
+    const defaults = parseOptions([]);
+    expect(defaults.outMarkdown).toBe(DOCS_REPORT);
+    expect(defaults.outSvg).toBe(path.join(REPO, 'docs', 'benchmarks.svg'));
+    expect(defaults.repetitions).toBeGreaterThanOrEqual(3);
+    const moved = parseOptions(['--quick', '--out', '/tmp/x/report.md']);
+    expect(moved).toMatchObject({ quick: true, outMarkdown: '/tmp/x/report.md', outSvg: '/tmp/x/report.svg', repetitions: 1 });
+    expect(() => parseOptions(['--reps', '0'])).toThrow(/--reps/);
+    expect(() => parseOptions(['--nope'])).toThrow(/unknown option/);
+  });
+});
