@@ -21,12 +21,14 @@ export function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
 }
 
-/** A round axis: maximum 1, 2, 5 or 10 times a power of ten, at least `value`, and its tick count. */
+/** A round axis a little above `value` (room for the value labels), and its tick count. */
 export function niceAxis(value: number): { max: number; ticks: number } {
   if (!(value > 0) || !Number.isFinite(value)) return { max: 1, ticks: 5 };
-  const power = 10 ** Math.floor(Math.log10(value));
-  for (const [step, ticks] of [[1, 5], [2, 4], [5, 5], [10, 5]] as const) {
-    if (step * power >= value) return { max: step * power, ticks };
+  const target = value * 1.08;
+  const power = 10 ** Math.floor(Math.log10(target));
+  const steps = [[1, 5], [1.5, 3], [2, 4], [2.5, 5], [3, 3], [4, 4], [5, 5], [6, 3], [8, 4], [10, 5]] as const;
+  for (const [step, ticks] of steps) {
+    if (step * power >= target) return { max: step * power, ticks };
   }
   return { max: 10 * power, ticks: 5 };
 }

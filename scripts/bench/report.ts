@@ -49,7 +49,10 @@ export function evaluateTargets(result: BenchResult): TargetVerdict[] {
     const ratio = single.median.checksPerSecond64 / rlf.median.checksPerSecond64;
     verdicts.push({
       target: 'Throughput at 64 in flight at least that of rate-limiter-flexible (single-policy tier)',
-      measured: `${int(single.median.checksPerSecond64)} vs ${int(rlf.median.checksPerSecond64)} checks/s (${fixed(ratio, 2)}x)`,
+      measured:
+        `${int(single.median.checksPerSecond64)} vs ${int(rlf.median.checksPerSecond64)} checks/s (${fixed(ratio, 2)}x); ` +
+        `CPU per check, client ${fixed(single.median.clientCpuUsPerCheck, 1)} vs ${fixed(rlf.median.clientCpuUsPerCheck, 1)} µs, ` +
+        `Redis ${fixed(single.median.cpuUsPerCheck, 1)} vs ${fixed(rlf.median.cpuUsPerCheck, 1)} µs`,
       met: ratio >= 1,
     });
     const script = single.median.scriptUsecPerCheck / rlf.median.scriptUsecPerCheck;
