@@ -9,7 +9,7 @@ export const DEFAULT_KEY_PREFIX = 'rl';
 
 /** The keys a creator's state lives in, in the order the admission script receives them. */
 export interface CreatorKeys {
-  /** String: packed request windows, token sums and the anomaly counter. */
+  /** String: the running sums of the token windows. */
   readonly state: string;
   /** Sorted set: the token ledger (score = admission time, member = "<amount>:<r|s>:<requestId>"). */
   readonly ledger: string;
@@ -37,6 +37,15 @@ export function creatorKeys(creatorId: string, prefix = DEFAULT_KEY_PREFIX): Cre
   };
 }
 
-export function keyList(keys: CreatorKeys): string[] {
-  return [keys.state, keys.ledger, keys.leases, keys.records, keys.recordExpiry];
+/**
+ * Every key one script call may touch: the five shared keys, then one ring key per request policy
+ * (`...:q:<policy>`), in the order the policies are given. Policy names are limited to
+ * [A-Za-z0-9._-], so they cannot break the key either.
+ */
+export function keyList(keys: CreatorKeys, requestPolicies: readonly string[] = []): string[] {
+  return [keys.state, keys.ledger, keys.leases, keys.records, keys.recordExpiry, ...requestPolicies.map((name) => requestRingKey(keys, name))];
+}
+
+export function requestRingKey(keys: CreatorKeys, policyName: string): string {
+  return `${keys.state.slice(0, -2)}:q:${policyName}`;
 }

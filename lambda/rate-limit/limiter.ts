@@ -129,6 +129,10 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const denyCache =
     options.denyCache === false ? undefined : new DenyCache(options.denyCache?.maxEntries ?? DEFAULT_DENY_CACHE_SIZE);
   const breaker = options.circuitBreaker === false ? undefined : new CircuitBreaker(options.circuitBreaker);
+  // Request windows live on one key per policy name: a reset deletes those of every tier.
+  const requestPolicyNames = [
+    ...new Set(Object.values(tiers).flatMap((tier) => tier.policies.filter((p) => p.unit === 'requests').map((p) => p.name))),
+  ];
 
   async function callStore<T>(operation: string, call: () => Promise<T>): Promise<T | undefined> {
     const bounded = (): Promise<T> => withDeadline(call(), timeoutMs);
@@ -295,7 +299,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     async reset(rawCreatorId) {
       const creatorId = normalizeCreatorId(rawCreatorId);
       denyCache?.forget(creatorId);
-      const done = await callStore('reset', () => store.reset(creatorId).then(() => true));
+      const done = await callStore('reset', () => store.reset(creatorId, requestPolicyNames).then(() => true));
       if (!done) throw new RateLimitUnavailableError(`rate-limit backend ${store.backend} unavailable during reset`);
     },
 

@@ -89,7 +89,7 @@ describe('AUTH and ACL users', () => {
   beforeAll(async () => {
     redis = await startRedis({
       password: PASSWORD,
-      aclUsers: [{ name: 'ratelimiter', password: ACL_PASSWORD, rules: ['~rl:*', '+@read', '+@write', '+@scripting', '+time', '-@dangerous'] }],
+      aclUsers: [{ name: 'ratelimiter', password: ACL_PASSWORD, rules: ['~rl:*', '+@read', '+@write', '+@scripting', '+time', '+info', '-@dangerous'] }],
     });
   });
   afterAll(async () => {

@@ -81,7 +81,8 @@ export async function commandCalls(cluster: RedisCluster, nodes: readonly Cluste
   for (const node of nodes) {
     const stats = parseCommandStats(await cluster.client(node).info('commandstats'));
     for (const [name, stat] of Object.entries(stats)) {
-      if (/^(cluster|config|info|ping|readonly|command|client|hello)/.test(name)) continue;
+      // Cluster, replication and client housekeeping, not commands the limiter sent.
+      if (/^(cluster|config|info|ping|readonly|command|client|hello|replconf|psync|sync)/.test(name)) continue;
       calls[name] = (calls[name] ?? 0) + stat.calls - stat.failedCalls - stat.rejectedCalls;
     }
   }

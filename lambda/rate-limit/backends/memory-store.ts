@@ -53,12 +53,21 @@ interface Expiring<T> {
   expiresAt: number;
 }
 
+interface Anomaly {
+  start: number;
+  attempts: number;
+  warned: boolean;
+}
+
+/** A request window as its own key: the ring, its lifetime, and (on the headline policy) the anomaly counter. */
+interface StoredRequestWindow extends RequestWindow {
+  expiresAt: number;
+  anomaly: Anomaly;
+}
+
 interface CreatorState {
-  state?: Expiring<{
-    anomaly: { start: number; attempts: number; warned: boolean };
-    requestWindows: Map<string, RequestWindow>;
-    tokenWindows: Map<string, TokenWindow>;
-  }>;
+  requestWindows: Map<string, StoredRequestWindow>;
+  tokenWindows?: Expiring<Map<string, TokenWindow>>;
   ledger?: Expiring<LedgerEntry[]>;
   leases?: Expiring<Map<string, number>>;
   records?: Expiring<Map<string, ReservationRecord>>;
@@ -75,18 +84,13 @@ export class MemoryStore implements RateLimitStore {
     const now = this.clock();
     const creator = this.creator(request.creatorId, now);
     const isCheck = op === 'check';
-    const state = creator.state?.value ?? {
-      anomaly: { start: 0, attempts: 0, warned: false },
-      requestWindows: new Map<string, RequestWindow>(),
-      tokenWindows: new Map<string, TokenWindow>(),
-    };
     const ledger = creator.ledger?.value ?? [];
     const leases = creator.leases?.value ?? new Map<string, number>();
     const records = creator.records?.value;
     const duplicate = isCheck && request.keepRecord ? records?.get(request.requestId) : undefined;
 
     // Evaluate every policy without changing anything.
-    const views = request.policies.map((policy) => this.view(policy, state, ledger, leases, now, request));
+    const views = request.policies.map((policy) => this.view(policy, creator, ledger, leases, now, request));
     let deniedIndex = -1;
     let retryMs = 0;
     views.forEach((view, index) => {
@@ -100,9 +104,15 @@ export class MemoryStore implements RateLimitStore {
     const allowed = deniedIndex === -1;
     const code: Evaluation['code'] = !isCheck ? 'status' : duplicate ? 'duplicate' : allowed ? 'allowed' : 'denied';
 
-    if (code === 'allowed') this.commit(request, creator, views, ledger, leases, now);
-    const anomalyAttempts = isCheck ? countAttempt(state.anomaly, request, now) : 0;
-    if (isCheck) this.writeState(request, creator, state, views, ledger, now, code === 'allowed');
+    // Anomaly attempts are counted on the first request policy's window, as the script does.
+    const headline = isCheck && request.anomalyThreshold > 0 ? request.policies.find((policy) => policy.unit === 'r') : undefined;
+    const anomaly: Anomaly = { ...(headline ? creator.requestWindows.get(headline.name)?.anomaly : undefined) ?? { start: 0, attempts: 0, warned: false } };
+    const anomalyAttempts = headline ? countAttempt(anomaly, request, now) : 0;
+
+    const committed = code === 'allowed';
+    if (committed) this.commit(request, creator, views, ledger, leases, now);
+    this.saveRequestWindows(request, creator, views, committed, headline, anomaly, now);
+    if (isCheck) this.saveTokenWindows(request, creator, ledger, now, committed);
 
     return {
       code,
@@ -110,12 +120,10 @@ export class MemoryStore implements RateLimitStore {
       deniedIndex,
       retryMs,
       anomalyAttempts,
-      reservedTokens: code === 'duplicate' ? duplicate!.reserved : code === 'allowed' && request.reserve ? request.tokens : 0,
-      anomalyWindow: {
-        attempts: state.anomaly.attempts,
-        endsAt: state.anomaly.start + ANOMALY_WINDOW_MS,
-        warned: state.anomaly.warned,
-      },
+      reservedTokens: code === 'duplicate' ? duplicate!.reserved : committed && request.reserve ? request.tokens : 0,
+      anomalyWindow: headline
+        ? { attempts: anomaly.attempts, endsAt: anomaly.start + ANOMALY_WINDOW_MS, warned: anomaly.warned }
+        : { attempts: 0, endsAt: now, warned: false },
       usage: views.map((view) => view.usage()),
     };
   }
@@ -134,7 +142,7 @@ export class MemoryStore implements RateLimitStore {
     const entryIndex = ledger?.findIndex((entry) => entry.id === requestId && !entry.settled) ?? -1;
     const wasReserved = entryIndex !== -1;
     if (wasReserved) ledger!.splice(entryIndex, 1);
-    const tokenWindows = [...(creator.state?.value.tokenWindows.values() ?? [])];
+    const tokenWindows = [...(creator.tokenWindows?.value.values() ?? [])];
     const counted = tokenWindows.some((window) => record.ts > window.cutoff);
     if (counted || wasReserved) {
       const entries = creator.ledger?.value ?? [];
@@ -161,24 +169,25 @@ export class MemoryStore implements RateLimitStore {
   private creator(creatorId: string, now: number): CreatorState {
     let creator = this.creators.get(creatorId);
     if (!creator) {
-      creator = {};
+      creator = { requestWindows: new Map() };
       this.creators.set(creatorId, creator);
     }
-    for (const key of ['state', 'ledger', 'leases', 'records'] as const) {
+    for (const key of ['tokenWindows', 'ledger', 'leases', 'records'] as const) {
       if (creator[key] && creator[key]!.expiresAt <= now) delete creator[key];
     }
+    for (const [name, window] of creator.requestWindows) if (window.expiresAt <= now) creator.requestWindows.delete(name);
     return creator;
   }
 
   private view(
     policy: PolicySpec,
-    state: NonNullable<CreatorState['state']>['value'],
+    creator: CreatorState,
     ledger: LedgerEntry[],
     leases: Map<string, number>,
     now: number,
     request: EvaluationRequest,
   ): PolicyView {
-    if (policy.unit === 'r') return requestView(policy, state.requestWindows.get(policy.name), now);
+    if (policy.unit === 'r') return requestView(policy, creator.requestWindows.get(policy.name), now);
     if (policy.unit === 't') return tokenView(policy, ledger, now, request.tokens);
     return leaseView(policy, leases, now, request.reserve);
   }
@@ -224,40 +233,44 @@ export class MemoryStore implements RateLimitStore {
     }
   }
 
-  private writeState(
+  /**
+   * Request windows are written only when they change: on admission (the new entry) and, for the
+   * headline policy, the anomaly counter. Lifetimes are extended as the script extends its TTLs.
+   */
+  private saveRequestWindows(
     request: EvaluationRequest,
     creator: CreatorState,
-    state: NonNullable<CreatorState['state']>['value'],
     views: PolicyView[],
-    ledger: LedgerEntry[],
-    now: number,
     committed: boolean,
+    headline: PolicySpec | undefined,
+    anomaly: Anomaly,
+    now: number,
   ): void {
-    let maxWindow = ANOMALY_WINDOW_MS;
-    let maxTokenWindow = 0;
-    const requestWindows = new Map<string, RequestWindow>();
-    const tokenWindows = new Map<string, TokenWindow>();
     request.policies.forEach((policy, index) => {
-      const view = views[index]!;
-      if (policy.unit === 'r') requestWindows.set(policy.name, view.requestWindow!);
-      if (policy.unit === 't') {
-        tokenWindows.set(policy.name, { windowMs: policy.windowMs, cutoff: now - policy.windowMs });
-        maxTokenWindow = Math.max(maxTokenWindow, policy.windowMs);
-      }
-      if (policy.unit !== 'c') maxWindow = Math.max(maxWindow, policy.windowMs);
+      if (policy.unit !== 'r' || (!committed && policy !== headline)) return;
+      const stored = creator.requestWindows.get(policy.name);
+      const viewed = views[index]!.requestWindow!;
+      const window = committed ? viewed : (stored ?? { capacity: 0, windowMs: policy.windowMs, times: [] });
+      const newest = committed ? now : (viewed.times[viewed.times.length - 1] ?? 0);
+      let needed = newest + policy.windowMs;
+      if (policy === headline) needed = Math.max(needed, anomaly.start + ANOMALY_WINDOW_MS);
+      let expiresAt = stored?.expiresAt ?? 0;
+      if (expiresAt < needed + 1000) expiresAt = needed + Math.max(policy.windowMs, TTL_MARGIN_MS);
+      const keptAnomaly = policy === headline ? anomaly : (stored?.anomaly ?? { start: 0, attempts: 0, warned: false });
+      creator.requestWindows.set(policy.name, { ...window, expiresAt, anomaly: keptAnomaly });
     });
-    // Other tiers' request windows survive while their newest entry is inside their window.
-    for (const [name, window] of state.requestWindows) {
-      if (requestWindows.has(name) || window.times.length === 0) continue;
-      if (window.times[window.times.length - 1]! > now - window.windowMs) {
-        requestWindows.set(name, window);
-        maxWindow = Math.max(maxWindow, window.windowMs);
-      }
-    }
-    state.requestWindows = requestWindows;
-    state.tokenWindows = tokenWindows;
-    creator.state = { value: state, expiresAt: now + maxWindow + TTL_MARGIN_MS };
-    if (committed && request.reserve && maxTokenWindow > 0 && creator.ledger) {
+  }
+
+  /** The current tier's token windows (cutoffs), kept as long as the longest of them. */
+  private saveTokenWindows(request: EvaluationRequest, creator: CreatorState, ledger: LedgerEntry[], now: number, committed: boolean): void {
+    const tokenPolicies = request.policies.filter((policy) => policy.unit === 't');
+    if (tokenPolicies.length === 0) return;
+    const maxTokenWindow = Math.max(...tokenPolicies.map((policy) => policy.windowMs));
+    creator.tokenWindows = {
+      value: new Map(tokenPolicies.map((policy) => [policy.name, { windowMs: policy.windowMs, cutoff: now - policy.windowMs }])),
+      expiresAt: now + maxTokenWindow + TTL_MARGIN_MS,
+    };
+    if (committed && request.reserve && creator.ledger) {
       const cutoff = now - maxTokenWindow;
       creator.ledger = {
         value: ledger.filter((entry) => entry.ts > cutoff),
@@ -361,12 +374,7 @@ function leaseView(policy: PolicySpec, leases: Map<string, number>, now: number,
   };
 }
 
-function countAttempt(
-  anomaly: { start: number; attempts: number; warned: boolean },
-  request: EvaluationRequest,
-  now: number,
-): number {
-  if (request.anomalyThreshold <= 0) return 0;
+function countAttempt(anomaly: Anomaly, request: EvaluationRequest, now: number): number {
   if (now - anomaly.start >= ANOMALY_WINDOW_MS) Object.assign(anomaly, { start: now, attempts: 0, warned: false });
   anomaly.attempts += 1 + request.extraAttempts;
   if (anomaly.attempts > request.anomalyThreshold && !anomaly.warned) {

@@ -59,7 +59,8 @@ export class RedisScriptStore implements RateLimitStore {
     for (const policy of request.policies) {
       args.push(policy.name, policy.unit, String(policy.limit), String(policy.windowMs));
     }
-    const reply = numbers(await this.run(request.creatorId, args), HEADER_LENGTH + 3 * request.policies.length);
+    const ringPolicies = request.policies.filter((policy) => policy.unit === 'r').map((policy) => policy.name);
+    const reply = numbers(await this.run(request.creatorId, args, ringPolicies), HEADER_LENGTH + 3 * request.policies.length);
     const usage: PolicyUsage[] = [];
     for (let i = HEADER_LENGTH; i < reply.length; i += 3) {
       usage.push({ used: reply[i]!, reserved: reply[i + 1]!, reset: reply[i + 2]! });
@@ -86,8 +87,8 @@ export class RedisScriptStore implements RateLimitStore {
     };
   }
 
-  async reset(creatorId: string): Promise<void> {
-    await this.transport.del(keyList(creatorKeys(creatorId, this.keyPrefix)));
+  async reset(creatorId: string, requestPolicies: readonly string[]): Promise<void> {
+    await this.transport.del(keyList(creatorKeys(creatorId, this.keyPrefix), requestPolicies));
   }
 
   close(): Promise<void> {
@@ -95,8 +96,8 @@ export class RedisScriptStore implements RateLimitStore {
   }
 
   /** EVALSHA first (one round trip once the script is cached); EVAL only when the server says NOSCRIPT. */
-  private async run(creatorId: string, args: string[]): Promise<unknown> {
-    const keys = keyList(creatorKeys(creatorId, this.keyPrefix));
+  private async run(creatorId: string, args: string[], requestPolicies: readonly string[] = []): Promise<unknown> {
+    const keys = keyList(creatorKeys(creatorId, this.keyPrefix), requestPolicies);
     try {
       return await this.transport.evalsha(ADMISSION_SCRIPT_SHA, keys, args);
     } catch (error) {

@@ -77,8 +77,8 @@ export interface RateLimitStore {
   readonly mayResend: boolean;
   evaluate(op: 'check' | 'status', request: EvaluationRequest): Promise<Evaluation>;
   settle(creatorId: string, requestId: string, actualTokens: number): Promise<SettleEvaluation>;
-  /** Forgets everything about a creator. */
-  reset(creatorId: string): Promise<void>;
+  /** Forgets everything about a creator; `requestPolicies` names every request window to delete. */
+  reset(creatorId: string, requestPolicies: readonly string[]): Promise<void>;
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>;
 }
