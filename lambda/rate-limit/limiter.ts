@@ -7,13 +7,13 @@ import { createElastiCacheClient, type ElastiCacheConnectionOptions } from './ba
 import { IoredisTransport } from './backends/ioredis-transport';
 import { MemoryStore } from './backends/memory-store';
 import { RedisScriptStore } from './backends/redis-script-store';
-import type { Evaluation, RateLimitStore } from './backends/store';
+import type { Evaluation, PolicySpec, RateLimitStore } from './backends/store';
 import { createUpstashClient, type UpstashConnectionOptions } from './backends/upstash-client';
 import { UpstashTransport } from './backends/upstash-transport';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
 import { withDeadline } from './deadline';
 import { DenyCache, DEFAULT_DENY_CACHE_SIZE } from './deny-cache';
-import { RateLimitError, RateLimitInputError, RateLimitUnavailableError } from './errors';
+import { RateLimitError, RateLimitInputError, RateLimitUnavailableError, type RateLimitErrorDetails } from './errors';
 import { DEFAULT_KEY_PREFIX } from './keys';
 import {
   headlineOf,
@@ -114,6 +114,20 @@ export const consoleLogger: RateLimitLogger = {
   error: (message, fields) => console.error(JSON.stringify({ level: 'ERROR', message, ...fields })),
 };
 
+/**
+ * A denial is an expected answer, not a fault: its stack trace says nothing, and capturing one is
+ * most of the cost of a denial served from the local cache.
+ */
+function denial(details: RateLimitErrorDetails): RateLimitError {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return new RateLimitError(details);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   const store = createStore(options);
   const tiers = options.tiers ? parseTierTable(options.tiers, 'tiers') : DEFAULT_TIERS;
@@ -159,20 +173,25 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     return headline.unit === 'requests' && anomalyFactor > 0 ? Math.ceil(headline.limit * anomalyFactor) : 0;
   }
 
+  // What a tier needs per call, computed once per tier: checks sit on every AI request.
+  const plans = new WeakMap<TierDefinition, { anomalyThreshold: number; retentionMs: number; leaseMs: number; policies: PolicySpec[] }>();
+  function planOf(tier: TierDefinition) {
+    let plan = plans.get(tier);
+    if (!plan) {
+      const leaseSeconds = leaseSecondsOf(tier, defaultLease);
+      plan = {
+        anomalyThreshold: anomalyThreshold(tier),
+        retentionMs: retentionSecondsOf(tier, leaseSeconds) * 1000,
+        leaseMs: leaseSeconds * 1000,
+        policies: toPolicySpecs(tier),
+      };
+      plans.set(tier, plan);
+    }
+    return plan;
+  }
+
   function evaluationRequest(creatorId: string, tier: TierDefinition, requestId: string, tokens: number, keepRecord: boolean, reserve: boolean) {
-    const leaseSeconds = leaseSecondsOf(tier, defaultLease);
-    return {
-      creatorId,
-      requestId,
-      tokens,
-      keepRecord,
-      reserve,
-      anomalyThreshold: anomalyThreshold(tier),
-      extraAttempts: 0,
-      retentionMs: retentionSecondsOf(tier, leaseSeconds) * 1000,
-      leaseMs: leaseSeconds * 1000,
-      policies: toPolicySpecs(tier),
-    };
+    return { ...planOf(tier), creatorId, requestId, tokens, keepRecord, reserve, extraAttempts: 0 };
   }
 
   function statusOf(creatorId: string, tierName: Tier, tier: TierDefinition, evaluation: Evaluation): RateLimitStatus {
@@ -216,7 +235,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       const keepRecord = callerRequestId !== undefined || reserve || store.mayResend;
       const cached = callerRequestId === undefined ? denyCache?.match(creatorId, tierName, reserve, tokens) : undefined;
       if (cached) {
-        throw new RateLimitError({ ...cached, retryAfter: Math.max(1, Math.ceil((cached.until - Date.now()) / 1000)) });
+        throw denial({ ...cached, retryAfter: Math.max(1, Math.ceil((cached.until - Date.now()) / 1000)) });
       }
       const request = {
         ...evaluationRequest(creatorId, tier, requestId, tokens, keepRecord, reserve),
@@ -262,7 +281,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
             warned: window.warned,
           },
         });
-        throw new RateLimitError(details);
+        throw denial(details);
       }
       return {
         ...statusOf(creatorId, tierName, tier, evaluation),

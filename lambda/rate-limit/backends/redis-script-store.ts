@@ -12,6 +12,7 @@ import {
   SETTLE_OUTCOMES,
   type Evaluation,
   type EvaluationRequest,
+  type PolicySpec,
   type PolicyUsage,
   type RateLimitStore,
   type SettleEvaluation,
@@ -56,11 +57,11 @@ export class RedisScriptStore implements RateLimitStore {
       String(request.leaseMs),
       String(request.policies.length),
     ];
-    for (const policy of request.policies) {
-      args.push(policy.name, policy.unit, String(policy.limit), String(policy.windowMs));
-    }
-    const ringPolicies = request.policies.filter((policy) => policy.unit === 'r').map((policy) => policy.name);
-    const reply = numbers(await this.run(request.creatorId, args, ringPolicies), HEADER_LENGTH + 3 * request.policies.length);
+    const encoded = encodePolicies(request.policies);
+    const reply = numbers(
+      await this.run(request.creatorId, args.concat(encoded.args), encoded.ringPolicies),
+      HEADER_LENGTH + 3 * request.policies.length,
+    );
     const usage: PolicyUsage[] = [];
     for (let i = HEADER_LENGTH; i < reply.length; i += 3) {
       usage.push({ used: reply[i]!, reserved: reply[i + 1]!, reset: reply[i + 2]! });
@@ -105,6 +106,20 @@ export class RedisScriptStore implements RateLimitStore {
       return this.transport.eval(ADMISSION_SCRIPT, keys, args);
     }
   }
+}
+
+/** Script arguments of a policy list, computed once per list (the limiter reuses one list per tier). */
+const encodedPolicies = new WeakMap<readonly PolicySpec[], { args: string[]; ringPolicies: string[] }>();
+function encodePolicies(policies: readonly PolicySpec[]): { args: string[]; ringPolicies: string[] } {
+  let encoded = encodedPolicies.get(policies);
+  if (!encoded) {
+    encoded = {
+      args: policies.flatMap((policy) => [policy.name, policy.unit, String(policy.limit), String(policy.windowMs)]),
+      ringPolicies: policies.filter((policy) => policy.unit === 'r').map((policy) => policy.name),
+    };
+    encodedPolicies.set(policies, encoded);
+  }
+  return encoded;
 }
 
 export function isNoScript(error: unknown): boolean {
