@@ -39,8 +39,8 @@ export function normalizeCreatorId(creatorId: unknown, field = 'creatorId'): str
 }
 
 export function resolveTier(tiers: TierTable, tier: unknown, field = 'tier'): TierDefinition {
-  const names = Object.keys(tiers);
   if (typeof tier !== 'string' || !Object.prototype.hasOwnProperty.call(tiers, tier)) {
+    const names = Object.keys(tiers);
     const got = typeof tier === 'string' ? `"${tier.slice(0, 64)}"` : typeName(tier);
     throw new RateLimitInputError(field, `must be one of ${names.map((n) => `"${n}"`).join(', ')}, got ${got}`);
   }

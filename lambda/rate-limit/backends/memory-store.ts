@@ -257,7 +257,13 @@ export class MemoryStore implements RateLimitStore {
       let expiresAt = stored?.expiresAt ?? 0;
       if (expiresAt < needed + 1000) expiresAt = needed + Math.max(policy.windowMs, TTL_MARGIN_MS);
       const keptAnomaly = policy === headline ? anomaly : (stored?.anomaly ?? { start: 0, attempts: 0, warned: false });
-      creator.requestWindows.set(policy.name, { ...window, expiresAt, anomaly: keptAnomaly });
+      creator.requestWindows.set(policy.name, {
+        capacity: window.capacity,
+        windowMs: window.windowMs,
+        times: window.times,
+        expiresAt,
+        anomaly: keptAnomaly,
+      });
     });
   }
 
