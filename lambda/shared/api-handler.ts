@@ -107,7 +107,8 @@ function operationContext(request: ApiRequest, limiter: RateLimiter, invocation:
       ? request.pathParameters
       : matchResource(ROUTES[invocation.route].resource, request.path) ?? {};
   return {
-    request: { ...request, pathParameters },
+    // Object.assign, not a spread with a trailing property: that form is slow on Node 20.
+    request: Object.assign({}, request, { pathParameters }),
     limiter,
     useTier(tier) {
       if (tier !== undefined && Object.prototype.hasOwnProperty.call(limiter.tiers, tier)) invocation.tier = tier;
