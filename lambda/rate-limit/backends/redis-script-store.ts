@@ -31,6 +31,8 @@ export interface ScriptTransport {
 export const ADMISSION_SCRIPT_SHA = createHash('sha1').update(ADMISSION_SCRIPT).digest('hex');
 
 const HEADER_LENGTH = 9;
+/** keyList puts the five shared keys before the ring keys. */
+const SHARED_KEY_COUNT = 5;
 const SETTLE_REPLY_LENGTH = 4;
 
 export class RedisScriptStore implements RateLimitStore {
@@ -58,8 +60,10 @@ export class RedisScriptStore implements RateLimitStore {
       String(request.policies.length),
     ];
     const encoded = encodePolicies(request.policies);
+    // The script needs the shared keys only for token or in-flight policies, reservations and records.
+    const needsShared = encoded.usesShared || request.reserve || request.keepRecord;
     const reply = numbers(
-      await this.run(request.creatorId, args.concat(encoded.args), encoded.ringPolicies),
+      await this.run(request.creatorId, args.concat(encoded.args), encoded.ringPolicies, needsShared),
       HEADER_LENGTH + 3 * request.policies.length,
     );
     const usage: PolicyUsage[] = [];
@@ -97,8 +101,9 @@ export class RedisScriptStore implements RateLimitStore {
   }
 
   /** EVALSHA first (one round trip once the script is cached); EVAL only when the server says NOSCRIPT. */
-  private async run(creatorId: string, args: string[], requestPolicies: readonly string[] = []): Promise<unknown> {
-    const keys = keyList(creatorKeys(creatorId, this.keyPrefix), requestPolicies);
+  private async run(creatorId: string, args: string[], requestPolicies: readonly string[] = [], needsShared = true): Promise<unknown> {
+    const all = keyList(creatorKeys(creatorId, this.keyPrefix), requestPolicies);
+    const keys = needsShared ? all : all.slice(SHARED_KEY_COUNT);
     try {
       return await this.transport.evalsha(ADMISSION_SCRIPT_SHA, keys, args);
     } catch (error) {
@@ -109,13 +114,20 @@ export class RedisScriptStore implements RateLimitStore {
 }
 
 /** Script arguments of a policy list, computed once per list (the limiter reuses one list per tier). */
-const encodedPolicies = new WeakMap<readonly PolicySpec[], { args: string[]; ringPolicies: string[] }>();
-function encodePolicies(policies: readonly PolicySpec[]): { args: string[]; ringPolicies: string[] } {
+interface EncodedPolicies {
+  readonly args: string[];
+  readonly ringPolicies: string[];
+  /** Token or in-flight policies: the script then needs the shared keys. */
+  readonly usesShared: boolean;
+}
+const encodedPolicies = new WeakMap<readonly PolicySpec[], EncodedPolicies>();
+function encodePolicies(policies: readonly PolicySpec[]): EncodedPolicies {
   let encoded = encodedPolicies.get(policies);
   if (!encoded) {
     encoded = {
       args: policies.flatMap((policy) => [policy.name, policy.unit, String(policy.limit), String(policy.windowMs)]),
       ringPolicies: policies.filter((policy) => policy.unit === 'r').map((policy) => policy.name),
+      usesShared: policies.some((policy) => policy.unit !== 'r'),
     };
     encodedPolicies.set(policies, encoded);
   }

@@ -4,7 +4,9 @@
  *
  * Data structures (all keys of one creator share a hash tag; see keys.ts):
  *
- * KEYS[6..] one ring key per request policy, in policy order (`rl:{creator}:q:<policy>`): seven
+ * KEYS: the five shared keys below (only when the call needs them: settle, token or in-flight
+ *     policies, a reservation or a record), then one ring key per request policy.
+ * ring keys, in policy order (`rl:{creator}:q:<policy>`): seven
  *     big-endian int64 header fields, then a ring of admission times (int64 ms), laid out so that
  *     BITFIELD can address every field as `i64 #<index>`:
  *       #0 C ring capacity (>= the limit)      #1 h next slot      #2 n entries still counted
@@ -18,15 +20,15 @@
  *     string is rebuilt, which is what keeps a single-policy check as cheap as a fixed window.
  *     The TTL is extended (PEXPIRE) only when it would end before the newest entry leaves the
  *     window, i.e. about once per window.
- * KEYS[1] token state (string, only for tiers with token policies): per token policy
+ * shared 1 token state (string, only for tiers with token policies): per token policy
  *     byte nameLength, name, '<dddd' settled sum, reserved sum, cutoff (ms; ledger entries at or
  *     before it are no longer counted), W (window ms).
- * KEYS[2] ledger (zset) score = admission time, member = "<amount>:<r|s>:<requestId>" (r = reserved,
+ * shared 2 ledger (zset) score = admission time, member = "<amount>:<r|s>:<requestId>" (r = reserved,
  *     s = settled). Token sums move incrementally: entries crossing a policy's cutoff are
  *     subtracted once, so the sums are exact rolling windows.
- * KEYS[3] leases (zset) score = lease expiry, member = requestId (the in-flight set).
- * KEYS[4] records (hash) requestId -> "ts:reserved:r|s:leaseExpiry:charged".
- * KEYS[5] record expiry index (zset) score = when the record may be forgotten.
+ * shared 3 leases (zset) score = lease expiry, member = requestId (the in-flight set).
+ * shared 4 records (hash) requestId -> "ts:reserved:r|s:leaseExpiry:charged".
+ * shared 5 record expiry index (zset) score = when the record may be forgotten.
  *
  * ARGV: 1 op ('check' | 'status' | 'settle'), 2 requestId, 3 tokens (reserve, or actual for settle),
  *       4 keep record (0/1), 5 reserve (0/1), 6 anomaly threshold (0 = off; counted on the first
@@ -47,7 +49,6 @@ export const ADMISSION_SCRIPT = String.raw`
 local op = ARGV[1]
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local kState, kLedger, kLeases, kRecords, kRecExp = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
 local ANOMALY_WINDOW = 300000
 local TTL_MARGIN = 60000
 
@@ -61,10 +62,16 @@ if not isSettle then
   end
 end
 
+-- The five shared keys (token sums, ledger, leases, records, record index) come first in KEYS only
+-- when the call needs them; a plain check of request windows receives just its ring keys.
+local needsShared = isSettle or hasTokens or hasLeases or ARGV[4] == '1' or ARGV[5] == '1'
+local kState, kLedger, kLeases, kRecords, kRecExp
+if needsShared then kState, kLedger, kLeases, kRecords, kRecExp = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5] end
+
 -- Helpers for the ledger, leases and records, defined only when a call needs them: a plain
 -- request check defines none (every closure made is work done on each call).
 local num, parseTokenState, encodeTokens, memberOf, parseMember
-if isSettle or hasTokens or hasLeases or ARGV[4] == '1' or ARGV[5] == '1' then
+if needsShared then
   num = function(x) return string.format('%.0f', x) end
 
   parseTokenState = function(s)
@@ -276,7 +283,7 @@ if isCheck and keepRecord then duplicate = redis.call('HGET', kRecords, id) end
 
 -- Evaluate every policy without writing anything.
 local policies, allowed, deniedIndex, retryMs = {}, true, 0, 0
-local ringIndex = 5
+local ringIndex = needsShared and 5 or 0
 for i = 1, count do
   local base = 10 + (i - 1) * 4
   local name, unit, limit, window = ARGV[base + 1], ARGV[base + 2], tonumber(ARGV[base + 3]), tonumber(ARGV[base + 4])
