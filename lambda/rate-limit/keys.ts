@@ -9,6 +9,8 @@ export const DEFAULT_KEY_PREFIX = 'rl';
 
 /** The keys a creator's state lives in, in the order the admission script receives them. */
 export interface CreatorKeys {
+  /** `<prefix>:{<escaped creator>}`: every key of the creator starts with it. */
+  readonly base: string;
   /** String: the running sums of the token windows. */
   readonly state: string;
   /** Sorted set: the token ledger (score = admission time, member = "<amount>:<r|s>:<requestId>"). */
@@ -26,9 +28,14 @@ export function escapeCreatorId(creatorId: string): string {
   return creatorId.replace(/[%{}]/g, (char) => `%${char.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
+export function creatorKeyBase(creatorId: string, prefix = DEFAULT_KEY_PREFIX): string {
+  return `${prefix}:{${escapeCreatorId(creatorId)}}`;
+}
+
 export function creatorKeys(creatorId: string, prefix = DEFAULT_KEY_PREFIX): CreatorKeys {
-  const base = `${prefix}:{${escapeCreatorId(creatorId)}}`;
+  const base = creatorKeyBase(creatorId, prefix);
   return {
+    base,
     state: `${base}:s`,
     ledger: `${base}:t`,
     leases: `${base}:l`,
@@ -37,15 +44,17 @@ export function creatorKeys(creatorId: string, prefix = DEFAULT_KEY_PREFIX): Cre
   };
 }
 
-/**
- * Every key one script call may touch: the five shared keys, then one ring key per request policy
- * (`...:q:<policy>`), in the order the policies are given. Policy names are limited to
- * [A-Za-z0-9._-], so they cannot break the key either.
- */
-export function keyList(keys: CreatorKeys, requestPolicies: readonly string[] = []): string[] {
-  return [keys.state, keys.ledger, keys.leases, keys.records, keys.recordExpiry, ...requestPolicies.map((name) => requestRingKey(keys, name))];
+/** The key of one request window. Policy names are limited to [A-Za-z0-9._-], so they cannot break it. */
+export function requestRingKey(base: string, policyName: string): string {
+  return `${base}:q:${policyName}`;
 }
 
-export function requestRingKey(keys: CreatorKeys, policyName: string): string {
-  return `${keys.state.slice(0, -2)}:q:${policyName}`;
+/**
+ * Every key one script call may touch: the five shared keys, then one ring key per request policy,
+ * in the order the policies are given.
+ */
+export function keyList(keys: CreatorKeys, requestPolicies: readonly string[] = []): string[] {
+  const list = [keys.state, keys.ledger, keys.leases, keys.records, keys.recordExpiry];
+  for (const name of requestPolicies) list.push(requestRingKey(keys.base, name));
+  return list;
 }

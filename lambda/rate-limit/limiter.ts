@@ -13,17 +13,16 @@ import { UpstashTransport } from './backends/upstash-transport';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
 import { withDeadline } from './deadline';
 import { DenyCache, DEFAULT_DENY_CACHE_SIZE } from './deny-cache';
-import { RateLimitError, RateLimitInputError, RateLimitUnavailableError, type RateLimitErrorDetails } from './errors';
+import { RateLimitConfigError, RateLimitError, RateLimitInputError, RateLimitUnavailableError, type RateLimitErrorDetails } from './errors';
 import { DEFAULT_KEY_PREFIX } from './keys';
 import {
-  headlineOf,
   leaseSecondsOf,
   retentionSecondsOf,
   smallestTokenLimit,
   toPolicySpecs,
   toPolicyStatuses,
 } from './policies';
-import { DEFAULT_LEASE_SECONDS, DEFAULT_TIERS, headlinePolicyIndex, parseTierTable } from './tiers';
+import { DEFAULT_LEASE_SECONDS, DEFAULT_TIERS, headlinePolicyIndex, parseTierTable, TIER_LIMITS } from './tiers';
 import type {
   AnomalyReport,
   BackendName,
@@ -89,6 +88,17 @@ export type RateLimiterOptions = CommonOptions &
     | { readonly backend?: undefined; readonly store: RateLimitStore }
   );
 
+/** What a tier needs on every call, computed once per tier. */
+interface TierPlan {
+  readonly headlineIndex: number;
+  /** The smallest token budget: no single reservation may exceed it. */
+  readonly tokenCap: number | undefined;
+  readonly anomalyThreshold: number;
+  readonly retentionMs: number;
+  readonly leaseMs: number;
+  readonly policies: PolicySpec[];
+}
+
 export interface RateLimiter {
   readonly backend: BackendName;
   readonly tiers: TierTable;
@@ -128,13 +138,31 @@ function denial(details: RateLimitErrorDetails): RateLimitError {
   }
 }
 
-export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
-  const store = createStore(options);
-  const tiers = options.tiers ? parseTierTable(options.tiers, 'tiers') : DEFAULT_TIERS;
-  const failMode = options.failMode ?? 'closed';
-  if (failMode !== 'closed' && failMode !== 'open') {
-    throw new RateLimitInputError('failMode', `must be "closed" or "open", got ${JSON.stringify(failMode)}`);
+/** Rejects bad options before any client is created, naming the option and what it accepts. */
+function validateOptions(options: RateLimiterOptions): void {
+  const { failMode, timeoutMs, leaseSeconds, anomalyFactor, keyPrefix } = options;
+  if (failMode !== undefined && failMode !== 'closed' && failMode !== 'open') {
+    throw new RateLimitConfigError(`failMode must be "closed" or "open", got ${JSON.stringify(failMode)}`);
   }
+  if (timeoutMs !== undefined && !(Number.isInteger(timeoutMs) && timeoutMs >= 1 && timeoutMs <= 60_000)) {
+    throw new RateLimitConfigError(`timeoutMs must be an integer from 1 to 60000, got ${String(timeoutMs)}`);
+  }
+  if (leaseSeconds !== undefined && !(Number.isInteger(leaseSeconds) && leaseSeconds >= 1 && leaseSeconds <= TIER_LIMITS.maxLeaseSeconds)) {
+    throw new RateLimitConfigError(`leaseSeconds must be an integer from 1 to ${TIER_LIMITS.maxLeaseSeconds}, got ${String(leaseSeconds)}`);
+  }
+  if (anomalyFactor !== undefined && !(Number.isFinite(anomalyFactor) && anomalyFactor >= 0)) {
+    throw new RateLimitConfigError(`anomalyFactor must be a number >= 0 (0 disables), got ${String(anomalyFactor)}`);
+  }
+  if (keyPrefix !== undefined && !/^[A-Za-z0-9:_.-]{1,64}$/.test(keyPrefix)) {
+    throw new RateLimitConfigError('keyPrefix must be 1-64 characters of letters, digits, ":", "_", "." or "-"');
+  }
+}
+
+export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
+  validateOptions(options);
+  const tiers = options.tiers ? parseTierTable(options.tiers, 'tiers') : DEFAULT_TIERS;
+  const store = createStore(options);
+  const failMode = options.failMode ?? 'closed';
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS[store.backend];
   const defaultLease = options.leaseSeconds ?? DEFAULT_LEASE_SECONDS;
   const anomalyFactor = options.anomalyFactor ?? 2;
@@ -174,12 +202,14 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   }
 
   // What a tier needs per call, computed once per tier: checks sit on every AI request.
-  const plans = new WeakMap<TierDefinition, { anomalyThreshold: number; retentionMs: number; leaseMs: number; policies: PolicySpec[] }>();
-  function planOf(tier: TierDefinition) {
+  const plans = new WeakMap<TierDefinition, TierPlan>();
+  function planOf(tier: TierDefinition): TierPlan {
     let plan = plans.get(tier);
     if (!plan) {
       const leaseSeconds = leaseSecondsOf(tier, defaultLease);
       plan = {
+        headlineIndex: headlinePolicyIndex(tier),
+        tokenCap: smallestTokenLimit(tier),
         anomalyThreshold: anomalyThreshold(tier),
         retentionMs: retentionSecondsOf(tier, leaseSeconds) * 1000,
         leaseMs: leaseSeconds * 1000,
@@ -218,7 +248,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 
   function statusOf(creatorId: string, tierName: Tier, tier: TierDefinition, evaluation: Evaluation): RateLimitStatus {
     const policies = toPolicyStatuses(tier, evaluation.usage);
-    const headline = headlineOf(tier, policies);
+    const headline = policies[planOf(tier).headlineIndex]!;
     return { creatorId, tier: tierName, at: evaluation.now, limit: headline.limit, remaining: headline.remaining, reset: headline.reset, policies };
   }
 
@@ -266,7 +296,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       }
       const reserve = checkOptions.tokens !== undefined;
       const tokens = reserve ? validateTokens(checkOptions.tokens) : 0;
-      const tokenCap = smallestTokenLimit(tier);
+      const { tokenCap } = planOf(tier);
       if (tokenCap !== undefined && tokens > tokenCap) {
         throw new RateLimitInputError('tokens', `must not exceed ${tokenCap}, the smallest token budget of tier "${tierName}"`);
       }
@@ -382,9 +412,6 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 
 function createStore(options: RateLimiterOptions): RateLimitStore {
   const prefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
-  if (!/^[A-Za-z0-9:_.-]{1,64}$/.test(prefix)) {
-    throw new RateLimitInputError('keyPrefix', 'must be 1-64 characters of letters, digits, ":", "_", "." or "-"');
-  }
   switch (options.backend) {
     case 'memory':
       return new MemoryStore(options.clock);
@@ -397,7 +424,7 @@ function createStore(options: RateLimiterOptions): RateLimitStore {
       const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS.upstash;
       const { url, token, credentials, retries = 0 } = options.upstash;
       if (!credentials && (!url || !token)) {
-        throw new RateLimitInputError('upstash', 'needs "url" and "token", or a "credentials" function');
+        throw new RateLimitConfigError('upstash needs "url" and "token", or a "credentials" function');
       }
       const resolve = credentials ?? (async () => ({ url: url!, token: token! }));
       const connect = async () => createUpstashClient(await resolve(), timeoutMs, retries);
@@ -405,6 +432,6 @@ function createStore(options: RateLimiterOptions): RateLimitStore {
     }
     default:
       if ('store' in options && options.store) return options.store;
-      throw new RateLimitInputError('backend', 'must be "elasticache", "upstash" or "memory" (or pass a store)');
+      throw new RateLimitConfigError('backend must be "elasticache", "upstash" or "memory" (or pass a store)');
   }
 }

@@ -3,8 +3,8 @@
  * public shapes (PolicyStatus and friends).
  */
 import type { PolicySpec, PolicyUsage } from './backends/store';
-import { DEFAULT_LEASE_SECONDS, headlinePolicyIndex } from './tiers';
-import type { HeadlineStatus, Policy, PolicyStatus, TierDefinition } from './types';
+import { DEFAULT_LEASE_SECONDS } from './tiers';
+import type { Policy, PolicyStatus, TierDefinition } from './types';
 
 export function toPolicySpecs(tier: TierDefinition): PolicySpec[] {
   return tier.policies.map((policy) => ({
@@ -49,9 +49,4 @@ export function toPolicyStatuses(tier: TierDefinition, usage: readonly PolicyUsa
       windowSeconds: windowSecondsOf(policy),
     };
   });
-}
-
-export function headlineOf(tier: TierDefinition, statuses: readonly PolicyStatus[]): HeadlineStatus {
-  const { limit, remaining, reset } = statuses[headlinePolicyIndex(tier)]!;
-  return { limit, remaining, reset };
 }

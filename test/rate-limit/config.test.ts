@@ -1,4 +1,4 @@
-import { rateLimiterOptionsFromEnv, selectBackend, RateLimitConfigError } from '../../lambda/rate-limit';
+import { createRateLimiter, rateLimiterOptionsFromEnv, selectBackend, RateLimitConfigError, type RateLimiterOptions } from '../../lambda/rate-limit';
 import { parseAuthSecret, parseUpstashSecret } from '../../lambda/rate-limit/config';
 
 describe('backend selection from the environment', () => {
@@ -85,5 +85,25 @@ describe('backend selection from the environment', () => {
     } catch (error) {
       expect(String(error)).not.toContain('super-secret-token');
     }
+  });
+});
+
+describe('createRateLimiter options', () => {
+  it.each([
+    [{ failMode: 'sometimes' }, /failMode must be "closed" or "open"/],
+    [{ timeoutMs: 0 }, /timeoutMs must be an integer from 1 to 60000, got 0/],
+    [{ timeoutMs: Number.NaN }, /timeoutMs must be an integer/],
+    [{ leaseSeconds: 1.5 }, /leaseSeconds must be an integer from 1 to 86400/],
+    [{ anomalyFactor: -1 }, /anomalyFactor must be a number >= 0/],
+    [{ keyPrefix: 'a{b}' }, /keyPrefix must be 1-64 characters/],
+    [{ tiers: { pro: { policies: [] } } }, /tiers: tier "pro": "policies" must hold 1 to 8/],
+  ])('rejects %j at construction, naming the option', (options, message) => {
+    expect(() => createRateLimiter({ backend: 'memory', ...options } as RateLimiterOptions)).toThrow(RateLimitConfigError);
+    expect(() => createRateLimiter({ backend: 'memory', ...options } as RateLimiterOptions)).toThrow(message);
+  });
+
+  it('rejects a backend it does not know, and an Upstash backend without credentials', () => {
+    expect(() => createRateLimiter({ backend: 'redis' } as unknown as RateLimiterOptions)).toThrow(/backend must be "elasticache", "upstash" or "memory"/);
+    expect(() => createRateLimiter({ backend: 'upstash', upstash: { url: 'https://x.upstash.io' } })).toThrow(/upstash needs "url" and "token"/);
   });
 });

@@ -120,6 +120,28 @@ describe('AUTH and ACL users', () => {
     expect(fetched).toEqual(['fetch']); // once per connection, not per check
   });
 
+  it('fetches credentials again on every reconnect (rotated tokens, fresh IAM tokens)', async () => {
+    let fetches = 0;
+    const rotating = limiter(
+      {
+        host: '127.0.0.1',
+        port: redis.port,
+        credentials: async () => ((fetches += 1), { username: 'ratelimiter', password: ACL_PASSWORD }),
+      },
+      2000,
+    );
+    await rotating.check('reconnect-creator', 'pro');
+    expect(fetches).toBe(1);
+    await redis.restart();
+    let recovered = false;
+    for (let attempt = 0; attempt < 40 && !recovered; attempt += 1) {
+      recovered = await rotating.check('reconnect-creator', 'pro').then(() => true, () => false);
+      if (!recovered) await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect(recovered).toBe(true);
+    expect(fetches).toBeGreaterThanOrEqual(2);
+  });
+
   it.each([
     ['a wrong password', { password: 'not-the-password-9999' }],
     ['no password', {}],

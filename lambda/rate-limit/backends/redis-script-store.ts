@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ADMISSION_SCRIPT } from '../script/admission.lua';
-import { creatorKeys, keyList, DEFAULT_KEY_PREFIX } from '../keys';
+import { creatorKeyBase, creatorKeys, keyList, requestRingKey, DEFAULT_KEY_PREFIX } from '../keys';
 import type { BackendName } from '../types';
 import {
   EVALUATION_CODES,
@@ -31,8 +31,6 @@ export interface ScriptTransport {
 export const ADMISSION_SCRIPT_SHA = createHash('sha1').update(ADMISSION_SCRIPT).digest('hex');
 
 const HEADER_LENGTH = 9;
-/** keyList puts the five shared keys before the ring keys. */
-const SHARED_KEY_COUNT = 5;
 const SETTLE_REPLY_LENGTH = 4;
 
 export class RedisScriptStore implements RateLimitStore {
@@ -102,8 +100,14 @@ export class RedisScriptStore implements RateLimitStore {
 
   /** EVALSHA first (one round trip once the script is cached); EVAL only when the server says NOSCRIPT. */
   private async run(creatorId: string, args: string[], requestPolicies: readonly string[] = [], needsShared = true): Promise<unknown> {
-    const all = keyList(creatorKeys(creatorId, this.keyPrefix), requestPolicies);
-    const keys = needsShared ? all : all.slice(SHARED_KEY_COUNT);
+    // A plain request check names only its ring keys: the shared ones are not even built.
+    let keys: string[];
+    if (needsShared) {
+      keys = keyList(creatorKeys(creatorId, this.keyPrefix), requestPolicies);
+    } else {
+      const base = creatorKeyBase(creatorId, this.keyPrefix);
+      keys = requestPolicies.map((name) => requestRingKey(base, name));
+    }
     try {
       return await this.transport.evalsha(ADMISSION_SCRIPT_SHA, keys, args);
     } catch (error) {
