@@ -44,17 +44,21 @@ export function creatorKeys(creatorId: string, prefix = DEFAULT_KEY_PREFIX): Cre
   };
 }
 
-/** The key of one request window. Policy names are limited to [A-Za-z0-9._-], so they cannot break it. */
-export function requestRingKey(base: string, policyName: string): string {
-  return `${base}:q:${policyName}`;
+/**
+ * The key of one request window's log. Policy names are limited to [A-Za-z0-9._-], so they cannot
+ * break it. (`:w:` since the log replaced the earlier ring layout, which lived under `:q:`: a
+ * deployment never reads a key written in the other layout.)
+ */
+export function requestLogKey(base: string, policyName: string): string {
+  return `${base}:w:${policyName}`;
 }
 
 /**
- * Every key one script call may touch: the five shared keys, then one ring key per request policy,
+ * Every key one script call may touch: the five shared keys, then one log key per request policy,
  * in the order the policies are given.
  */
 export function keyList(keys: CreatorKeys, requestPolicies: readonly string[] = []): string[] {
   const list = [keys.state, keys.ledger, keys.leases, keys.records, keys.recordExpiry];
-  for (const name of requestPolicies) list.push(requestRingKey(keys.base, name));
+  for (const name of requestPolicies) list.push(requestLogKey(keys.base, name));
   return list;
 }

@@ -3,6 +3,7 @@
  * the key layout (one hash tag, a TTL on every key) and the server clock.
  */
 import { creatorKeys, keyList } from '../../lambda/rate-limit/keys';
+import type { TierTable } from '../../lambda/rate-limit';
 import { REDIS_BACKENDS, useTestServers } from '../support/backends';
 import { SINGLE, exactnessScenarios } from '../support/exactness-scenarios';
 
@@ -62,6 +63,25 @@ describe.each(REDIS_BACKENDS)('%s backend on a real Redis', (backend) => {
     }
     for (const key of ours) expect(await servers.inspector.pttl(key)).toBeGreaterThan(0);
   });
+
+  it('drops the entries that left the window, so a busy log stays under limit + 16 entries', async () => {
+    const prefix = `compact-${backend}`;
+    const tiers: TierTable = { burst: { policies: [{ name: 'per-1s', unit: 'requests', limit: 40, windowSeconds: 1 }] } };
+    const limiter = servers.limiter(backend, { tiers, keyPrefix: prefix, denyCache: false });
+    const key = `${prefix}:{busy}:w:per-1s`;
+    let admitted = 0;
+    let longest = 0;
+    const until = Date.now() + 3500;
+    while (Date.now() < until) {
+      const decision = await limiter.check('busy', 'burst').catch(() => undefined);
+      if (decision) admitted += 1;
+      longest = Math.max(longest, await servers.inspector.strlen(key));
+    }
+    expect(admitted).toBeGreaterThanOrEqual(3 * 40); // several windows' worth went through the log
+    expect(longest).toBeGreaterThan(32 + 8 * 40);
+    expect(longest).toBeLessThanOrEqual(32 + 8 * (40 + 16)); // header + live entries + fewer than 16 dropped-late ones
+    expect((await limiter.status('busy', 'burst')).remaining).toBeLessThanOrEqual(40);
+  });
 });
 
 describe('round trips', () => {
@@ -80,12 +100,12 @@ describe('round trips', () => {
 
   it('elasticache: a single-policy check costs 4 Redis commands including those inside the script', async () => {
     const limiter = servers.limiter('elasticache', { tiers: SINGLE });
-    // A creator's first admission creates the ring (SET with its TTL); later ones write in place.
+    // A creator's first admission creates the log (SET with its TTL); later ones append to it.
     for (let i = 0; i < 5; i += 1) await limiter.check(`cost-${i}`, 'hundred');
     await servers.inspector.config('RESETSTAT');
     for (let i = 0; i < 50; i += 1) await limiter.check(`cost-${i % 5}`, 'hundred');
     const stats = await commandStats();
-    expect(stats).toEqual({ evalsha: 50, time: 50, get: 50, bitfield: 50 });
+    expect(stats).toEqual({ evalsha: 50, time: 50, get: 50, append: 50 });
   });
 
   it('upstash: after warm-up each check is exactly one HTTP request', async () => {

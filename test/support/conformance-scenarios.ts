@@ -160,6 +160,33 @@ export function conformanceScenarios(newLimiter: LimiterFactory): void {
     expect(reports).toHaveLength(1);
   });
 
+  it('counts for anomalies the admissions of the last 5 minutes plus the denials, on an hour window', async () => {
+    const reports: unknown[] = [];
+    const tiers: TierTable = { hourly: { policies: [{ name: 'per-hour', unit: 'requests', limit: 3, windowSeconds: 3600 }] } };
+    const limiter = newLimiter({ tiers, onAnomaly: (report) => reports.push(report) });
+    await admitAll(limiter, 'hourly-noisy', 'hourly', 3);
+    for (let i = 0; i < 3; i += 1) await expectDenied(limiter.check('hourly-noisy', 'hourly'));
+    expect(reports).toHaveLength(0); // 3 admissions + 3 denials: at the threshold, not over it
+    await expectDenied(limiter.check('hourly-noisy', 'hourly'));
+    expect(reports).toEqual([{ creatorId: 'hourly-noisy', tier: 'hourly', attempts: 7, threshold: 6, windowSeconds: 300 }]);
+    for (let i = 0; i < 10; i += 1) await expectDenied(limiter.check('hourly-noisy', 'hourly'));
+    expect(reports).toHaveLength(1);
+    // Another creator's attempts are counted apart.
+    await admitAll(limiter, 'hourly-quiet', 'hourly', 3);
+    expect(reports).toHaveLength(1);
+  });
+
+  it('reports an anomaly from admissions alone when the threshold is below the limit', async () => {
+    const reports: unknown[] = [];
+    const tiers: TierTable = { wide: { policies: [{ name: 'per-hour', unit: 'requests', limit: 10, windowSeconds: 3600 }] } };
+    const limiter = newLimiter({ tiers, anomalyFactor: 0.5, onAnomaly: (report) => reports.push(report) });
+    await admitAll(limiter, 'eager', 'wide', 5);
+    expect(reports).toHaveLength(0);
+    await admitAll(limiter, 'eager', 'wide', 3);
+    expect(reports).toEqual([{ creatorId: 'eager', tier: 'wide', attempts: 6, threshold: 5, windowSeconds: 300 }]);
+    expect((await limiter.status('eager', 'wide')).remaining).toBe(2);
+  });
+
   it('rejects bad input naming the field and the accepted values', async () => {
     const limiter = newLimiter();
     await expect(limiter.check('', 'pro')).rejects.toMatchObject({ name: 'RateLimitInputError', field: 'creatorId' });

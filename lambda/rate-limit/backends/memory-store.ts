@@ -16,12 +16,12 @@ import type {
 const ANOMALY_WINDOW_MS = 300_000;
 const TTL_MARGIN_MS = 60_000;
 const RECORD_PRUNE_BATCH = 64;
+/** A log is compacted once at least this many (and a quarter of the limit) entries left its window. */
+const COMPACT_MIN_ENTRIES = 16;
 
-interface RequestWindow {
-  /** Ring capacity in the script: at least the limit, never below the entries still counted. */
-  capacity: number;
-  windowMs: number;
-  /** Admission times still counted, oldest first (at most `limit`). */
+/** A request window's log, as the script keeps it: entries leave it only in a compaction. */
+interface RequestLog {
+  /** Admission times, oldest first; those at or before now - window no longer count. */
   times: number[];
 }
 
@@ -54,13 +54,15 @@ interface Expiring<T> {
 }
 
 interface Anomaly {
+  /** When the counter's window opened (0 = no open window). */
   start: number;
+  /** Attempts that did not admit, in that window. */
   attempts: number;
   warned: boolean;
 }
 
-/** A request window as its own key: the ring, its lifetime, and (on the headline policy) the anomaly counter. */
-interface StoredRequestWindow extends RequestWindow {
+/** A request window as its own key: the log, its lifetime, and (on the headline policy) the anomaly counter. */
+interface StoredRequestWindow extends RequestLog {
   expiresAt: number;
   anomaly: Anomaly;
 }
@@ -104,14 +106,17 @@ export class MemoryStore implements RateLimitStore {
     const allowed = deniedIndex === -1;
     const code: Evaluation['code'] = !isCheck ? 'status' : duplicate ? 'duplicate' : allowed ? 'allowed' : 'denied';
 
-    // Anomaly attempts are counted on the first request policy's window, as the script does.
-    const headline = isCheck && request.anomalyThreshold > 0 ? request.policies.find((policy) => policy.unit === 'r') : undefined;
+    // Anomaly attempts are counted on the first request policy's log, as the script does.
+    const headlineIndex = isCheck && request.anomalyThreshold > 0 ? request.policies.findIndex((policy) => policy.unit === 'r') : -1;
+    const headline = headlineIndex === -1 ? undefined : request.policies[headlineIndex];
     const anomaly: Anomaly = { ...(headline ? creator.requestWindows.get(headline.name)?.anomaly : undefined) ?? { start: 0, attempts: 0, warned: false } };
-    const anomalyAttempts = headline ? countAttempt(anomaly, request, now) : 0;
+    const counted = headline
+      ? countAnomaly(anomaly, views[headlineIndex]!.requestLog!, request, code === 'allowed', now)
+      : undefined;
 
     const committed = code === 'allowed';
     if (committed) this.commit(request, creator, views, ledger, leases, now);
-    this.saveRequestWindows(request, creator, views, committed, headline, anomaly, now);
+    this.saveRequestWindows(request, creator, views, committed, headline, anomaly, counted?.changed ?? false, now);
     if (isCheck) this.saveTokenWindows(request, creator, ledger, now, committed);
 
     return {
@@ -119,10 +124,10 @@ export class MemoryStore implements RateLimitStore {
       now,
       deniedIndex,
       retryMs,
-      anomalyAttempts,
+      anomalyAttempts: counted?.report ?? 0,
       reservedTokens: code === 'duplicate' ? duplicate!.reserved : committed && request.reserve ? request.tokens : 0,
-      anomalyWindow: headline
-        ? { attempts: anomaly.attempts, endsAt: anomaly.start + ANOMALY_WINDOW_MS, warned: anomaly.warned }
+      anomalyWindow: counted
+        ? { attempts: counted.attempts, endsAt: anomaly.start > 0 ? anomaly.start + ANOMALY_WINDOW_MS : now, warned: anomaly.warned }
         : { attempts: 0, endsAt: now, warned: false },
       usage: views.map((view) => view.usage()),
     };
@@ -234,8 +239,9 @@ export class MemoryStore implements RateLimitStore {
   }
 
   /**
-   * Request windows are written only when they change: on admission (the new entry) and, for the
-   * headline policy, the anomaly counter. Lifetimes are extended as the script extends its TTLs.
+   * Request logs are written only when they change: on admission (the new entry) and, for the
+   * headline policy, when the anomaly counter changed. Lifetimes are extended as the script extends
+   * its TTLs.
    */
   private saveRequestWindows(
     request: EvaluationRequest,
@@ -244,26 +250,18 @@ export class MemoryStore implements RateLimitStore {
     committed: boolean,
     headline: PolicySpec | undefined,
     anomaly: Anomaly,
+    anomalyChanged: boolean,
     now: number,
   ): void {
     request.policies.forEach((policy, index) => {
-      if (policy.unit !== 'r' || (!committed && policy !== headline)) return;
+      if (policy.unit !== 'r' || !(committed || (policy === headline && anomalyChanged))) return;
       const stored = creator.requestWindows.get(policy.name);
-      const viewed = views[index]!.requestWindow!;
-      const window = committed ? viewed : (stored ?? { capacity: 0, windowMs: policy.windowMs, times: [] });
-      const newest = committed ? now : (viewed.times[viewed.times.length - 1] ?? 0);
-      let needed = newest + policy.windowMs;
-      if (policy === headline) needed = Math.max(needed, anomaly.start + ANOMALY_WINDOW_MS);
+      const keptAnomaly = policy === headline ? anomaly : (stored?.anomaly ?? { start: 0, attempts: 0, warned: false });
+      let needed = committed ? now + policy.windowMs : 0;
+      if (keptAnomaly.start > 0) needed = Math.max(needed, keptAnomaly.start + ANOMALY_WINDOW_MS);
       let expiresAt = stored?.expiresAt ?? 0;
       if (expiresAt < needed + 1000) expiresAt = needed + Math.max(policy.windowMs, TTL_MARGIN_MS);
-      const keptAnomaly = policy === headline ? anomaly : (stored?.anomaly ?? { start: 0, attempts: 0, warned: false });
-      creator.requestWindows.set(policy.name, {
-        capacity: window.capacity,
-        windowMs: window.windowMs,
-        times: window.times,
-        expiresAt,
-        anomaly: keptAnomaly,
-      });
+      creator.requestWindows.set(policy.name, { times: views[index]!.requestLog!.times, expiresAt, anomaly: keptAnomaly });
     });
   }
 
@@ -289,40 +287,40 @@ export class MemoryStore implements RateLimitStore {
 interface PolicyView {
   readonly pass: boolean;
   readonly retryMs: number;
-  readonly requestWindow?: RequestWindow;
+  readonly requestLog?: RequestLog;
   commit(now: number, request: EvaluationRequest): void;
   usage(): PolicyUsage;
 }
 
-function requestView(policy: PolicySpec, stored: RequestWindow | undefined, now: number): PolicyView {
-  const horizon = now - policy.windowMs;
-  let window: RequestWindow | undefined;
-  if (stored && stored.capacity >= policy.limit) {
-    const times = [...stored.times];
-    while (times.length > 0 && times[0]! <= horizon) times.shift();
-    if (times.length > 0 || stored.capacity === policy.limit) {
-      window = { capacity: stored.capacity, windowMs: policy.windowMs, times };
-    }
-  }
-  // New policy, a limit above the capacity, or an empty oversized window: start at capacity = limit,
-  // keeping every entry still inside the window.
-  window ??= {
-    capacity: policy.limit,
-    windowMs: policy.windowMs,
-    times: (stored?.times ?? []).filter((time) => time > horizon),
-  };
-  const { times } = window;
-  const blocker = times.length >= policy.limit ? times[times.length - policy.limit] : undefined;
+function requestView(policy: PolicySpec, stored: RequestLog | undefined, now: number): PolicyView {
+  const log: RequestLog = { times: stored?.times ?? [] };
+  const first = firstAfter(log.times, 0, now - policy.windowMs);
+  let used = log.times.length - first;
+  const blocker = used >= policy.limit ? log.times[log.times.length - policy.limit] : undefined;
+  let oldest = used > 0 ? log.times[first] : undefined;
   return {
-    pass: times.length < policy.limit,
+    pass: used < policy.limit,
     retryMs: blocker === undefined ? 0 : blocker + policy.windowMs - now,
-    requestWindow: window,
-    commit: (at) => void times.push(at),
+    requestLog: log,
+    commit: (at) => {
+      // Like the script: the entries that left the window are dropped once there are enough of them.
+      const compact = first >= COMPACT_MIN_ENTRIES && first * 4 >= policy.limit;
+      log.times = compact ? [...log.times.slice(first), at] : [...log.times, at];
+      used += 1;
+      oldest ??= at;
+    },
     usage: () => {
-      const next = times.length >= policy.limit ? times[times.length - policy.limit] : times[0];
-      return { used: times.length, reserved: 0, reset: next === undefined ? now : next + policy.windowMs };
+      const next = blocker ?? oldest;
+      return { used, reserved: 0, reset: next === undefined ? now : next + policy.windowMs };
     },
   };
+}
+
+/** Index of the first time after `cutoff`, at or after `from` (times are in order). */
+function firstAfter(times: readonly number[], from: number, cutoff: number): number {
+  let index = from;
+  while (index < times.length && times[index]! <= cutoff) index += 1;
+  return index;
 }
 
 function tokenView(policy: PolicySpec, ledger: LedgerEntry[], now: number, tokens: number): PolicyView {
@@ -380,14 +378,35 @@ function leaseView(policy: PolicySpec, leases: Map<string, number>, now: number,
   };
 }
 
-function countAttempt(anomaly: Anomaly, request: EvaluationRequest, now: number): number {
-  if (now - anomaly.start >= ANOMALY_WINDOW_MS) Object.assign(anomaly, { start: now, attempts: 0, warned: false });
-  anomaly.attempts += 1 + request.extraAttempts;
-  if (anomaly.attempts > request.anomalyThreshold && !anomaly.warned) {
-    anomaly.warned = true;
-    return anomaly.attempts;
+/**
+ * The script's anomaly rule: admissions of the last 5 minutes still in the headline log, plus the
+ * attempts that did not admit since the counter's window opened. Updates `anomaly` in place.
+ */
+function countAnomaly(
+  anomaly: Anomaly,
+  log: RequestLog,
+  request: EvaluationRequest,
+  admitted: boolean,
+  now: number,
+): { attempts: number; report: number; changed: boolean } {
+  if (now - anomaly.start >= ANOMALY_WINDOW_MS) Object.assign(anomaly, { start: 0, attempts: 0, warned: false });
+  let changed = false;
+  const others = request.extraAttempts + (admitted ? 0 : 1);
+  if (others > 0) {
+    if (anomaly.start === 0) anomaly.start = now;
+    anomaly.attempts += others;
+    changed = true;
   }
-  return 0;
+  const recentAdmissions = log.times.length - firstAfter(log.times, 0, now - ANOMALY_WINDOW_MS) + (admitted ? 1 : 0);
+  const attempts = anomaly.attempts + recentAdmissions;
+  let report = 0;
+  if (attempts > request.anomalyThreshold && !anomaly.warned) {
+    if (anomaly.start === 0) anomaly.start = now;
+    anomaly.warned = true;
+    changed = true;
+    report = attempts;
+  }
+  return { attempts, report, changed };
 }
 
 /** Keeps the ledger ordered by time (then by id), as a sorted set would. */

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { ADMISSION_SCRIPT } from '../script/admission.lua';
-import { creatorKeyBase, creatorKeys, keyList, requestRingKey, DEFAULT_KEY_PREFIX } from '../keys';
+import { creatorKeyBase, creatorKeys, keyList, requestLogKey, DEFAULT_KEY_PREFIX } from '../keys';
 import type { BackendName } from '../types';
 import {
   EVALUATION_CODES,
@@ -45,25 +45,30 @@ export class RedisScriptStore implements RateLimitStore {
   }
 
   async evaluate(op: 'check' | 'status', request: EvaluationRequest): Promise<Evaluation> {
-    const args = [
-      op,
-      request.requestId,
-      String(request.tokens),
-      request.keepRecord ? '1' : '0',
-      request.reserve ? '1' : '0',
-      String(request.anomalyThreshold),
-      String(request.extraAttempts),
-      String(request.retentionMs),
-      String(request.leaseMs),
-      String(request.policies.length),
-    ];
     const encoded = encodePolicies(request.policies);
-    // The script needs the shared keys only for token or in-flight policies, reservations and records.
     const needsShared = encoded.usesShared || request.reserve || request.keepRecord;
-    const reply = numbers(
-      await this.run(request.creatorId, args.concat(encoded.args), encoded.ringPolicies, needsShared),
-      HEADER_LENGTH + 3 * request.policies.length,
-    );
+    let keys: string[];
+    let args: string[];
+    if (op === 'check' && !needsShared) {
+      // The plain check (request windows only, no reservation, no record): the lean script path.
+      keys = this.logKeys(request.creatorId, encoded.logPolicies);
+      args = ['q', String(request.anomalyThreshold), String(request.extraAttempts)].concat(encoded.windowArgs);
+    } else {
+      keys = needsShared ? keyList(creatorKeys(request.creatorId, this.keyPrefix), encoded.logPolicies) : this.logKeys(request.creatorId, encoded.logPolicies);
+      args = [
+        op,
+        request.requestId,
+        String(request.tokens),
+        request.keepRecord ? '1' : '0',
+        request.reserve ? '1' : '0',
+        String(request.anomalyThreshold),
+        String(request.extraAttempts),
+        String(request.retentionMs),
+        String(request.leaseMs),
+        String(request.policies.length),
+      ].concat(encoded.policyArgs);
+    }
+    const reply = numbers(await this.run(keys, args), HEADER_LENGTH + 3 * request.policies.length);
     const usage: PolicyUsage[] = [];
     for (let i = HEADER_LENGTH; i < reply.length; i += 3) {
       usage.push({ used: reply[i]!, reserved: reply[i + 1]!, reset: reply[i + 2]! });
@@ -81,7 +86,8 @@ export class RedisScriptStore implements RateLimitStore {
   }
 
   async settle(creatorId: string, requestId: string, actualTokens: number): Promise<SettleEvaluation> {
-    const reply = numbers(await this.run(creatorId, ['settle', requestId, String(actualTokens)]), SETTLE_REPLY_LENGTH);
+    const keys = keyList(creatorKeys(creatorId, this.keyPrefix));
+    const reply = numbers(await this.run(keys, ['settle', requestId, String(actualTokens)]), SETTLE_REPLY_LENGTH);
     return {
       outcome: SETTLE_OUTCOMES[reply[0]! - 1] ?? fail(`unknown settle code ${reply[0]}`),
       now: reply[1]!,
@@ -98,16 +104,14 @@ export class RedisScriptStore implements RateLimitStore {
     return this.transport.close();
   }
 
+  /** The log keys of a creator's request policies (a plain check sends only these). */
+  private logKeys(creatorId: string, requestPolicies: readonly string[]): string[] {
+    const base = creatorKeyBase(creatorId, this.keyPrefix);
+    return requestPolicies.map((name) => requestLogKey(base, name));
+  }
+
   /** EVALSHA first (one round trip once the script is cached); EVAL only when the server says NOSCRIPT. */
-  private async run(creatorId: string, args: string[], requestPolicies: readonly string[] = [], needsShared = true): Promise<unknown> {
-    // A plain request check names only its ring keys: the shared ones are not even built.
-    let keys: string[];
-    if (needsShared) {
-      keys = keyList(creatorKeys(creatorId, this.keyPrefix), requestPolicies);
-    } else {
-      const base = creatorKeyBase(creatorId, this.keyPrefix);
-      keys = requestPolicies.map((name) => requestRingKey(base, name));
-    }
+  private async run(keys: string[], args: string[]): Promise<unknown> {
     try {
       return await this.transport.evalsha(ADMISSION_SCRIPT_SHA, keys, args);
     } catch (error) {
@@ -119,8 +123,12 @@ export class RedisScriptStore implements RateLimitStore {
 
 /** Script arguments of a policy list, computed once per list (the limiter reuses one list per tier). */
 interface EncodedPolicies {
-  readonly args: string[];
-  readonly ringPolicies: string[];
+  /** The general shape: name, unit, limit, window per policy. */
+  readonly policyArgs: string[];
+  /** The plain check's shape: limit, window per request policy. */
+  readonly windowArgs: string[];
+  /** The request policies, whose logs are keys of every call. */
+  readonly logPolicies: string[];
   /** Token or in-flight policies: the script then needs the shared keys. */
   readonly usesShared: boolean;
 }
@@ -128,10 +136,12 @@ const encodedPolicies = new WeakMap<readonly PolicySpec[], EncodedPolicies>();
 function encodePolicies(policies: readonly PolicySpec[]): EncodedPolicies {
   let encoded = encodedPolicies.get(policies);
   if (!encoded) {
+    const requestPolicies = policies.filter((policy) => policy.unit === 'r');
     encoded = {
-      args: policies.flatMap((policy) => [policy.name, policy.unit, String(policy.limit), String(policy.windowMs)]),
-      ringPolicies: policies.filter((policy) => policy.unit === 'r').map((policy) => policy.name),
-      usesShared: policies.some((policy) => policy.unit !== 'r'),
+      policyArgs: policies.flatMap((policy) => [policy.name, policy.unit, String(policy.limit), String(policy.windowMs)]),
+      windowArgs: requestPolicies.flatMap((policy) => [String(policy.limit), String(policy.windowMs)]),
+      logPolicies: requestPolicies.map((policy) => policy.name),
+      usesShared: requestPolicies.length !== policies.length,
     };
     encodedPolicies.set(policies, encoded);
   }

@@ -1,25 +1,10 @@
 /**
  * The admission script: one EVALSHA per check, status or settle, identical on ElastiCache and
- * Upstash. It lives in a TypeScript module (not a .lua file) so esbuild bundles it with no loader.
+ * Upstash. It lives in TypeScript modules (not .lua files) so esbuild bundles it with no loader.
  *
  * Data structures (all keys of one creator share a hash tag; see keys.ts):
  *
- * KEYS: the five shared keys below (only when the call needs them: settle, token or in-flight
- *     policies, a reservation or a record), then one ring key per request policy.
- * ring keys, in policy order (`rl:{creator}:q:<policy>`): seven
- *     big-endian int64 header fields, then a ring of admission times (int64 ms), laid out so that
- *     BITFIELD can address every field as `i64 #<index>`:
- *       #0 C ring capacity (>= the limit)      #1 h next slot      #2 n entries still counted
- *       #3 when the key's TTL ends (ms)        #4..#6 anomaly window start, attempts, warned
- *       #7.. ring slots
- *     The ring holds the last C admissions, so "at most N in any window W" is exact: a request
- *     passes iff fewer than N admissions are inside the window; when denied, it passes once the
- *     admission N places back leaves it (slot h - N). Entries that left the window are dropped
- *     from the tail as time passes (amortised O(1)). A check reads the key once (GET) and, when
- *     it admits, writes only the slot and two header fields in place (one BITFIELD): no Lua
- *     string is rebuilt, which is what keeps a single-policy check as cheap as a fixed window.
- *     The TTL is extended (PEXPIRE) only when it would end before the newest entry leaves the
- *     window, i.e. about once per window.
+ * request logs (`rl:{creator}:w:<policy>`), one per request policy: see request-log.lua.ts.
  * shared 1 token state (string, only for tiers with token policies): per token policy
  *     byte nameLength, name, '<dddd' settled sum, reserved sum, cutoff (ms; ledger entries at or
  *     before it are no longer counted), W (window ms).
@@ -30,27 +15,94 @@
  * shared 4 records (hash) requestId -> "ts:reserved:r|s:leaseExpiry:charged".
  * shared 5 record expiry index (zset) score = when the record may be forgotten.
  *
- * ARGV: 1 op ('check' | 'status' | 'settle'), 2 requestId, 3 tokens (reserve, or actual for settle),
- *       4 keep record (0/1), 5 reserve (0/1), 6 anomaly threshold (0 = off; counted on the first
- *       request policy's key), 7 extra attempts (denials served from a local cache since the last
- *       call), 8 record retention ms, 9 lease ms, 10 policy count P,
- *       then P x (name, unit r|t|c, limit, window or lease ms).
+ * Two call shapes:
  *
- * Reply (check / status): code (1 allowed, 0 denied, 2 duplicate, 3 status), now, denied policy
- *       index (1-based, 0 = none), retry ms, anomaly attempts to report (0 = none), reserved
- *       tokens, attempts in the anomaly window, its end (ms), warned flag (0/1),
+ * Plain check (ARGV[1] = 'q'): a check of request policies only, with no reservation and no
+ *     record: the common case, kept lean. KEYS: one log key per request policy.
+ *     ARGV: 1 'q', 2 anomaly threshold (0 = off; counted on the first policy's log), 3 extra
+ *     attempts (denials served from a local cache since the last call), then P x (limit, window ms).
+ * Everything else (ARGV[1] = 'check' | 'status' | 'settle'). KEYS: the five shared keys, then one
+ *     log key per request policy. ARGV: 1 op, 2 requestId, 3 tokens (reserve, or actual for
+ *     settle), 4 keep record (0/1), 5 reserve (0/1), 6 anomaly threshold, 7 extra attempts,
+ *     8 record retention ms, 9 lease ms, 10 policy count P, then P x (name, unit r|t|c, limit,
+ *     window or lease ms).
+ *
+ * Reply (check / status, both shapes): code (1 allowed, 0 denied, 2 duplicate, 3 status), now,
+ *       denied policy index (1-based, 0 = none), retry ms, anomaly attempts to report (0 = none),
+ *       reserved tokens, anomaly attempts counted, the anomaly window's end (ms), warned flag (0/1),
  *       then P x (used, reserved, reset ms).
  * Reply (settle): code (1 settled, 2 already settled, 3 expired, 4 unknown), now, reserved, charged.
  *
  * Time comes from the Redis server (TIME), so every caller shares one clock. Denials write only
  * the anomaly counter: they consume nothing.
  */
+import { REQUEST_LOG_LUA } from './request-log.lua';
+
 export const ADMISSION_SCRIPT = String.raw`
 local op = ARGV[1]
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-local ANOMALY_WINDOW = 300000
-local TTL_MARGIN = 60000
+${REQUEST_LOG_LUA}
+
+---------------------------------------------------------------------------------------------------
+-- Plain check: request policies only. Every policy is evaluated before anything is written.
+if op == 'q' then
+  local threshold, extra = tonumber(ARGV[2]), tonumber(ARGV[3])
+  local P = #KEYS
+  local logs, counts, firsts, limits, windows = {}, {}, {}, {}, {}
+  local deniedIndex, retryMs = 0, 0
+  for i = 1, P do
+    local limit, W = tonumber(ARGV[2 + 2 * i]), tonumber(ARGV[3 + 2 * i])
+    local s, count, first = readLog(KEYS[i], W)
+    logs[i], counts[i], firsts[i], limits[i], windows[i] = s, count, first, limit, W
+    if count - first >= limit then
+      local retry = entryAt(s, count - limit) + W - now
+      if retry < 1 then retry = 1 end
+      if retry > retryMs then retryMs, deniedIndex = retry, i end
+    end
+  end
+  local admitted = deniedIndex == 0
+  local reply = { 0, now, deniedIndex, retryMs, 0, 0, 0, now, 0 }
+  if admitted then reply[1] = 1 end
+
+  local aStart, aCount, aWarned, anomalyChanged = 0, 0, 0, false
+  if threshold > 0 then
+    local others = extra
+    if not admitted then others = others + 1 end
+    local attempts, report
+    aStart, aCount, aWarned, anomalyChanged, attempts, report =
+      countAnomaly(logs[1], counts[1], firsts[1], windows[1], threshold, admitted, others)
+    reply[5], reply[7], reply[9] = report, attempts, aWarned
+    if aStart > 0 then reply[8] = aStart + ANOMALY_WINDOW end
+  end
+
+  for i = 1, P do
+    local s, count, first, W = logs[i], counts[i], firsts[i], windows[i]
+    local used = count - first
+    if admitted or (i == 1 and anomalyChanged) then
+      if i == 1 and threshold > 0 then
+        saveLog(KEYS[i], s, count, first, limits[i], W, admitted, aStart, aCount, aWarned, anomalyChanged)
+      else
+        local s1, c1, w1 = anomalyFields(s)
+        saveLog(KEYS[i], s, count, first, limits[i], W, admitted, s1, c1, w1, false)
+      end
+    end
+    -- When the next unit frees: the oldest entry leaves, or (at or over the limit) the blocker does.
+    local at = 9 + (i - 1) * 3
+    reply[at + 2] = 0
+    if used >= limits[i] then
+      reply[at + 1], reply[at + 3] = used, entryAt(s, count - limits[i]) + W
+    elseif used > 0 then
+      if admitted then used = used + 1 end
+      reply[at + 1], reply[at + 3] = used, entryAt(s, first) + W
+    elseif admitted then
+      reply[at + 1], reply[at + 3] = 1, now + W
+    else
+      reply[at + 1], reply[at + 3] = 0, now
+    end
+  end
+  return reply
+end
 
 local isSettle = op == 'settle'
 local count = tonumber(ARGV[10]) or 0
@@ -146,81 +198,14 @@ local keepRecord, reserve = ARGV[4] == '1', ARGV[5] == '1'
 local threshold, extra = tonumber(ARGV[6]), tonumber(ARGV[7])
 local retentionMs, leaseMs = tonumber(ARGV[8]), tonumber(ARGV[9])
 local isCheck = op == 'check'
-local RING = 7
 
--- Request window on its own ring key (see the header comment).
-local function slotOf(s, i)
-  local offset = (RING + i) * 8 + 1
-  if not s or offset + 7 > #s then return 0 end
-  return (struct.unpack('>i8', s, offset))
-end
-
+-- A request policy's view: its log as read, and what the reply needs.
 local function loadRequests(key, limit, W)
-  local s = redis.call('GET', key)
-  local C, h, n, exp, aStart, aCount, aWarned = 0, 0, 0, 0, 0, 0, 0
-  if s then C, h, n, exp, aStart, aCount, aWarned = struct.unpack('>i8i8i8i8i8i8i8', s) end
-  if C > 0 then
-    while n > 0 and slotOf(s, (h - n) % C) <= now - W do n = n - 1 end
-  end
-  local kept, oldest, blocker = nil, nil, nil
-  if C < limit or (n == 0 and C ~= limit) then
-    -- New key, a limit above the capacity, or an idle oversized ring: rebuilt at capacity = limit
-    -- (on commit), keeping every entry still counted (they all fit).
-    kept = {}
-    for k = n, 1, -1 do kept[#kept + 1] = slotOf(s, (h - k) % C) end
-    C, h = limit, n % limit
-    oldest = kept[1]
-  elseif n > 0 then
-    oldest = slotOf(s, (h - n) % C)
-    if n >= limit then blocker = slotOf(s, (h - limit) % C) end
-  end
-  return { kind = 'r', key = key, W = W, s = s, C = C, h = h, n = n, exp = exp, aStart = aStart, aCount = aCount,
-    aWarned = aWarned, aReset = false, kept = kept, oldest = oldest, blocker = blocker, name = false, limit = limit }
-end
-
--- Writes a request ring: in place with BITFIELD, or whole (SET) when it was rebuilt. Extends the
--- TTL only when it would end before the newest entry (or the anomaly window) does.
-local function saveRequests(p, committed, anomaly)
-  local newest = 0
-  if committed then newest = now
-  elseif p.kept then newest = p.kept[#p.kept] or 0
-  elseif p.n > 0 then newest = slotOf(p.s, (p.h - 1) % p.C) end
-  local needed = newest + p.W
-  if anomaly and p.aStart + ANOMALY_WINDOW > needed then needed = p.aStart + ANOMALY_WINDOW end
-  local exp = p.exp
-  if exp < needed + 1000 then
-    local extension = p.W
-    if extension < TTL_MARGIN then extension = TTL_MARGIN end
-    exp = needed + extension
-  end
-  if p.kept and committed then
-    local ring = {}
-    for i = 1, #p.kept do ring[i] = struct.pack('>i8', p.kept[i]) end
-    ring[#ring + 1] = struct.pack('>i8', now)
-    local header = struct.pack('>i8i8i8i8i8i8i8', p.C, (p.h + 1) % p.C, p.n + 1, exp, p.aStart, p.aCount, p.aWarned)
-    redis.call('SET', p.key, header .. table.concat(ring), 'PX', exp - now)
-    return
-  end
-  local ops
-  if committed and anomaly then
-    ops = { 'SET', 'i64', '#' .. (RING + p.h), now, 'SET', 'i64', '#1', (p.h + 1) % p.C, 'SET', 'i64', '#2', p.n + 1, 'SET', 'i64', '#5', p.aCount }
-  elseif committed then
-    ops = { 'SET', 'i64', '#' .. (RING + p.h), now, 'SET', 'i64', '#1', (p.h + 1) % p.C, 'SET', 'i64', '#2', p.n + 1 }
-  else
-    ops = { 'SET', 'i64', '#5', p.aCount }
-  end
-  local size = #ops
-  if anomaly and p.aReset then
-    -- The anomaly window rolled over, or the warning was just given: rare, so written only then.
-    ops[size + 1], ops[size + 2], ops[size + 3], ops[size + 4] = 'SET', 'i64', '#4', p.aStart
-    ops[size + 5], ops[size + 6], ops[size + 7], ops[size + 8] = 'SET', 'i64', '#6', p.aWarned
-    size = size + 8
-  end
-  if exp ~= p.exp then
-    ops[size + 1], ops[size + 2], ops[size + 3], ops[size + 4] = 'SET', 'i64', '#3', exp
-  end
-  redis.call('BITFIELD', p.key, unpack(ops))
-  if exp ~= p.exp then redis.call('PEXPIRE', p.key, exp - now) end
+  local s, count, first = readLog(key, W)
+  local p = { kind = 'r', key = key, W = W, s = s, count = count, first = first, n = count - first, limit = limit }
+  if p.n > 0 then p.oldest = entryAt(s, first) end
+  if p.n >= limit then p.blocker = entryAt(s, count - limit) end
+  return p
 end
 
 local tokenSegs, tokenState = {}, nil
@@ -325,9 +310,8 @@ if isCheck then
   if duplicate then code = 2 elseif allowed then code = 1 else code = 0 end
 end
 
--- Anomaly: attempts (allowed, denied or replayed) in a 5-minute window, counted on the first
--- request policy's key and reported once per window.
-local anomalyAttempts, anomalyRing = 0, nil
+-- Anomaly: counted on the first request policy's log (see request-log.lua.ts).
+local anomalyRing, anomaly = nil, nil
 if isCheck and threshold > 0 then
   for i = 1, count do
     if policies[i].kind == 'r' then anomalyRing = policies[i]; break end
@@ -335,9 +319,11 @@ if isCheck and threshold > 0 then
 end
 if anomalyRing then
   local a = anomalyRing
-  if now - a.aStart >= ANOMALY_WINDOW then a.aStart, a.aCount, a.aWarned, a.aReset = now, 0, 0, true end
-  a.aCount = a.aCount + 1 + extra
-  if a.aCount > threshold and a.aWarned == 0 then a.aWarned, a.aReset, anomalyAttempts = 1, true, a.aCount end
+  local others = extra
+  if code ~= 1 then others = others + 1 end
+  anomaly = {}
+  anomaly.start, anomaly.count, anomaly.warned, anomaly.changed, anomaly.attempts, anomaly.report =
+    countAnomaly(a.s, a.count, a.first, a.W, threshold, code == 1, others)
 end
 
 -- Commit: only a fresh admission that passed every policy writes usage.
@@ -345,7 +331,12 @@ local committed = code == 1
 for i = 1, count do
   local p = policies[i]
   if p.kind == 'r' then
-    if committed or p == anomalyRing then saveRequests(p, committed, p == anomalyRing) end
+    if p == anomalyRing and (committed or anomaly.changed) then
+      saveLog(p.key, p.s, p.count, p.first, p.limit, p.W, committed, anomaly.start, anomaly.count, anomaly.warned, anomaly.changed)
+    elseif committed then
+      local aStart, aCount, aWarned = anomalyFields(p.s)
+      saveLog(p.key, p.s, p.count, p.first, p.limit, p.W, true, aStart, aCount, aWarned, false)
+    end
     if committed then
       if p.n == 0 then p.oldest = now end
       p.n = p.n + 1
@@ -400,9 +391,10 @@ if isCheck and hasTokens then
   end
 end
 
-local reply = { code, now, deniedIndex, retryMs, anomalyAttempts, 0, 0, now, 0 }
-if anomalyRing then
-  reply[7], reply[8], reply[9] = anomalyRing.aCount, anomalyRing.aStart + ANOMALY_WINDOW, anomalyRing.aWarned
+local reply = { code, now, deniedIndex, retryMs, 0, 0, 0, now, 0 }
+if anomaly then
+  reply[5], reply[7], reply[9] = anomaly.report, anomaly.attempts, anomaly.warned
+  if anomaly.start > 0 then reply[8] = anomaly.start + ANOMALY_WINDOW end
 end
 if code == 2 then
   reply[6] = tonumber(string.match(duplicate, '^%d+:(%d+):'))

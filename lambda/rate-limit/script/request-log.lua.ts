@@ -1,0 +1,137 @@
+/**
+ * Lua for request windows, shared by both paths of the admission script (see admission.lua.ts).
+ * It expects `now` (ms, from the server's TIME) to be defined before it.
+ *
+ * One string per request policy (`rl:{creator}:w:<policy>`), an append-only log of admission times:
+ *
+ *     header  4 x big-endian int64: when the key's TTL ends (ms), then the anomaly counter (only on
+ *             the tier's first request policy): window start (ms, 0 = none), attempts that did not
+ *             admit in that window, warned (0/1)
+ *     entries big-endian int64 admission times (ms), oldest first
+ *
+ * "At most N in any window W" is exact: a check passes iff fewer than N entries are newer than
+ * now - W. When denied, it passes once the entry N places from the end leaves the window, so
+ * `retryAfter` and `reset` are exact too. Entries are never rewritten one by one: an admission
+ * APPENDs 8 bytes, and the entries that left the window are dropped in one rewrite (SET) once there
+ * are enough of them (at least 16 and a quarter of the limit), so the log stays under 1.25 N + 16
+ * entries and the copying costs O(1) per admission. Because every entry still inside the window is
+ * kept, usage survives tier changes exactly (a lower limit, then a higher one again).
+ *
+ * An admission is TIME, GET and APPEND: the same number of Redis calls as a fixed-window counter
+ * (SET NX, INCRBY, PTTL). The TTL is extended (SETRANGE + PEXPIRE) only when it would end before
+ * the new entry leaves the window, about once per window.
+ *
+ * Anomaly attempts are the admissions of the last 5 minutes (read from the log) plus the attempts
+ * that did not admit (denied, replayed, or denied from a client's local cache) since the counter's
+ * window opened; so an admission writes nothing for anomaly detection. The log holds every
+ * admission of the last 5 minutes when the window is at least 5 minutes long (the usual headline
+ * policy); with a shorter window, admissions already dropped from the log are not counted.
+ */
+export const REQUEST_LOG_LUA = String.raw`
+local LOG_HEADER = 32
+local ANOMALY_WINDOW = 300000
+local TTL_MARGIN = 60000
+-- Local names (faster than a global lookup per call); not 'unpack', which the script uses as Lua's.
+local binUnpack, binPack = struct.unpack, struct.pack
+
+-- The i-th entry (0-based) of a log.
+local function entryAt(s, i)
+  return (binUnpack('>i8', s, LOG_HEADER + 1 + i * 8))
+end
+
+-- Index (0-based) of the first entry newer than cutoff, at or after index 'from'. Galloping from
+-- 'from', then binary search: the answer is nearly always 'from' itself, found with one read.
+local function firstAfter(s, count, from, cutoff)
+  local lo, hi, step = from, count, 1
+  while lo < hi do
+    local probe = lo + step - 1
+    if probe >= hi then break end
+    if binUnpack('>i8', s, LOG_HEADER + 1 + probe * 8) > cutoff then hi = probe; break end
+    lo, step = probe + 1, step * 2
+  end
+  while lo < hi do
+    local mid = math.floor((lo + hi) / 2)
+    if binUnpack('>i8', s, LOG_HEADER + 1 + mid * 8) > cutoff then hi = mid else lo = mid + 1 end
+  end
+  return lo
+end
+
+-- Reads a log: the string (false if there is none), its entry count, and the index of the first
+-- entry inside the window (entries before it no longer count).
+local function readLog(key, W)
+  local s = redis.call('GET', key)
+  if not s then return false, 0, 0 end
+  local count = (#s - LOG_HEADER) / 8
+  return s, count, firstAfter(s, count, 0, now - W)
+end
+
+-- The header's anomaly fields: window start, attempts that did not admit, warned.
+local function anomalyFields(s)
+  if not s then return 0, 0, 0 end
+  local _, aStart, aCount, aWarned = binUnpack('>i8i8i8i8', s)
+  return aStart, aCount, aWarned
+end
+
+-- Counts this attempt for anomaly detection on a log read by readLog. 'others' is the number of
+-- attempts that did not admit (this one unless admitted, plus denials a client served from its
+-- cache). Returns the anomaly fields to store, whether they changed, the attempts counted, and
+-- the attempts to report (0 = none: at most one report per counter window).
+local function countAnomaly(s, count, first, W, threshold, admitted, others)
+  local aStart, aCount, aWarned = anomalyFields(s)
+  if now - aStart >= ANOMALY_WINDOW then aStart, aCount, aWarned = 0, 0, 0 end
+  local changed = false
+  if others > 0 then
+    if aStart == 0 then aStart = now end
+    aCount, changed = aCount + others, true
+  end
+  local mine = 0
+  if admitted then mine = 1 end
+  -- With a window of at least 5 minutes, the entries inside it bound the admissions of the last 5
+  -- minutes from above, so the exact count is needed only when that bound reaches the threshold
+  -- (or for a denial, whose reply tells the client's deny cache the attempts so far).
+  local attempts = aCount + count - first + mine
+  if W < ANOMALY_WINDOW or not admitted or (attempts > threshold and aWarned == 0) then
+    local from = first
+    if W < ANOMALY_WINDOW then from = 0 end
+    attempts = aCount + count - firstAfter(s, count, from, now - ANOMALY_WINDOW) + mine
+  end
+  local report = 0
+  if attempts > threshold and aWarned == 0 then
+    if aStart == 0 then aStart = now end
+    aWarned, changed, report = 1, true, attempts
+  end
+  return aStart, aCount, aWarned, changed, attempts, report
+end
+
+-- Writes a log after a check: the admission (when 'admit') and the anomaly fields (when
+-- 'anomalyChanged'). Callers call it only when one of the two holds. The TTL never ends before the
+-- newest entry leaves the window, nor before an open anomaly window ends.
+local function saveLog(key, s, count, first, limit, W, admit, aStart, aCount, aWarned, anomalyChanged)
+  local exp = 0
+  if s then exp = binUnpack('>i8', s) end
+  local needed = 0
+  if admit then needed = now + W end
+  if aStart > 0 and aStart + ANOMALY_WINDOW > needed then needed = aStart + ANOMALY_WINDOW end
+  local extend = exp < needed + 1000
+  if extend then
+    local margin = W
+    if margin < TTL_MARGIN then margin = TTL_MARGIN end
+    exp = needed + margin
+  end
+  if not s or (admit and first >= 16 and first * 4 >= limit) then
+    -- A new log, or enough entries left the window: write it whole, without them.
+    local body = ''
+    if s then body = string.sub(s, LOG_HEADER + 1 + first * 8) end
+    if admit then body = body .. binPack('>i8', now) end
+    redis.call('SET', key, binPack('>i8i8i8i8', exp, aStart, aCount, aWarned) .. body, 'PX', exp - now)
+    return
+  end
+  if admit then redis.call('APPEND', key, binPack('>i8', now)) end
+  if extend then
+    redis.call('SETRANGE', key, 0, binPack('>i8i8i8i8', exp, aStart, aCount, aWarned))
+    redis.call('PEXPIRE', key, exp - now)
+  elseif anomalyChanged then
+    redis.call('SETRANGE', key, 8, binPack('>i8i8i8', aStart, aCount, aWarned))
+  end
+end
+`;
