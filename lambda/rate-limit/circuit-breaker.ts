@@ -42,26 +42,44 @@ export class CircuitBreaker {
   }
 
   async run<T>(call: () => Promise<T>): Promise<T> {
+    const isProbe = this.enter();
+    try {
+      const result = await call();
+      this.succeeded(isProbe);
+      return result;
+    } catch (error) {
+      this.failed(isProbe);
+      throw error;
+    }
+  }
+
+  /**
+   * The three steps of `run`, for callers that await the call themselves (one promise less on a
+   * hot path). `enter` throws CircuitOpenError when no call may go through; otherwise it tells
+   * whether this call is the half-open probe, which `succeeded` or `failed` must then be given.
+   */
+  enter(): boolean {
     const state = this.current;
     if (state === 'open' || (state === 'half-open' && this.probing)) {
       throw new CircuitOpenError(Math.max(0, this.openedAt + this.cooldownMs - this.clock()));
     }
     const isProbe = state === 'half-open';
     if (isProbe) this.probing = true;
-    try {
-      const result = await call();
-      this.failures = 0;
-      this.state = 'closed';
-      return result;
-    } catch (error) {
-      this.failures += 1;
-      if (isProbe || this.failures >= this.failureThreshold) {
-        this.state = 'open';
-        this.openedAt = this.clock();
-      }
-      throw error;
-    } finally {
-      if (isProbe) this.probing = false;
+    return isProbe;
+  }
+
+  succeeded(isProbe: boolean): void {
+    if (isProbe) this.probing = false;
+    this.failures = 0;
+    this.state = 'closed';
+  }
+
+  failed(isProbe: boolean): void {
+    if (isProbe) this.probing = false;
+    this.failures += 1;
+    if (isProbe || this.failures >= this.failureThreshold) {
+      this.state = 'open';
+      this.openedAt = this.clock();
     }
   }
 }

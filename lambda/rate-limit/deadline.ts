@@ -10,13 +10,21 @@ export class DeadlineExceededError extends Error {
 /**
  * Resolves or rejects like `promise`, or rejects with DeadlineExceededError after `timeoutMs`.
  * The timer is cleared either way, so nothing is left pending when a Lambda handler returns.
- * A late rejection of `promise` is absorbed so it can never become an unhandled rejection.
+ * A late rejection of `promise` is handled here, so it can never become an unhandled rejection.
+ * (One promise and one timer per call: this sits on every check.)
  */
 export function withDeadline<T>(promise: Promise<T>, timeoutMs: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new DeadlineExceededError(timeoutMs)), timeoutMs);
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new DeadlineExceededError(timeoutMs)), timeoutMs);
+    promise.then(
+      (value) => {
+        clearTimeout(timer);
+        resolve(value);
+      },
+      (error: unknown) => {
+        clearTimeout(timer);
+        reject(error);
+      },
+    );
   });
-  promise.catch(() => undefined);
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

@@ -177,23 +177,36 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   ];
 
   async function callStore<T>(operation: string, call: () => Promise<T>): Promise<T | undefined> {
-    const bounded = (): Promise<T> => withDeadline(call(), timeoutMs);
+    let isProbe = false;
     try {
-      return await (breaker ? breaker.run(bounded) : bounded());
+      if (breaker) isProbe = breaker.enter();
     } catch (cause) {
-      const reason = cause instanceof Error ? cause.message : String(cause);
-      if (failMode === 'closed') {
-        throw new RateLimitUnavailableError(`rate-limit backend ${store.backend} unavailable during ${operation}: ${reason}`, {
-          cause,
-        });
-      }
-      logger.warn('rate-limit backend unavailable; allowing (fail mode open)', {
-        backend: store.backend,
-        operation,
-        reason,
-      });
-      return undefined;
+      return unavailable(operation, cause);
     }
+    try {
+      const result = await withDeadline(call(), timeoutMs);
+      breaker?.succeeded(isProbe);
+      return result;
+    } catch (cause) {
+      breaker?.failed(isProbe);
+      return unavailable(operation, cause);
+    }
+  }
+
+  /** A backend call failed or was not made (circuit open): fail closed (throw) or open (undefined). */
+  function unavailable(operation: string, cause: unknown): undefined {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    if (failMode === 'closed') {
+      throw new RateLimitUnavailableError(`rate-limit backend ${store.backend} unavailable during ${operation}: ${reason}`, {
+        cause,
+      });
+    }
+    logger.warn('rate-limit backend unavailable; allowing (fail mode open)', {
+      backend: store.backend,
+      operation,
+      reason,
+    });
+    return undefined;
   }
 
   function anomalyThreshold(tier: TierDefinition): number {

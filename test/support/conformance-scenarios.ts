@@ -160,6 +160,32 @@ export function conformanceScenarios(newLimiter: LimiterFactory): void {
     expect(reports).toHaveLength(1);
   });
 
+  it('enforces several request windows together, each denial naming the window that binds', async () => {
+    const tiers: TierTable = {
+      layered: {
+        policies: [
+          { name: 'per-hour', unit: 'requests', limit: 3, windowSeconds: 3600 },
+          { name: 'per-2s', unit: 'requests', limit: 2, windowSeconds: 2 },
+        ],
+      },
+    };
+    const limiter = newLimiter({ tiers });
+    const results = await Promise.allSettled(Array.from({ length: 50 }, () => limiter.check('layers', 'layered')));
+    const admitted = results.filter((result) => result.status === 'fulfilled');
+    expect(admitted).toHaveLength(2);
+    const burst = await expectDenied(limiter.check('layers', 'layered'));
+    expect(burst).toMatchObject({ policy: 'per-2s', limit: 2, remaining: 0 });
+    expect(burst.retryAfter).toBeLessThanOrEqual(2);
+    expect((await limiter.status('layers', 'layered')).policies.map((policy) => policy.used)).toEqual([2, 2]);
+
+    await sleep(2100);
+    const third = await limiter.check('layers', 'layered');
+    expect(third.policies.map((policy) => policy.used)).toEqual([3, 1]);
+    const hourly = await expectDenied(limiter.check('layers', 'layered'));
+    expect(hourly).toMatchObject({ policy: 'per-hour', limit: 3, remaining: 0 });
+    expect(hourly.retryAfter).toBeGreaterThan(3500);
+  });
+
   it('counts for anomalies the admissions of the last 5 minutes plus the denials, on an hour window', async () => {
     const reports: unknown[] = [];
     const tiers: TierTable = { hourly: { policies: [{ name: 'per-hour', unit: 'requests', limit: 3, windowSeconds: 3600 }] } };

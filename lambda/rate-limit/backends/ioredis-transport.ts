@@ -36,9 +36,11 @@ export class IoredisTransport implements ScriptTransport {
     client.on('ready', () => (this.lastConnectionError = undefined));
   }
 
-  async evalsha(sha: string, keys: string[], args: string[]): Promise<unknown> {
-    await this.ready();
-    return this.watch(this.client.evalsha(sha, keys.length, ...keys, ...args));
+  evalsha(sha: string, keys: string[], args: string[]): Promise<unknown> {
+    const { client } = this;
+    // The common case, a connected single node, without the extra promises of waiting for it.
+    if (client.status === 'ready' && !(client instanceof Cluster)) return client.evalsha(sha, keys.length, ...keys, ...args);
+    return this.ready().then(() => this.watch(client.evalsha(sha, keys.length, ...keys, ...args)));
   }
 
   async eval(script: string, keys: string[], args: string[]): Promise<unknown> {

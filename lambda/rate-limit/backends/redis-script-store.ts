@@ -31,6 +31,8 @@ export interface ScriptTransport {
 export const ADMISSION_SCRIPT_SHA = createHash('sha1').update(ADMISSION_SCRIPT).digest('hex');
 
 const HEADER_LENGTH = 9;
+/** The script's short reply: a plain admission of a one-policy tier (1, now, used, reset). */
+const SHORT_REPLY_LENGTH = 4;
 const SETTLE_REPLY_LENGTH = 4;
 
 export class RedisScriptStore implements RateLimitStore {
@@ -52,7 +54,8 @@ export class RedisScriptStore implements RateLimitStore {
     if (op === 'check' && !needsShared) {
       // The plain check (request windows only, no reservation, no record): the lean script path.
       keys = this.logKeys(request.creatorId, encoded.logPolicies);
-      args = ['q', String(request.anomalyThreshold), String(request.extraAttempts)].concat(encoded.windowArgs);
+      args = encoded.windowArgs.concat(String(request.anomalyThreshold));
+      if (request.extraAttempts > 0) args.push(String(request.extraAttempts));
     } else {
       keys = needsShared ? keyList(creatorKeys(request.creatorId, this.keyPrefix), encoded.logPolicies) : this.logKeys(request.creatorId, encoded.logPolicies);
       args = [
@@ -68,7 +71,11 @@ export class RedisScriptStore implements RateLimitStore {
         String(request.policies.length),
       ].concat(encoded.policyArgs);
     }
-    const reply = numbers(await this.run(keys, args), HEADER_LENGTH + 3 * request.policies.length);
+    const raw = await this.run(keys, args);
+    if (Array.isArray(raw) && raw.length === SHORT_REPLY_LENGTH && request.policies.length === 1) {
+      return plainAdmission(numbers(raw, SHORT_REPLY_LENGTH));
+    }
+    const reply = numbers(raw, HEADER_LENGTH + 3 * request.policies.length);
     const usage: PolicyUsage[] = [];
     for (let i = HEADER_LENGTH; i < reply.length; i += 3) {
       usage.push({ used: reply[i]!, reserved: reply[i + 1]!, reset: reply[i + 2]! });
@@ -111,13 +118,11 @@ export class RedisScriptStore implements RateLimitStore {
   }
 
   /** EVALSHA first (one round trip once the script is cached); EVAL only when the server says NOSCRIPT. */
-  private async run(keys: string[], args: string[]): Promise<unknown> {
-    try {
-      return await this.transport.evalsha(ADMISSION_SCRIPT_SHA, keys, args);
-    } catch (error) {
+  private run(keys: string[], args: string[]): Promise<unknown> {
+    return this.transport.evalsha(ADMISSION_SCRIPT_SHA, keys, args).catch((error: unknown) => {
       if (!isNoScript(error)) throw error;
       return this.transport.eval(ADMISSION_SCRIPT, keys, args);
-    }
+    });
   }
 }
 
@@ -152,10 +157,25 @@ export function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.includes('NOSCRIPT');
 }
 
+function plainAdmission(reply: number[]): Evaluation {
+  const now = reply[1]!;
+  return {
+    code: reply[0] === 1 ? 'allowed' : fail(`unknown short reply code ${reply[0]}`),
+    now,
+    deniedIndex: -1,
+    retryMs: 0,
+    anomalyAttempts: 0,
+    reservedTokens: 0,
+    // Only a denial's anomaly window is used (by the deny cache); an admission reports none.
+    anomalyWindow: { attempts: 0, endsAt: now, warned: false },
+    usage: [{ used: reply[2]!, reserved: 0, reset: reply[3]! }],
+  };
+}
+
 function numbers(reply: unknown, expectedLength: number): number[] {
-  if (!Array.isArray(reply) || reply.length !== expectedLength || !reply.every((v) => typeof v === 'number')) {
-    fail(`malformed script reply: ${JSON.stringify(reply)?.slice(0, 200)}`);
-  }
+  let valid = Array.isArray(reply) && reply.length === expectedLength;
+  for (let i = 0; valid && i < expectedLength; i += 1) valid = typeof (reply as unknown[])[i] === 'number';
+  if (!valid) fail(`malformed script reply: ${JSON.stringify(reply)?.slice(0, 200)}`);
   return reply as number[];
 }
 

@@ -17,16 +17,19 @@
  *
  * Two call shapes:
  *
- * Plain check (ARGV[1] = 'q'): a check of request policies only, with no reservation and no
- *     record: the common case, kept lean. KEYS: one log key per request policy.
- *     ARGV: 1 'q', 2 anomaly threshold (0 = off; counted on the first policy's log), 3 extra
- *     attempts (denials served from a local cache since the last call), then P x (limit, window ms).
+ * Plain check (ARGV[1] is a number): a check of request policies only, with no reservation and
+ *     no record: the common case, kept lean (every argument costs the client and the server).
+ *     KEYS: one log key per request policy. ARGV: P x (limit, window ms), then the anomaly
+ *     threshold (0 = off; counted on the first policy's log), then, only when not 0, the extra
+ *     attempts (denials served from a local cache since the last call).
  * Everything else (ARGV[1] = 'check' | 'status' | 'settle'). KEYS: the five shared keys, then one
  *     log key per request policy. ARGV: 1 op, 2 requestId, 3 tokens (reserve, or actual for
  *     settle), 4 keep record (0/1), 5 reserve (0/1), 6 anomaly threshold, 7 extra attempts,
  *     8 record retention ms, 9 lease ms, 10 policy count P, then P x (name, unit r|t|c, limit,
  *     window or lease ms).
  *
+ * Short reply (a plain admission with nothing else to tell: allowed, no anomaly report, one
+ *       policy): 1, now, used, reset ms.
  * Reply (check / status, both shapes): code (1 allowed, 0 denied, 2 duplicate, 3 status), now,
  *       denied policy index (1-based, 0 = none), retry ms, anomaly attempts to report (0 = none),
  *       reserved tokens, anomaly attempts counted, the anomaly window's end (ms), warned flag (0/1),
@@ -42,17 +45,42 @@ export const ADMISSION_SCRIPT = String.raw`
 local op = ARGV[1]
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
+
+-- The common admission, in straight lines: one request policy whose every logged entry is still
+-- inside the window, below the limit, with a TTL that outlives the new entry and no anomaly work
+-- to do. It writes exactly what the general code below would (one APPEND), without the closures
+-- and tables that code builds, and answers with the short reply; anything else falls through.
+local plain = op ~= 'check' and op ~= 'status' and op ~= 'settle'
+if plain and #KEYS == 1 and #ARGV == 3 then
+  local limit, W, threshold = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
+  local key = KEYS[1]
+  local s = redis.call('GET', key)
+  if s then
+    local count = (#s - 32) / 8
+    local exp, aStart, aCount, aWarned = struct.unpack('>i8i8i8i8', s)
+    local open = now - aStart < 300000
+    if not open then aCount, aWarned = 0, 0 end
+    local oldest = 0
+    if count > 0 then oldest = struct.unpack('>i8', s, 33) end
+    if count > 0 and count < limit and oldest > now - W and exp >= now + W + 1000 and exp >= aStart + 301000
+      and (threshold == 0 or aWarned == 1 or (W >= 300000 and aCount + count + 1 <= threshold)) then
+      redis.call('APPEND', key, struct.pack('>i8', now))
+      return { 1, now, count + 1, oldest + W }
+    end
+  end
+end
+
 ${REQUEST_LOG_LUA}
 
 ---------------------------------------------------------------------------------------------------
 -- Plain check: request policies only. Every policy is evaluated before anything is written.
-if op == 'q' then
-  local threshold, extra = tonumber(ARGV[2]), tonumber(ARGV[3])
+if plain then
   local P = #KEYS
+  local threshold, extra = tonumber(ARGV[2 * P + 1]), tonumber(ARGV[2 * P + 2] or '0')
   local logs, counts, firsts, limits, windows = {}, {}, {}, {}, {}
   local deniedIndex, retryMs = 0, 0
   for i = 1, P do
-    local limit, W = tonumber(ARGV[2 + 2 * i]), tonumber(ARGV[3 + 2 * i])
+    local limit, W = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
     local s, count, first = readLog(KEYS[i], W)
     logs[i], counts[i], firsts[i], limits[i], windows[i] = s, count, first, limit, W
     if count - first >= limit then
