@@ -25,7 +25,12 @@ export interface ElastiCacheConnectionOptions {
   readonly credentials?: () => Promise<RedisCredentials>;
   /** Cluster mode: `host` is the configuration endpoint. @default false */
   readonly cluster?: boolean;
-  /** Deadline for one command, ms. */
+  /**
+   * ioredis's own deadline for one command, ms. @default the limiter's timeout in cluster mode
+   * (a command timing out is how a hung master is noticed and the slot map refreshed); none on a
+   * single node, where the limiter's deadline already bounds every call and a second timer per
+   * command would only cost CPU.
+   */
   readonly commandTimeoutMs?: number;
   /** Deadline for establishing a connection, ms. */
   readonly connectTimeoutMs?: number;
@@ -42,7 +47,7 @@ function nodeOptions(options: ElastiCacheConnectionOptions, timeoutMs: number): 
     tls,
     lazyConnect: true,
     connectTimeout: options.connectTimeoutMs ?? Math.max(1000, timeoutMs * 4),
-    commandTimeout: options.commandTimeoutMs ?? timeoutMs,
+    commandTimeout: options.commandTimeoutMs ?? (options.cluster ? timeoutMs : undefined),
     // A command must never wait in a queue for a connection that may never come, nor be re-sent
     // after a reconnect: the caller has already been answered (fail closed or open) by then.
     enableOfflineQueue: false,

@@ -31,8 +31,8 @@ export interface ScriptTransport {
 export const ADMISSION_SCRIPT_SHA = createHash('sha1').update(ADMISSION_SCRIPT).digest('hex');
 
 const HEADER_LENGTH = 9;
-/** The script's short reply: a plain admission of a one-policy tier (1, now, used, reset). */
-const SHORT_REPLY_LENGTH = 4;
+/** The script's short reply: a plain admission of a one-policy tier (now, used, reset). */
+const SHORT_REPLY_LENGTH = 3;
 const SETTLE_REPLY_LENGTH = 4;
 
 export class RedisScriptStore implements RateLimitStore {
@@ -158,9 +158,9 @@ export function isNoScript(error: unknown): boolean {
 }
 
 function plainAdmission(reply: number[]): Evaluation {
-  const now = reply[1]!;
+  const now = reply[0]!;
   return {
-    code: reply[0] === 1 ? 'allowed' : fail(`unknown short reply code ${reply[0]}`),
+    code: 'allowed',
     now,
     deniedIndex: -1,
     retryMs: 0,
@@ -168,7 +168,7 @@ function plainAdmission(reply: number[]): Evaluation {
     reservedTokens: 0,
     // Only a denial's anomaly window is used (by the deny cache); an admission reports none.
     anomalyWindow: { attempts: 0, endsAt: now, warned: false },
-    usage: [{ used: reply[2]!, reserved: 0, reset: reply[3]! }],
+    usage: [{ used: reply[1]!, reserved: 0, reset: reply[2]! }],
   };
 }
 

@@ -29,7 +29,7 @@
  *     window or lease ms).
  *
  * Short reply (a plain admission with nothing else to tell: allowed, no anomaly report, one
- *       policy): 1, now, used, reset ms.
+ *       policy): now, used, reset ms.
  * Reply (check / status, both shapes): code (1 allowed, 0 denied, 2 duplicate, 3 status), now,
  *       denied policy index (1-based, 0 = none), retry ms, anomaly attempts to report (0 = none),
  *       reserved tokens, anomaly attempts counted, the anomaly window's end (ms), warned flag (0/1),
@@ -46,26 +46,33 @@ local op = ARGV[1]
 local time = redis.call('TIME')
 local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 
--- The common admission, in straight lines: one request policy whose every logged entry is still
--- inside the window, below the limit, with a TTL that outlives the new entry and no anomaly work
--- to do. It writes exactly what the general code below would (one APPEND), without the closures
--- and tables that code builds, and answers with the short reply; anything else falls through.
+-- The common admissions, in straight lines: one request policy, and either no log yet or a log
+-- whose every entry is still inside the window, below the limit, with a TTL that outlives the new
+-- entry and no anomaly work to do. They write exactly what the general code below would (one SET
+-- or one APPEND) without the closures and tables that code builds, and answer with the short
+-- reply; anything else falls through to the general code.
 local plain = op ~= 'check' and op ~= 'status' and op ~= 'settle'
 if plain and #KEYS == 1 and #ARGV == 3 then
   local limit, W, threshold = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
   local key = KEYS[1]
   local s = redis.call('GET', key)
-  if s then
+  if not s then
+    -- No log, no anomaly attempts: one admission cannot exceed a threshold (an integer >= 1).
+    local margin = W
+    if margin < 60000 then margin = 60000 end
+    local exp = now + W + margin
+    redis.call('SET', key, struct.pack('>i8i8i8i8i8', exp, 0, 0, 0, now), 'PX', exp - now)
+    return { now, 1, now + W }
+  else
     local count = (#s - 32) / 8
     local exp, aStart, aCount, aWarned = struct.unpack('>i8i8i8i8', s)
-    local open = now - aStart < 300000
-    if not open then aCount, aWarned = 0, 0 end
+    if now - aStart >= 300000 then aCount, aWarned = 0, 0 end
     local oldest = 0
     if count > 0 then oldest = struct.unpack('>i8', s, 33) end
     if count > 0 and count < limit and oldest > now - W and exp >= now + W + 1000 and exp >= aStart + 301000
       and (threshold == 0 or aWarned == 1 or (W >= 300000 and aCount + count + 1 <= threshold)) then
       redis.call('APPEND', key, struct.pack('>i8', now))
-      return { 1, now, count + 1, oldest + W }
+      return { now, count + 1, oldest + W }
     end
   end
 end
