@@ -26,6 +26,11 @@ async function commandStats(): Promise<Record<string, number>> {
   return calls;
 }
 
+/** Redis's count of socket reads it processed (INFO stats), across all clients. */
+async function readsProcessed(): Promise<number> {
+  return Number(/total_reads_processed:(\d+)/.exec(await servers.inspector.info('stats'))![1]);
+}
+
 describe.each(REDIS_BACKENDS)('%s backend on a real Redis', (backend) => {
   exactnessScenarios((options) => servers.limiter(backend, options));
 
@@ -106,6 +111,25 @@ describe('round trips', () => {
     for (let i = 0; i < 50; i += 1) await limiter.check(`cost-${i % 5}`, 'hundred');
     const stats = await commandStats();
     expect(stats).toEqual({ evalsha: 50, time: 50, get: 50, append: 50 });
+  });
+
+  it('elasticache: checks sent in one tick leave in writes of at most 8 commands, each answered on its own', async () => {
+    const limiter = servers.limiter('elasticache', { tiers: SINGLE });
+    await limiter.check('warm', 'hundred');
+    const readsBefore = await readsProcessed();
+    // 64 checks at once, 8 per creator: without coalescing, Redis reads about one command per read.
+    const decisions = await Promise.all(Array.from({ length: 64 }, (_, i) => limiter.check(`burst-${i % 8}`, 'hundred')));
+    const reads = (await readsProcessed()) - readsBefore - 1; // minus the INFO that reads the counter
+    expect(reads).toBeGreaterThanOrEqual(1);
+    expect(reads).toBeLessThanOrEqual(64 / 8);
+    for (let creator = 0; creator < 8; creator += 1) {
+      const remaining = decisions.filter((_, i) => i % 8 === creator).map((decision) => decision.remaining);
+      expect(remaining.sort((a, b) => b - a)).toEqual([99, 98, 97, 96, 95, 94, 93, 92]);
+    }
+    // One check at a time is never held back: each one is its own write.
+    const sequentialBefore = await readsProcessed();
+    for (let i = 0; i < 5; i += 1) await limiter.check('one-by-one', 'hundred');
+    expect((await readsProcessed()) - sequentialBefore - 1).toBe(5);
   });
 
   it('upstash: after warm-up each check is exactly one HTTP request', async () => {
