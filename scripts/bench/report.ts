@@ -57,12 +57,14 @@ export function evaluateTargets(result: BenchResult): TargetVerdict[] {
     });
     const script = single.median.scriptUsecPerCheck / rlf.median.scriptUsecPerCheck;
     const cpu = single.median.cpuUsPerCheck / rlf.median.cpuUsPerCheck;
+    const cpu1 = single.median.cpuUsPerCheck1 / rlf.median.cpuUsPerCheck1;
     verdicts.push({
       target: "Redis CPU per check, single-policy tier, no higher than rate-limiter-flexible's",
       measured:
-        `commandstats ${fixed(single.median.scriptUsecPerCheck, 1)} vs ${fixed(rlf.median.scriptUsecPerCheck, 1)} µs (${fixed(script, 1)}x); ` +
-        `process CPU ${fixed(single.median.cpuUsPerCheck, 1)} vs ${fixed(rlf.median.cpuUsPerCheck, 1)} µs (${fixed(cpu, 1)}x)`,
-      met: script <= 1 && cpu <= 1,
+        `script time (commandstats) ${fixed(single.median.scriptUsecPerCheck, 1)} vs ${fixed(rlf.median.scriptUsecPerCheck, 1)} µs (${fixed(script, 2)}x); ` +
+        `process CPU at 64 in flight ${fixed(single.median.cpuUsPerCheck, 1)} vs ${fixed(rlf.median.cpuUsPerCheck, 1)} µs (${fixed(cpu, 2)}x), ` +
+        `at 1 in flight ${fixed(single.median.cpuUsPerCheck1, 1)} vs ${fixed(rlf.median.cpuUsPerCheck1, 1)} µs (${fixed(cpu1, 2)}x)`,
+      met: script <= 1 && cpu <= 1 && cpu1 <= 1,
     });
   }
   const cached = (['ours-single', 'ours-multi-reserve'] as const).map((id) => find(result, 'denied', id)).filter((r) => r !== undefined);
@@ -115,21 +117,24 @@ function commandMix(row: LimiterResult): string {
 }
 
 /**
- * Why the single-policy check costs more Redis time than rate-limiter-flexible's, written once
- * here so every generated report carries it next to the figures.
+ * Where the single-policy check's Redis cost comes from, next to rate-limiter-flexible's, written
+ * once here so every generated report carries it next to the figures.
  */
-const WHY_REDIS_COST_TARGETS_ARE_MISSED = [
-  '**Why the Redis-cost targets are missed.** rate-limiter-flexible runs a fixed window: `SET NX`, `INCRBY` and',
-  '`PTTL` on one short integer, with the client\'s clock. An exact rolling window must know when the N-th most',
-  'recent admission happened, so this script reads the server clock (`TIME`), reads the creator\'s ring of',
-  'admission times (`GET`, about 8 bytes per request still in the window) and writes one slot and two header',
-  'fields in place (`BITFIELD`); it also counts attempts for anomaly detection in the same call. The number of',
-  'Redis commands is the same (4 per check), but the ring read and the Lua arithmetic around it cost more',
-  'engine time than an `INCRBY`. An earlier version rewrote the whole ring on every check (5.4x',
-  'rate-limiter-flexible\'s script time on this machine, growing with the limit); writing in place brought it to',
-  'the figure above, independent of the limit. Closing the rest would mean giving up exactness (a fixed or',
-  'approximate window) or the single server clock, which this product does not do. Denials, the common case',
-  'under abuse, cost nothing in Redis thanks to the deny cache.',
+const REDIS_COST_EXPLAINED = [
+  '**Where the Redis cost comes from.** rate-limiter-flexible runs a fixed window: `SET NX`, `INCRBY` and `PTTL`',
+  'on one short integer, with the client\'s clock. An exact rolling window must know when the N-th most recent',
+  'admission happened: this script reads the server clock (`TIME`) and the creator\'s log of admission times',
+  '(`GET`), and an admission appends 8 bytes to it (`APPEND`). That is the same number of Redis calls (3 inside',
+  'the script, 4 commands per check), and inside the script they cost about what rate-limiter-flexible\'s three',
+  'do; the difference in script time is `TIME` itself and the Lua arithmetic around the log (reading the clock,',
+  'the arguments and the oldest entry, packing the new one: about 1 µs), which a fixed window does not need.',
+  'Closing it would mean giving up exactness or the single server clock, which this product does not do. The',
+  'process figure also holds the socket work: this project\'s ElastiCache transport sends the commands issued in',
+  'one tick in socket writes of up to 8 (each keeps its own reply and deadline), where the other libraries\' ioredis',
+  'clients write once per command; at 1 in flight (one Lambda instance) nothing is batched. Earlier designs of this',
+  'project measured 5.4x (a ring rewritten on every check) and 3.0x (a ring written in place with `BITFIELD`)',
+  'rate-limiter-flexible\'s script time on this machine. Denials, the common case under abuse, cost nothing in',
+  'Redis thanks to the deny cache.',
 ];
 
 export function renderReport(result: BenchResult, options: ReportOptions): string {
@@ -166,7 +171,7 @@ export function renderReport(result: BenchResult, options: ReportOptions): strin
     '|---|---|---|',
     ...evaluateTargets(result).map((v) => `| ${v.target} | ${v.measured} | ${yesNo(v.met)} |`),
     '',
-    ...WHY_REDIS_COST_TARGETS_ARE_MISSED,
+    ...REDIS_COST_EXPLAINED,
     '',
     `## Mostly-allowed workload (${int(o.creators)} creators, ${o.checksPerCreator} checks each, then fresh creators)`,
     '',
