@@ -103,7 +103,7 @@ describe('round trips', () => {
     expect(fromClient.map((entry) => entry.command)).toEqual(Array(20).fill('evalsha'));
   });
 
-  it('elasticache: a single-policy check costs 4 Redis commands including those inside the script', async () => {
+  it('elasticache: a single-policy check costs 4 Redis commands including those inside the script, admitted or denied', async () => {
     const limiter = servers.limiter('elasticache', { tiers: SINGLE });
     // A creator's first admission creates the log (SET with its TTL); later ones append to it.
     for (let i = 0; i < 5; i += 1) await limiter.check(`cost-${i}`, 'hundred');
@@ -111,6 +111,13 @@ describe('round trips', () => {
     for (let i = 0; i < 50; i += 1) await limiter.check(`cost-${i % 5}`, 'hundred');
     const stats = await commandStats();
     expect(stats).toEqual({ evalsha: 50, time: 50, get: 50, append: 50 });
+
+    // A denial that reaches Redis (deny cache off) reads once and writes only the anomaly counter.
+    const strict = servers.limiter('elasticache', { tiers: SINGLE, denyCache: false });
+    for (let i = 0; i < 100; i += 1) await strict.check('cost-denied', 'hundred');
+    await servers.inspector.config('RESETSTAT');
+    for (let i = 0; i < 10; i += 1) await expect(strict.check('cost-denied', 'hundred')).rejects.toThrow(/rate limit/i);
+    expect(await commandStats()).toEqual({ evalsha: 10, time: 10, get: 10, setrange: 10 });
   });
 
   it('elasticache: checks sent in one tick leave in writes of at most 8 commands, each answered on its own', async () => {

@@ -18,7 +18,8 @@ const DOCS_REPORT = path.join(REPO, 'docs', 'benchmarks.md');
 
 /**
  * The admission script's commands for a single-policy (requests-only) tier, as docs/architecture.md
- * states them: EVALSHA + TIME + GET + SET.
+ * states them: EVALSHA + TIME + GET, then APPEND for an admission (SET for a creator's first) or
+ * SETRANGE of the anomaly counter for a denial.
  */
 const SINGLE_POLICY_COMMANDS = 4;
 

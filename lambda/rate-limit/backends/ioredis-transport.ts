@@ -45,7 +45,7 @@ export class IoredisTransport implements ScriptTransport {
     client.on('ready', () => (this.lastConnectionError = undefined));
   }
 
-  evalsha(sha: string, keys: string[], args: string[]): Promise<unknown> {
+  evalsha(sha: string, keys: readonly string[], args: readonly string[]): Promise<unknown> {
     const { client } = this;
     // The common case, a connected single node, without the extra promises of waiting for it.
     if (client.status === 'ready' && !(client instanceof Cluster)) {
@@ -84,7 +84,7 @@ export class IoredisTransport implements ScriptTransport {
     batch.commands += 1;
   }
 
-  async eval(script: string, keys: string[], args: string[]): Promise<unknown> {
+  async eval(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown> {
     await this.ready();
     return this.watch(this.client.eval(script, keys.length, ...keys, ...args));
   }

@@ -22,8 +22,8 @@ import {
 export interface ScriptTransport {
   /** True when the transport may send one call twice (retries), so admissions must be idempotent. */
   readonly mayResend: boolean;
-  evalsha(sha: string, keys: string[], args: string[]): Promise<unknown>;
-  eval(script: string, keys: string[], args: string[]): Promise<unknown>;
+  evalsha(sha: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
+  eval(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
   del(keys: string[]): Promise<void>;
   close(): Promise<void>;
 }
@@ -50,12 +50,12 @@ export class RedisScriptStore implements RateLimitStore {
     const encoded = encodePolicies(request.policies);
     const needsShared = encoded.usesShared || request.reserve || request.keepRecord;
     let keys: string[];
-    let args: string[];
+    let args: readonly string[];
     if (op === 'check' && !needsShared) {
       // The plain check (request windows only, no reservation, no record): the lean script path.
       keys = this.logKeys(request.creatorId, encoded.logPolicies);
-      args = encoded.windowArgs.concat(String(request.anomalyThreshold));
-      if (request.extraAttempts > 0) args.push(String(request.extraAttempts));
+      args = plainArgs(encoded, request.anomalyThreshold);
+      if (request.extraAttempts > 0) args = args.concat(String(request.extraAttempts));
     } else {
       keys = needsShared ? keyList(creatorKeys(request.creatorId, this.keyPrefix), encoded.logPolicies) : this.logKeys(request.creatorId, encoded.logPolicies);
       args = [
@@ -114,11 +114,12 @@ export class RedisScriptStore implements RateLimitStore {
   /** The log keys of a creator's request policies (a plain check sends only these). */
   private logKeys(creatorId: string, requestPolicies: readonly string[]): string[] {
     const base = creatorKeyBase(creatorId, this.keyPrefix);
+    if (requestPolicies.length === 1) return [requestLogKey(base, requestPolicies[0]!)];
     return requestPolicies.map((name) => requestLogKey(base, name));
   }
 
   /** EVALSHA first (one round trip once the script is cached); EVAL only when the server says NOSCRIPT. */
-  private run(keys: string[], args: string[]): Promise<unknown> {
+  private run(keys: readonly string[], args: readonly string[]): Promise<unknown> {
     return this.transport.evalsha(ADMISSION_SCRIPT_SHA, keys, args).catch((error: unknown) => {
       if (!isNoScript(error)) throw error;
       return this.transport.eval(ADMISSION_SCRIPT, keys, args);
@@ -136,6 +137,8 @@ interface EncodedPolicies {
   readonly logPolicies: string[];
   /** Token or in-flight policies: the script then needs the shared keys. */
   readonly usesShared: boolean;
+  /** The plain check's arguments for the last anomaly threshold asked (a tier has one). */
+  plain?: { readonly threshold: number; readonly args: readonly string[] };
 }
 const encodedPolicies = new WeakMap<readonly PolicySpec[], EncodedPolicies>();
 function encodePolicies(policies: readonly PolicySpec[]): EncodedPolicies {
@@ -151,6 +154,14 @@ function encodePolicies(policies: readonly PolicySpec[]): EncodedPolicies {
     encodedPolicies.set(policies, encoded);
   }
   return encoded;
+}
+
+/** Window arguments and threshold, built once per tier and shared by its calls (read-only). */
+function plainArgs(encoded: EncodedPolicies, threshold: number): readonly string[] {
+  if (encoded.plain?.threshold !== threshold) {
+    encoded.plain = { threshold, args: encoded.windowArgs.concat(String(threshold)) };
+  }
+  return encoded.plain.args;
 }
 
 export function isNoScript(error: unknown): boolean {

@@ -18,12 +18,12 @@ export class UpstashTransport implements ScriptTransport {
     readonly mayResend: boolean,
   ) {}
 
-  async evalsha(sha: string, keys: string[], args: string[]): Promise<unknown> {
-    return (await this.redis()).evalsha(sha, keys, args);
+  async evalsha(sha: string, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    return (await this.redis()).evalsha(sha, [...keys], [...args]);
   }
 
-  async eval(script: string, keys: string[], args: string[]): Promise<unknown> {
-    return (await this.redis()).eval(script, keys, args);
+  async eval(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    return (await this.redis()).eval(script, [...keys], [...args]);
   }
 
   async del(keys: string[]): Promise<void> {

@@ -52,10 +52,14 @@ local now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
 -- or one APPEND) without the closures and tables that code builds, and answer with the short
 -- reply; anything else falls through to the general code.
 local plain = op ~= 'check' and op ~= 'status' and op ~= 'settle'
+-- The first log as read by the straight-line path (false: no log), so the general code need not
+-- read it again.
+local firstLog = nil
 if plain and #KEYS == 1 and #ARGV == 3 then
   local limit, W, threshold = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
   local key = KEYS[1]
   local s = redis.call('GET', key)
+  firstLog = s
   if not s then
     -- No log, no anomaly attempts: one admission cannot exceed a threshold (an integer >= 1).
     local margin = W
@@ -88,7 +92,9 @@ if plain then
   local deniedIndex, retryMs = 0, 0
   for i = 1, P do
     local limit, W = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
-    local s, count, first = readLog(KEYS[i], W)
+    local preread = nil
+    if i == 1 then preread = firstLog end
+    local s, count, first = readLog(KEYS[i], W, preread)
     logs[i], counts[i], firsts[i], limits[i], windows[i] = s, count, first, limit, W
     if count - first >= limit then
       local retry = entryAt(s, count - limit) + W - now

@@ -57,9 +57,11 @@ local function firstAfter(s, count, from, cutoff)
 end
 
 -- Reads a log: the string (false if there is none), its entry count, and the index of the first
--- entry inside the window (entries before it no longer count).
-local function readLog(key, W)
-  local s = redis.call('GET', key)
+-- entry inside the window (entries before it no longer count). 'preread' is the key's value when
+-- this call already read it (false: no such key), nil otherwise.
+local function readLog(key, W, preread)
+  local s = preread
+  if s == nil then s = redis.call('GET', key) end
   if not s then return false, 0, 0 end
   local count = (#s - LOG_HEADER) / 8
   return s, count, firstAfter(s, count, 0, now - W)
