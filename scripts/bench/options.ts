@@ -41,7 +41,7 @@ export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 const USAGE = `usage: npm run bench -- [--quick] [--reps N] [--out FILE.md] [--svg FILE.svg] [--json FILE.json] [--skip-lambda]
 
   --quick          smoke run: tiny counts, one repetition (used by the test suite)
-  --reps N         repetitions of every load phase (default 3; medians are reported)
+  --reps N         repetitions of every load phase (default 5; medians are reported)
   --out FILE.md    Markdown report (default docs/benchmarks.md)
   --svg FILE.svg   chart embedded by the report (default: next to the report, <name>.svg)
   --json FILE      also write every raw figure as JSON
@@ -81,7 +81,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     return value === true ? undefined : value;
   };
   const reps = text('reps');
-  const repetitions = reps === undefined ? (quick ? 1 : 3) : Number(reps);
+  const repetitions = reps === undefined ? (quick ? 1 : 5) : Number(reps);
   if (!Number.isInteger(repetitions) || repetitions < 1 || repetitions > 20) {
     throw new UsageError('--reps must be an integer from 1 to 20');
   }
