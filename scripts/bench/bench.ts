@@ -48,6 +48,10 @@ export interface PhaseResult extends LoadResult {
   /** CPU time of the Node process (the client) per check. */
   readonly clientCpuUsPerCheck: number;
   readonly commands: Readonly<Record<string, number>>;
+  /** Script calls (EVALSHA, EVAL) in the phase. */
+  readonly scriptCalls: number;
+  /** Anomaly reports of this project's limiter during the phase (0 for the others). */
+  readonly anomalyReports: number;
 }
 
 /** Medians over the repetitions. */
@@ -177,9 +181,10 @@ export async function runBench(options: BenchOptions, progress: Progress = () =>
               workload === 'allowed'
                 ? allowedOperation(limiter, `r${rep}c${concurrency}`, options)
                 : deniedOperation(limiter, options);
+            const reportsBefore = limiter.anomalyReports?.() ?? 0;
             await meter.start();
             const load = await runLoad({ total, concurrency, timeLimitMs: options.phaseTimeLimitMs, operation });
-            return perCheck(load, await meter.stop());
+            return perCheck(load, await meter.stop(), (limiter.anomalyReports?.() ?? 0) - reportsBefore);
           };
           const sequential = await measure(1, options.sequentialChecks);
           const concurrent = await measure(options.concurrency, options.concurrentChecks);
@@ -256,7 +261,7 @@ export function deniedOperation(limiter: BenchLimiter, options: BenchOptions): C
   return (index) => limiter.check(deniedCreator(limiter.family, index, options));
 }
 
-function perCheck(load: LoadResult, cost: RedisCost): PhaseResult {
+function perCheck(load: LoadResult, cost: RedisCost, anomalyReports: number): PhaseResult {
   const per = (value: number): number => (load.checks > 0 ? value / load.checks : Number.NaN);
   return {
     ...load,
@@ -267,6 +272,8 @@ function perCheck(load: LoadResult, cost: RedisCost): PhaseResult {
     cpuUsPerCheck: per(cost.cpuUs),
     clientCpuUsPerCheck: per(load.clientCpuUs),
     commands: Object.fromEntries(Object.entries(cost.byCommand).map(([name, stat]) => [name, stat.calls])),
+    scriptCalls: cost.scriptCalls,
+    anomalyReports,
   };
 }
 

@@ -49,6 +49,12 @@ export interface BenchLimiter {
   readonly fill: { readonly checksPerCreator: number; check(creatorId: string): Promise<unknown> } | undefined;
   /** Scripts whose Upstash-only shebang the bench's transport stripped (Upstash only). */
   readonly strippedScripts?: () => number;
+  /**
+   * Anomalies this limiter reported so far (this project only). With its deny cache on, the one
+   * check per creator and 5-minute window that the cache lets through to report an anomaly is the
+   * only denial that reaches Redis; the report tells such probes apart from cached denials.
+   */
+  readonly anomalyReports?: () => number;
   close(): Promise<void>;
 }
 
@@ -128,6 +134,7 @@ function floor(redis: RedisAddress): BenchLimiter {
 }
 
 function ours(id: LimiterId, redis: RedisAddress, tier: 'single' | 'multi', reserve: boolean, denyCache: boolean): BenchLimiter {
+  let anomalyReports = 0;
   const limiter: RateLimiter = createRateLimiter({
     backend: 'elasticache',
     elasticache: { host: redis.host, port: redis.port },
@@ -135,8 +142,8 @@ function ours(id: LimiterId, redis: RedisAddress, tier: 'single' | 'multi', rese
     keyPrefix: `bench-${tier}${reserve ? 'r' : ''}`,
     timeoutMs: OUR_TIMEOUT_MS,
     ...(denyCache ? {} : { denyCache: false as const }),
-    // Anomaly detection stays on (its default), but the reports go nowhere.
-    onAnomaly: () => undefined,
+    // Anomaly detection stays on (its default); the reports are only counted.
+    onAnomaly: () => void (anomalyReports += 1),
     logger: silentLogger,
   });
   const label =
@@ -173,6 +180,7 @@ function ours(id: LimiterId, redis: RedisAddress, tier: 'single' | 'multi', rese
         : // One reservation of the whole daily token budget: every later reservation is denied
           // by tokens-per-day (for a day), whatever the request windows say.
           { checksPerCreator: 1, check: (creatorId) => limiter.check(creatorId, tier, { tokens: TOKENS_PER_DAY }) },
+    anomalyReports: () => anomalyReports,
     close: () => limiter.close(),
   };
 }
