@@ -120,7 +120,7 @@ describe('round trips', () => {
     expect(await commandStats()).toEqual({ evalsha: 10, time: 10, get: 10, setrange: 10 });
   });
 
-  it('elasticache: checks sent in one tick leave in writes of at most 8 commands, each answered on its own', async () => {
+  it('elasticache: checks sent in one tick leave in writes of up to 8 commands, each answered on its own', async () => {
     const limiter = servers.limiter('elasticache', { tiers: SINGLE });
     await limiter.check('warm', 'hundred');
     const readsBefore = await readsProcessed();
@@ -128,7 +128,7 @@ describe('round trips', () => {
     const decisions = await Promise.all(Array.from({ length: 64 }, (_, i) => limiter.check(`burst-${i % 8}`, 'hundred')));
     const reads = (await readsProcessed()) - readsBefore - 1; // minus the INFO that reads the counter
     expect(reads).toBeGreaterThanOrEqual(1);
-    expect(reads).toBeLessThanOrEqual(64 / 8);
+    expect(reads).toBeLessThanOrEqual(1 + 64 / 8); // the tick's first command leaves alone, the rest by 8
     for (let creator = 0; creator < 8; creator += 1) {
       const remaining = decisions.filter((_, i) => i % 8 === creator).map((decision) => decision.remaining);
       expect(remaining.sort((a, b) => b - a)).toEqual([99, 98, 97, 96, 95, 94, 93, 92]);

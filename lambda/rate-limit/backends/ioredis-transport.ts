@@ -31,8 +31,8 @@ export class IoredisTransport implements ScriptTransport {
   private mastersConnected: Promise<void> | undefined;
   /** The wait for a connection that concurrent callers share. */
   private waiting: Promise<void> | undefined;
-  /** The socket corked in this tick, and how many commands it holds (see coalesceWrites). */
-  private batch: { readonly stream: Redis['stream']; commands: number } | undefined;
+  /** This tick's socket: whether it is corked, and how many commands the cork holds (see coalesceWrites). */
+  private batch: { readonly stream: Redis['stream']; commands: number; corked: boolean } | undefined;
   /** Why the last connection attempt failed (cleared once connected). */
   private lastConnectionError: Error | undefined;
 
@@ -63,19 +63,25 @@ export class IoredisTransport implements ScriptTransport {
    * Redis, while Redis already works on the first batch as this process prepares the next (one
    * write per tick would make the two take turns). Every command keeps its own reply, promise and
    * deadline; ioredis's auto-pipelining, by contrast, answers a command only when its whole batch
-   * is answered. A Lambda instance, with one call at a time, sends its one command a tick later.
+   * is answered. The first command of a tick is written at once, so a lone call (a Lambda
+   * instance serves one request at a time) is never delayed.
    */
   private coalesceWrites(client: Redis): void {
     const { stream } = client;
-    let batch = this.batch;
+    const batch = this.batch;
     if (!batch || batch.stream !== stream) {
-      stream.cork();
-      const corked = { stream, commands: 0 };
-      batch = this.batch = corked;
+      // The first command of a tick leaves at once: a lone check waits for nothing.
+      const fresh = { stream, commands: 0, corked: false };
+      this.batch = fresh;
       process.nextTick(() => {
-        if (this.batch === corked) this.batch = undefined;
-        stream.uncork();
+        if (this.batch === fresh) this.batch = undefined;
+        if (fresh.corked) stream.uncork();
       });
+      return;
+    }
+    if (!batch.corked) {
+      stream.cork();
+      batch.corked = true;
     } else if (batch.commands === WRITE_BATCH) {
       stream.uncork();
       stream.cork();
