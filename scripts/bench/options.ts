@@ -96,7 +96,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     checksPerCreator: 20,
     concurrency: 64,
     sequentialChecks: quick ? 100 : 4000,
-    concurrentChecks: quick ? 500 : 20_000,
+    concurrentChecks: quick ? 500 : 60_000,
     phaseTimeLimitMs: quick ? 3000 : 8000,
     exactnessChecks: 2000,
     exactnessLimit: 100,

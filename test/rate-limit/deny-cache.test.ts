@@ -2,7 +2,9 @@
  * The local deny cache: denials served with zero backend commands until the exact retry time,
  * bounded, never caching an allow, cleared by reset and by settle.
  */
-import { RateLimitError, type RateLimiter, type TierTable } from '../../lambda/rate-limit';
+import { createRateLimiter, RateLimitError, type RateLimiter, type TierTable } from '../../lambda/rate-limit';
+import { MemoryStore } from '../../lambda/rate-limit/backends/memory-store';
+import type { RateLimitStore } from '../../lambda/rate-limit/backends/store';
 import { DenyCache, type CachedDenial } from '../../lambda/rate-limit/deny-cache';
 import { sleep, useTestServers } from '../support/backends';
 
@@ -163,5 +165,47 @@ describe('DenyCache', () => {
     expect(cache.match('n', 'pro', false, 0)).toBeDefined(); // attempt 10
     expect(cache.match('n', 'pro', false, 0)).toBeUndefined(); // 11 > 10: to the backend
     expect(cache.takeServed('n', 'pro')).toBe(2);
+  });
+});
+
+describe('deny cache and anomaly counting', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('predicts the attempts exactly while a creator is only denied, so the check it lets through reports', async () => {
+    // Only the clock is faked: the limiter, its deny cache and the memory store all read Date.now.
+    jest.useFakeTimers({
+      now: 1_800_000_000_000,
+      doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'hrtime', 'performance'],
+    });
+    const start = Date.now();
+    const reports: unknown[] = [];
+    const memory = new MemoryStore();
+    let storeCalls = 0;
+    const counting: RateLimitStore = {
+      backend: memory.backend,
+      mayResend: memory.mayResend,
+      evaluate: (op, request) => ((storeCalls += 1), memory.evaluate(op, request)),
+      settle: (...args) => memory.settle(...args),
+      reset: (creatorId) => memory.reset(creatorId),
+      close: () => memory.close(),
+    };
+    const limiter = createRateLimiter({
+      store: counting,
+      tiers: { hourly: { policies: [{ name: 'per-hour', unit: 'requests', limit: 3, windowSeconds: 3600 }] } },
+      onAnomaly: (report) => reports.push(report),
+    });
+    for (let i = 0; i < 3; i += 1) await limiter.check('ageing', 'hourly');
+    jest.setSystemTime(start + 4 * 60_000);
+    await denial(limiter.check('ageing', 'hourly')); // reaches the store: 3 admissions + 1 denial = 4
+    // Two minutes on, the admissions are older than 5 minutes, while the counter's window (opened
+    // by that denial) is still open: it still holds them, and the cache's prediction stays exact.
+    jest.setSystemTime(start + 6 * 60_000);
+    await denial(limiter.check('ageing', 'hourly')); // 5, served locally
+    await denial(limiter.check('ageing', 'hourly')); // 6, served locally
+    expect(reports).toHaveLength(0);
+    expect(storeCalls).toBe(4);
+    await denial(limiter.check('ageing', 'hourly')); // 7 > 6: let through, and reported
+    expect(storeCalls).toBe(5);
+    expect(reports).toEqual([{ creatorId: 'ageing', tier: 'hourly', attempts: 7, threshold: 6, windowSeconds: 300 }]);
   });
 });

@@ -56,7 +56,8 @@ interface Expiring<T> {
 interface Anomaly {
   /** When the counter's window opened (0 = no open window). */
   start: number;
-  /** Attempts that did not admit, in that window. */
+  /** Attempts counted when it opened (the admissions of the 5 minutes before, and the attempt that
+   *  opened it), plus the later attempts that did not admit. */
   attempts: number;
   warned: boolean;
 }
@@ -379,8 +380,10 @@ function leaseView(policy: PolicySpec, leases: Map<string, number>, now: number,
 }
 
 /**
- * The script's anomaly rule: admissions of the last 5 minutes still in the headline log, plus the
- * attempts that did not admit since the counter's window opened. Updates `anomaly` in place.
+ * The script's anomaly rule (request-log.lua.ts): with no counter window open, the admissions of
+ * the last 5 minutes still in the headline log; the first attempt that does not admit opens a
+ * window holding those and itself, and the attempts are then the counter plus the admissions
+ * logged after the window opened. Updates `anomaly` in place.
  */
 function countAnomaly(
   anomaly: Anomaly,
@@ -390,18 +393,28 @@ function countAnomaly(
   now: number,
 ): { attempts: number; report: number; changed: boolean } {
   if (now - anomaly.start >= ANOMALY_WINDOW_MS) Object.assign(anomaly, { start: 0, attempts: 0, warned: false });
-  let changed = false;
+  const mine = admitted ? 1 : 0;
   const others = request.extraAttempts + (admitted ? 0 : 1);
-  if (others > 0) {
-    if (anomaly.start === 0) anomaly.start = now;
-    anomaly.attempts += others;
-    changed = true;
+  const admissionsAfter = (cutoff: number): number => log.times.length - firstAfter(log.times, 0, cutoff);
+  let changed = false;
+  let attempts: number;
+  if (anomaly.start === 0) {
+    attempts = admissionsAfter(now - ANOMALY_WINDOW_MS) + mine;
+    if (others > 0) {
+      attempts += others;
+      Object.assign(anomaly, { start: now, attempts });
+      changed = true;
+    }
+  } else {
+    if (others > 0) {
+      anomaly.attempts += others;
+      changed = true;
+    }
+    attempts = anomaly.attempts + admissionsAfter(anomaly.start) + mine;
   }
-  const recentAdmissions = log.times.length - firstAfter(log.times, 0, now - ANOMALY_WINDOW_MS) + (admitted ? 1 : 0);
-  const attempts = anomaly.attempts + recentAdmissions;
   let report = 0;
   if (attempts > request.anomalyThreshold && !anomaly.warned) {
-    if (anomaly.start === 0) anomaly.start = now;
+    if (anomaly.start === 0) Object.assign(anomaly, { start: now, attempts });
     anomaly.warned = true;
     changed = true;
     report = attempts;

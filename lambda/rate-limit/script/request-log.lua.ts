@@ -21,11 +21,14 @@
  * (SET NX, INCRBY, PTTL). The TTL is extended (SETRANGE + PEXPIRE) only when it would end before
  * the new entry leaves the window, about once per window.
  *
- * Anomaly attempts are the admissions of the last 5 minutes (read from the log) plus the attempts
- * that did not admit (denied, replayed, or denied from a client's local cache) since the counter's
- * window opened; so an admission writes nothing for anomaly detection. The log holds every
- * admission of the last 5 minutes when the window is at least 5 minutes long (the usual headline
- * policy); with a shorter window, admissions already dropped from the log are not counted.
+ * Anomaly attempts: with no counter window open, the admissions of the last 5 minutes (read from
+ * the log). The first attempt that does not admit (denied, replayed, or denied from a client's
+ * local cache) opens a 5-minute counter window holding those admissions and itself; from then on
+ * the attempts are the counter (plus later non-admitted attempts) and the admissions logged after
+ * the window opened. So an admission writes nothing for anomaly detection, and while a creator is
+ * only denied, a client's deny cache predicts the count exactly. The log holds every admission of
+ * the last 5 minutes when the window is at least 5 minutes long (the usual headline policy); with
+ * a shorter window, admissions already dropped from the log are not counted.
  */
 export const REQUEST_LOG_LUA = String.raw`
 local LOG_HEADER = 32
@@ -76,30 +79,42 @@ end
 
 -- Counts this attempt for anomaly detection on a log read by readLog. 'others' is the number of
 -- attempts that did not admit (this one unless admitted, plus denials a client served from its
--- cache). Returns the anomaly fields to store, whether they changed, the attempts counted, and
--- the attempts to report (0 = none: at most one report per counter window).
+-- cache). The counter's window opens at the first attempt that does not admit (or at a warning)
+-- and takes in the admissions of the 5 minutes before; from then on the attempts are the counter
+-- plus the admissions logged after the window opened. So while a creator is only denied, the count
+-- changes only by the denials themselves, which a client's deny cache can predict exactly.
+-- Returns the anomaly fields to store, whether they changed, the attempts counted, and the
+-- attempts to report (0 = none: at most one report per counter window).
 local function countAnomaly(s, count, first, W, threshold, admitted, others)
   local aStart, aCount, aWarned = anomalyFields(s)
   if now - aStart >= ANOMALY_WINDOW then aStart, aCount, aWarned = 0, 0, 0 end
-  local changed = false
-  if others > 0 then
-    if aStart == 0 then aStart = now end
-    aCount, changed = aCount + others, true
-  end
   local mine = 0
   if admitted then mine = 1 end
-  -- With a window of at least 5 minutes, the entries inside it bound the admissions of the last 5
-  -- minutes from above, so the exact count is needed only when that bound reaches the threshold
-  -- (or for a denial, whose reply tells the client's deny cache the attempts so far).
-  local attempts = aCount + count - first + mine
-  if W < ANOMALY_WINDOW or not admitted or (attempts > threshold and aWarned == 0) then
-    local from = first
-    if W < ANOMALY_WINDOW then from = 0 end
-    attempts = aCount + count - firstAfter(s, count, from, now - ANOMALY_WINDOW) + mine
+  -- Entries before 'first' left the window; with a window of at least 5 minutes they are older
+  -- than anything counted here, so searches start there.
+  local from = first
+  if W < ANOMALY_WINDOW then from = 0 end
+  local changed, attempts = false, 0
+  if aStart == 0 then
+    -- No open window: the admissions of the last 5 minutes, bounded above by those in the window.
+    attempts = count - first + mine
+    if W < ANOMALY_WINDOW or others > 0 or attempts > threshold then
+      attempts = count - firstAfter(s, count, from, now - ANOMALY_WINDOW) + mine
+    end
+    if others > 0 then
+      attempts = attempts + others
+      aStart, aCount, changed = now, attempts, true
+    end
+  else
+    if others > 0 then aCount, changed = aCount + others, true end
+    attempts = aCount + count - first + mine
+    if W < ANOMALY_WINDOW or not admitted or (attempts > threshold and aWarned == 0) then
+      attempts = aCount + count - firstAfter(s, count, from, aStart) + mine
+    end
   end
   local report = 0
   if attempts > threshold and aWarned == 0 then
-    if aStart == 0 then aStart = now end
+    if aStart == 0 then aStart, aCount = now, attempts end
     aWarned, changed, report = 1, true, attempts
   end
   return aStart, aCount, aWarned, changed, attempts, report
