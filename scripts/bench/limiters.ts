@@ -139,7 +139,10 @@ function ours(id: LimiterId, redis: RedisAddress, tier: 'single' | 'multi', rese
     backend: 'elasticache',
     elasticache: { host: redis.host, port: redis.port },
     tiers: BENCH_TIERS,
-    keyPrefix: `bench-${tier}${reserve ? 'r' : ''}`,
+    // Each variant keeps its own state: with the deny cache off, every denial reaches Redis and
+    // counts for anomalies, which would otherwise report (and warn once) on the cached variant's
+    // creators before that variant's own probe does.
+    keyPrefix: `bench-${tier}${reserve ? 'r' : ''}${denyCache ? '' : '-nc'}`,
     timeoutMs: OUR_TIMEOUT_MS,
     ...(denyCache ? {} : { denyCache: false as const }),
     // Anomaly detection stays on (its default); the reports are only counted.
@@ -157,7 +160,7 @@ function ours(id: LimiterId, redis: RedisAddress, tier: 'single' | 'multi', rese
     id,
     label: denyCache ? label : `${label}, deny cache off`,
     shortLabel: `ours: ${tier === 'single' ? 'single-policy' : reserve ? 'multi-policy, reserve + settle' : 'multi-policy'}${denyCache ? '' : ', no cache'}`,
-    family: `ours-${tier}${reserve ? '-reserve' : ''}`,
+    family: `ours-${tier}${reserve ? '-reserve' : ''}${denyCache ? '' : '-nocache'}`,
     exactLimit:
       tier === 'single'
         ? { allowed: REQUESTS_PER_HOUR, binding: `${REQUESTS_PER_HOUR}/hour` }
