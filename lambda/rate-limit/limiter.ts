@@ -7,7 +7,7 @@ import { createElastiCacheClient, type ElastiCacheConnectionOptions } from './ba
 import { IoredisTransport } from './backends/ioredis-transport';
 import { MemoryStore } from './backends/memory-store';
 import { RedisScriptStore } from './backends/redis-script-store';
-import type { Evaluation, EvaluationRequest, PolicySpec, RateLimitStore } from './backends/store';
+import { quietEvaluation, type Evaluation, type EvaluationRequest, type PolicySpec, type RateLimitStore } from './backends/store';
 import { createUpstashClient, type UpstashConnectionOptions } from './backends/upstash-client';
 import { UpstashTransport } from './backends/upstash-transport';
 import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
@@ -285,16 +285,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
   function degradedStatus(creatorId: string, tierName: Tier, tier: TierDefinition): RateLimitStatus {
     const now = Date.now();
     const usage = tier.policies.map(() => ({ used: 0, reserved: 0, reset: now }));
-    return statusOf(creatorId, tierName, tier, {
-      code: 'status',
-      now,
-      deniedIndex: -1,
-      retryMs: 0,
-      anomalyAttempts: 0,
-      reservedTokens: 0,
-      anomalyWindow: { attempts: 0, endsAt: now, warned: false },
-      usage,
-    });
+    return statusOf(creatorId, tierName, tier, quietEvaluation('status', now, usage));
   }
 
   return {

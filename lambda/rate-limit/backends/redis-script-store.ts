@@ -16,6 +16,7 @@ import {
   type PolicyUsage,
   type RateLimitStore,
   type SettleEvaluation,
+  quietEvaluation,
 } from './store';
 
 /** The few Redis operations a script store needs. */
@@ -73,7 +74,8 @@ export class RedisScriptStore implements RateLimitStore {
     }
     const raw = await this.run(keys, args);
     if (Array.isArray(raw) && raw.length === SHORT_REPLY_LENGTH && request.policies.length === 1) {
-      return plainAdmission(numbers(raw, SHORT_REPLY_LENGTH));
+      const [now, used, reset] = numbers(raw, SHORT_REPLY_LENGTH) as [number, number, number];
+      return quietEvaluation('allowed', now, [{ used, reserved: 0, reset }]);
     }
     const reply = numbers(raw, HEADER_LENGTH + 3 * request.policies.length);
     const usage: PolicyUsage[] = [];
@@ -166,21 +168,6 @@ function plainArgs(encoded: EncodedPolicies, threshold: number): readonly string
 
 export function isNoScript(error: unknown): boolean {
   return error instanceof Error && error.message.includes('NOSCRIPT');
-}
-
-function plainAdmission(reply: number[]): Evaluation {
-  const now = reply[0]!;
-  return {
-    code: 'allowed',
-    now,
-    deniedIndex: -1,
-    retryMs: 0,
-    anomalyAttempts: 0,
-    reservedTokens: 0,
-    // Only a denial's anomaly window is used (by the deny cache); an admission reports none.
-    anomalyWindow: { attempts: 0, endsAt: now, warned: false },
-    usage: [{ used: reply[1]!, reserved: 0, reset: reply[2]! }],
-  };
 }
 
 function numbers(reply: unknown, expectedLength: number): number[] {

@@ -58,6 +58,23 @@ export interface Evaluation {
   readonly usage: readonly PolicyUsage[];
 }
 
+/**
+ * An evaluation with nothing to tell beyond usage: no denial, no reservation, no anomaly (a plain
+ * admission, or the empty status of a degraded call). A non-denial's anomaly window is never read.
+ */
+export function quietEvaluation(code: 'allowed' | 'status', now: number, usage: readonly PolicyUsage[]): Evaluation {
+  return {
+    code,
+    now,
+    deniedIndex: -1,
+    retryMs: 0,
+    anomalyAttempts: 0,
+    reservedTokens: 0,
+    anomalyWindow: { attempts: 0, endsAt: now, warned: false },
+    usage,
+  };
+}
+
 export interface AnomalyWindow {
   readonly attempts: number;
   readonly endsAt: number;
