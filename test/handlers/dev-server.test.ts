@@ -7,17 +7,14 @@ import { APIGatewayProxyEventSchema } from '@aws-lambda-powertools/parser/schema
 import { startDevServer, type DevServer } from '../../scripts/dev-server';
 import { toProxyEvent } from '../../scripts/dev-server/proxy-event';
 import { findRoute } from '../../lambda/shared/routes';
-import { startRedis, type RedisProcess } from '../../scripts/redis/redis-process';
 import { httpTransport } from '../support/http-client';
 import { defineApiScenarios, expectBadRequest, expectJson, expectProblem, uniqueCreator } from '../support/http-scenarios';
-import { elastiCacheEnv, startBlackHole, TEST_TIERS_JSON } from '../support/lambda-runtime';
+import { elastiCacheEnv, unansweredEnv, useHandlerTestServers } from '../support/lambda-runtime';
 
 // The server uses the process-wide Powertools logger and metrics: keep them quiet here.
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 
-let redis: RedisProcess;
-let blackHole: Awaited<ReturnType<typeof startBlackHole>>;
 const servers: DevServer[] = [];
 
 async function serve(env: Record<string, string | undefined>): Promise<DevServer> {
@@ -26,31 +23,19 @@ async function serve(env: Record<string, string | undefined>): Promise<DevServer
   return server;
 }
 
-beforeAll(async () => {
-  redis = await startRedis();
-  blackHole = await startBlackHole();
-});
-
+// Registered first, so the servers close before the redis-server they talk to stops.
 afterAll(async () => {
   await Promise.all(servers.map((server) => server.close()));
-  await blackHole?.stop();
-  await redis?.stop();
 });
+const handlerServers = useHandlerTestServers();
 
 describe('local server over HTTP on ElastiCache (redis-server)', () => {
   defineApiScenarios(() => ({
-    healthy: async () => httpTransport((await serve(elastiCacheEnv(redis))).url),
+    healthy: async () => httpTransport((await serve(elastiCacheEnv(handlerServers.redis))).url),
     unreachable: async (failMode) =>
       httpTransport(
         (
-          await serve({
-            RATE_LIMIT_BACKEND: 'elasticache',
-            ELASTICACHE_REDIS_HOST: '127.0.0.1',
-            ELASTICACHE_REDIS_PORT: String(blackHole.port),
-            RATE_LIMIT_FAIL_MODE: failMode,
-            RATE_LIMIT_TIMEOUT_MS: '200',
-            RATE_LIMIT_TIERS: TEST_TIERS_JSON,
-          })
+          await serve(unansweredEnv(handlerServers.blackHole, { RATE_LIMIT_FAIL_MODE: failMode }))
         ).url,
       ),
   }));
@@ -70,9 +55,9 @@ describe('local server specifics', () => {
   });
 
   it('names a real backend without its credentials', async () => {
-    const server = await serve(elastiCacheEnv(redis));
+    const server = await serve(elastiCacheEnv(handlerServers.redis));
     expect(server.embeddedMemory).toBe(false);
-    expect(server.backendDescription).toBe(`ElastiCache/Redis at 127.0.0.1:${redis.port}`);
+    expect(server.backendDescription).toBe(`ElastiCache/Redis at 127.0.0.1:${handlerServers.redis.port}`);
   });
 
   it('refuses to start on an invalid configuration', async () => {
@@ -113,7 +98,7 @@ describe('local server specifics', () => {
   describe('on the wire', () => {
     let api: ReturnType<typeof httpTransport>;
     beforeAll(async () => {
-      api = httpTransport((await serve(elastiCacheEnv(redis))).url);
+      api = httpTransport((await serve(elastiCacheEnv(handlerServers.redis))).url);
     });
 
     it('passes a body that is not UTF-8 as base64, which the handler rejects as 400 body', async () => {

@@ -6,15 +6,14 @@ import type { APIGatewayProxyResult } from 'aws-lambda';
 import { createApiHandlers } from '../../lambda/handlers/operations';
 import { createLogger } from '../../lambda/shared/logger';
 import type { Environment } from '../../lambda/shared/limiter';
-import { startRedis, type RedisProcess } from '../../scripts/redis/redis-process';
 import { uniqueCreator } from '../support/http-scenarios';
 import { apiGatewayEvent, lambdaContext } from '../support/lambda-events';
 import {
   captureOutput,
-  closeRuntimes,
   elastiCacheEnv,
   publishingMetrics,
-  startBlackHole,
+  unansweredEnv,
+  useHandlerTestServers,
   testRuntime,
   TEST_TIERS_JSON,
 } from '../support/lambda-runtime';
@@ -22,19 +21,7 @@ import {
 // Lambda sets this for on-demand environments; Powertools reports cold starts only then.
 process.env.AWS_LAMBDA_INITIALIZATION_TYPE = 'on-demand';
 
-let redis: RedisProcess;
-let blackHole: Awaited<ReturnType<typeof startBlackHole>>;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  blackHole = await startBlackHole();
-});
-
-afterAll(async () => {
-  await closeRuntimes();
-  await blackHole?.stop();
-  await redis?.stop();
-});
+const servers = useHandlerTestServers();
 
 type Record_ = Record<string, unknown>;
 
@@ -66,7 +53,7 @@ const check = (creatorId: string, tier = 'tiny') => apiGatewayEvent({ method: 'P
 
 describe('EMF metrics', () => {
   it('an allowed check: Allowed and BackendLatency under {service, tier} and {service}', async () => {
-    const handlers = observedHandlers(elastiCacheEnv(redis));
+    const handlers = observedHandlers(elastiCacheEnv(servers.redis));
     const { emf } = await captured(() => handlers.check(check(uniqueCreator('allowed')), lambdaContext()));
     expect(emf).toHaveLength(1);
     const [record] = emf;
@@ -85,7 +72,7 @@ describe('EMF metrics', () => {
   });
 
   it('a denial: Denied; an invalid request: no record at all; an unknown tier never becomes a dimension', async () => {
-    const handlers = observedHandlers(elastiCacheEnv(redis));
+    const handlers = observedHandlers(elastiCacheEnv(servers.redis));
     const creatorId = uniqueCreator('denied');
     await captured(async () => {
       for (let index = 0; index < 3; index += 1) await handlers.check(check(creatorId), lambdaContext());
@@ -102,14 +89,7 @@ describe('EMF metrics', () => {
 
   it('backend unavailable, fail mode closed: Unavailable; fail mode open: Degraded (not Allowed)', async () => {
     const down = (failMode: string) =>
-      observedHandlers({
-        RATE_LIMIT_BACKEND: 'elasticache',
-        ELASTICACHE_REDIS_HOST: '127.0.0.1',
-        ELASTICACHE_REDIS_PORT: String(blackHole.port),
-        RATE_LIMIT_TIMEOUT_MS: '100',
-        RATE_LIMIT_FAIL_MODE: failMode,
-        RATE_LIMIT_TIERS: TEST_TIERS_JSON,
-      });
+      observedHandlers(unansweredEnv(servers.blackHole, { RATE_LIMIT_TIMEOUT_MS: '100', RATE_LIMIT_FAIL_MODE: failMode }));
     const closed = down('closed');
     // Closing waits for the warm-up, so its warning is captured too.
     const closedRun = await captured(async () => {
@@ -128,7 +108,7 @@ describe('EMF metrics', () => {
   });
 
   it('an anomaly: a structured warning and an Anomaly metric, once per creator and window', async () => {
-    const handlers = observedHandlers(elastiCacheEnv(redis));
+    const handlers = observedHandlers(elastiCacheEnv(servers.redis));
     const creatorId = uniqueCreator('anomaly');
     // tiny allows 3 requests a minute; more than 2 x 3 attempts within 5 minutes is an anomaly.
     const event = check(creatorId);
@@ -148,7 +128,7 @@ describe('EMF metrics', () => {
   });
 
   it('settle, status and reset publish BackendLatency under the same dimension sets', async () => {
-    const handlers = observedHandlers(elastiCacheEnv(redis));
+    const handlers = observedHandlers(elastiCacheEnv(servers.redis));
     const creatorId = uniqueCreator('others');
     const { emf } = await captured(async () => {
       await handlers.status(apiGatewayEvent({ method: 'GET', path: `/v1/status/${creatorId}?tier=starter` }), lambdaContext());
@@ -165,7 +145,7 @@ describe('EMF metrics', () => {
 
 describe('structured logs', () => {
   it('carry the Lambda context, cold start, and the API Gateway request id as correlation id', async () => {
-    const handlers = observedHandlers(elastiCacheEnv(redis));
+    const handlers = observedHandlers(elastiCacheEnv(servers.redis));
     const first = check('someone', 'no-such-tier');
     const second = check('someone', 'no-such-tier');
     const context = lambdaContext('creator-rate-limit-check');
@@ -190,7 +170,7 @@ describe('structured logs', () => {
   });
 
   it('log a 200 at DEBUG only, so production (INFO) logs stay proportional to problems', async () => {
-    const handlers = observedHandlers(elastiCacheEnv(redis));
+    const handlers = observedHandlers(elastiCacheEnv(servers.redis));
     const { logs } = await captured(() => handlers.check(check(uniqueCreator('debug'), 'pro'), lambdaContext()));
     expect(logs.map((log) => [log.level, log.message, log.statusCode])).toEqual([['DEBUG', 'request handled', 200]]);
   });

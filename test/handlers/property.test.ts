@@ -11,26 +11,13 @@ import fc from 'fast-check';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { createApiHandlers } from '../../lambda/handlers/operations';
 import { ROUTE_NAMES, type RouteName } from '../../lambda/shared/routes';
-import { startRedis, type RedisProcess } from '../../scripts/redis/redis-process';
 import { apiGatewayEvent } from '../support/lambda-events';
-import { closeRuntimes, elastiCacheEnv, startBlackHole, testRuntime, TEST_TIERS_JSON } from '../support/lambda-runtime';
+import { elastiCacheEnv, testRuntime, unansweredEnv, useHandlerTestServers, TEST_TIERS_JSON } from '../support/lambda-runtime';
 
 process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 
-let redis: RedisProcess;
-let blackHole: Awaited<ReturnType<typeof startBlackHole>>;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  blackHole = await startBlackHole();
-});
-
-afterAll(async () => {
-  await closeRuntimes();
-  await blackHole?.stop();
-  await redis?.stop();
-});
+const servers = useHandlerTestServers();
 
 // --- arbitraries -----------------------------------------------------------------------------
 
@@ -180,19 +167,13 @@ it('memory backend: 3,000 events', async () => {
 });
 
 it('redis-server (ElastiCache backend): 1,000 events', async () => {
-  const seen = await runProperty(createApiHandlers(testRuntime(elastiCacheEnv(redis))), 1000);
+  const seen = await runProperty(createApiHandlers(testRuntime(elastiCacheEnv(servers.redis))), 1000);
   for (const status of [200, 400, 404, 429]) expect(seen.get(status) ?? 0).toBeGreaterThan(0);
 });
 
 it('a backend that never answers, fail mode closed: 300 events, 503 instead of 200 or 429', async () => {
   const handlers = createApiHandlers(
-    testRuntime({
-      RATE_LIMIT_BACKEND: 'elasticache',
-      ELASTICACHE_REDIS_HOST: '127.0.0.1',
-      ELASTICACHE_REDIS_PORT: String(blackHole.port),
-      RATE_LIMIT_TIMEOUT_MS: '20',
-      RATE_LIMIT_TIERS: TEST_TIERS_JSON,
-    }),
+    testRuntime(unansweredEnv(servers.blackHole, { RATE_LIMIT_TIMEOUT_MS: '20' })),
   );
   const seen = await runProperty(handlers, 300);
   expect(seen.get(503) ?? 0).toBeGreaterThan(0);

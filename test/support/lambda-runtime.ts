@@ -11,7 +11,7 @@ import { createApiHandlers } from '../../lambda/handlers/operations';
 import { createLogger } from '../../lambda/shared/logger';
 import { createApiRuntime, type ApiRuntime, type ApiRuntimeOptions, type Environment } from '../../lambda/shared/limiter';
 import { createMetrics } from '../../lambda/shared/metrics';
-import type { RedisProcess } from '../../scripts/redis/redis-process';
+import { startRedis, type RedisProcess } from '../../scripts/redis/redis-process';
 import type { UpstashCompatibleServer } from '../../scripts/redis/upstash-compatible-server';
 import type { ApiReply, ApiTransport } from './http-scenarios';
 import { apiGatewayEvent, lambdaContext, routeNameFor } from './lambda-events';
@@ -155,11 +155,64 @@ export function captureOutput(): { lines(): string[]; records(): Record<string, 
   };
 }
 
+/** A redis-server and a black hole for the handler tests of one file. */
+export interface HandlerTestServers {
+  readonly redis: RedisProcess;
+  readonly blackHole: BlackHole;
+}
+
+/**
+ * Starts a redis-server and a black hole before the file's tests; after them, closes every test
+ * runtime and stops both. The servers are read from the returned object once the tests run.
+ */
+export function useHandlerTestServers(): HandlerTestServers {
+  let redis: RedisProcess | undefined;
+  let blackHole: BlackHole | undefined;
+  beforeAll(async () => {
+    redis = await startRedis();
+    blackHole = await startBlackHole();
+  });
+  afterAll(async () => {
+    await closeRuntimes();
+    await blackHole?.stop();
+    await redis?.stop();
+  });
+  return {
+    get redis() {
+      return redis ?? fail('redis-server not started yet');
+    },
+    get blackHole() {
+      return blackHole ?? fail('black hole not started yet');
+    },
+  };
+}
+
+/** Environment of the ElastiCache functions pointed at a black hole: every call runs into its deadline. */
+export function unansweredEnv(blackHole: BlackHole, extra: Environment = {}): Environment {
+  return {
+    RATE_LIMIT_BACKEND: 'elasticache',
+    ELASTICACHE_REDIS_HOST: '127.0.0.1',
+    ELASTICACHE_REDIS_PORT: String(blackHole.port),
+    RATE_LIMIT_TIMEOUT_MS: '200',
+    RATE_LIMIT_TIERS: TEST_TIERS_JSON,
+    ...extra,
+  };
+}
+
+function fail(message: string): never {
+  throw new Error(message);
+}
+
+export interface BlackHole {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
 /**
  * A backend that accepts TCP connections and never answers: the "did not answer in time" outage
  * that RATE_LIMIT_TIMEOUT_MS exists for (a refused connection fails fast by itself).
  */
-export async function startBlackHole(): Promise<{ port: number; stop(): Promise<void> }> {
+export async function startBlackHole(): Promise<BlackHole> {
   const sockets = new Set<Socket>();
   const server = createNetServer((socket) => {
     sockets.add(socket);
