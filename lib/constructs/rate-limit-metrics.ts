@@ -74,16 +74,7 @@ export function sumOf(
   period: Duration,
   idPrefix: string,
 ): cloudwatch.IMetric {
-  if (metrics.length === 1) return metrics[0];
-  const usingMetrics = metricIds(metrics, idPrefix);
-  return new cloudwatch.MathExpression({
-    expression: Object.keys(usingMetrics)
-      .map((id) => `FILL(${id}, 0)`)
-      .join(' + '),
-    usingMetrics,
-    label,
-    period,
-  });
+  return combined(metrics, label, period, idPrefix, (ids) => ids.map((id) => `FILL(${id}, 0)`).join(' + '));
 }
 
 /** Maximum across metrics (e.g. the busiest node's CPU); a single metric is returned as is. */
@@ -93,14 +84,20 @@ export function maxOf(
   period: Duration,
   idPrefix: string,
 ): cloudwatch.IMetric {
+  return combined(metrics, label, period, idPrefix, (ids) => `MAX([${ids.join(', ')}])`);
+}
+
+/** One math expression over several metrics, written by `expression` from their ids. */
+function combined(
+  metrics: readonly cloudwatch.Metric[],
+  label: string,
+  period: Duration,
+  idPrefix: string,
+  expression: (ids: string[]) => string,
+): cloudwatch.IMetric {
   if (metrics.length === 1) return metrics[0];
   const usingMetrics = metricIds(metrics, idPrefix);
-  return new cloudwatch.MathExpression({
-    expression: `MAX([${Object.keys(usingMetrics).join(', ')}])`,
-    usingMetrics,
-    label,
-    period,
-  });
+  return new cloudwatch.MathExpression({ expression: expression(Object.keys(usingMetrics)), usingMetrics, label, period });
 }
 
 /**
