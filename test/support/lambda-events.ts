@@ -10,6 +10,7 @@
 import { randomUUID } from 'node:crypto';
 import type { APIGatewayProxyEvent, Context } from 'aws-lambda';
 import { findRoute, ROUTES } from '../../lambda/shared/routes';
+import { localContext } from '../../scripts/dev-server/proxy-event';
 
 export interface ApiCall {
   readonly method: string;
@@ -113,23 +114,14 @@ export function apiGatewayEvent(call: ApiCall, overrides: Partial<APIGatewayProx
   };
 }
 
+/** The local server's Lambda context, with the names a deployed function in us-east-1 would have. */
 export function lambdaContext(functionName = 'creator-rate-limit-test'): Context {
-  const fail = (): never => {
-    throw new Error('not used by async handlers');
-  };
   return {
+    ...localContext(functionName),
     callbackWaitsForEmptyEventLoop: true,
-    functionName,
-    functionVersion: '$LATEST',
     invokedFunctionArn: `arn:aws:lambda:us-east-1:123456789012:function:${functionName}`,
-    memoryLimitInMB: '256',
-    awsRequestId: randomUUID(),
-    logGroupName: `/aws/lambda/${functionName}`,
     logStreamName: '2026/01/01/[$LATEST]0123456789abcdef',
     getRemainingTimeInMillis: () => 5000,
-    done: fail,
-    fail,
-    succeed: fail,
   };
 }
 
