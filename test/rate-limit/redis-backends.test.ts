@@ -104,13 +104,18 @@ describe('round trips', () => {
   });
 
   it('elasticache: a single-policy check costs 4 Redis commands including those inside the script, admitted or denied', async () => {
-    const limiter = servers.limiter('elasticache', { tiers: SINGLE });
+    const limiter = servers.limiter('elasticache', { tiers: SINGLE, keyPrefix: 'cost' });
     // A creator's first admission creates the log (SET with its TTL); later ones append to it.
     for (let i = 0; i < 5; i += 1) await limiter.check(`cost-${i}`, 'hundred');
     await servers.inspector.config('RESETSTAT');
     for (let i = 0; i < 50; i += 1) await limiter.check(`cost-${i % 5}`, 'hundred');
     const stats = await commandStats();
     expect(stats).toEqual({ evalsha: 50, time: 50, get: 50, append: 50 });
+    // The log the first admission created outlives its newest entry by a window, and no more than
+    // two: every entry still counted is kept, and an idle creator's log goes away.
+    const ttl = await servers.inspector.pttl('cost:{cost-0}:w:requests-per-hour');
+    expect(ttl).toBeGreaterThan(3600_000);
+    expect(ttl).toBeLessThanOrEqual(7200_000);
 
     // A denial that reaches Redis (deny cache off) reads once and writes only the anomaly counter.
     const strict = servers.limiter('elasticache', { tiers: SINGLE, denyCache: false });
