@@ -39,66 +39,82 @@
  * Time comes from the Redis server (TIME), so every caller shares one clock. Denials write only
  * the anomaly counter: they consume nothing.
  */
-import { REQUEST_LOG_LUA } from './request-log.lua';
+import { REQUEST_LOG_CONSTANTS_LUA, REQUEST_LOG_LUA } from './request-log.lua';
 
 export const ADMISSION_SCRIPT = String.raw`
 local op = ARGV[1]
 local time = redis.call('TIME')
-local micros = tonumber(time[2])
-local now = tonumber(time[1]) * 1000 + (micros - micros % 1000) / 1000
-
--- The common admissions, in straight lines: one request policy, and either no log yet or a log
--- whose every entry is still inside the window, below the limit, with a TTL that outlives the new
--- entry and no anomaly work to do. They write exactly what the general code below would (one SET
--- or one APPEND) without the closures and tables that code builds, and answer with the short
--- reply; anything else falls through to the general code.
-local plain = op ~= 'check' and op ~= 'status' and op ~= 'settle'
--- The first log as read by the straight-line path (false: no log), so the general code need not
--- read it again.
+-- Arithmetic converts the reply's strings: Lua 5.1's tonumber parses a string twice, and on the
+-- common path every conversion shows in the script's time.
+local micros = time[2] + 0
+local now = time[1] * 1000 + (micros - micros % 1000) / 1000
+${REQUEST_LOG_CONSTANTS_LUA}
+-- The common admission, in straight lines: one request policy, below its limit, and either no
+-- log yet or a log that needs neither compaction, nor a longer TTL, nor anomaly work. It writes
+-- exactly what the general code below would (one SET or one APPEND) without the closures and
+-- tables that code builds, and answers with the short reply; anything else falls through.
+-- The first log as read here (false: no log), so the general code need not read it again.
 local firstLog = nil
-if plain and #KEYS == 1 and #ARGV == 3 then
-  -- Each conversion and C call costs more here than anywhere else: only what a decision needs,
-  -- in the order that lets most checks stop early.
-  local key, limit, W = KEYS[1], tonumber(ARGV[1]), tonumber(ARGV[2])
+-- Only a plain check of one policy has this shape: the general one has 5 keys and 10 arguments
+-- or more.
+if #KEYS == 1 and #ARGV == 3 then
+  local key, limit, W = KEYS[1], ARGV[1] + 0, ARGV[2] + 0
   local s = redis.call('GET', key)
   firstLog = s
   if not s then
     -- No log, no anomaly attempts: one admission cannot exceed a threshold (an integer >= 1).
     local margin = W
-    if margin < 60000 then margin = 60000 end
+    if margin < TTL_MARGIN then margin = TTL_MARGIN end
     local exp = now + W + margin
-    redis.call('SET', key, struct.pack('>i8i8i8i8i8', exp, 0, 0, 0, now), 'PX', exp - now)
+    redis.call('SET', key, binPack('>i8i8i8i8i8', exp, 0, 0, 0, now), 'PX', exp - now)
     return { now, 1, now + W }
   end
-  local count = (#s - 32) / 8
-  if count > 0 and count < limit then
-    local exp, aStart, aCount, aWarned, oldest = struct.unpack('>i8i8i8i8i8', s)
-    if oldest > now - W and exp >= now + W + 1000 and exp >= aStart + 301000 then
+  local count = (#s - LOG_HEADER) / 8
+  if count > 0 then
+    local exp, aStart, aCount, aWarned, oldest = binUnpack('>i8i8i8i8i8', s)
+    local first, cutoff = 0, now - W
+    if oldest <= cutoff then
+      -- Entries left the window (the usual state of a steady creator's log until compaction):
+      -- binary search for the first that did not; entry 0 did.
+      local lo, hi = 1, count
+      while lo < hi do
+        local mid = (lo + hi - (lo + hi) % 2) / 2
+        if binUnpack('>i8', s, LOG_HEADER + 1 + mid * 8) > cutoff then hi = mid else lo = mid + 1 end
+      end
+      first, oldest = lo, now
+      if lo < count then oldest = binUnpack('>i8', s, LOG_HEADER + 1 + lo * 8) end
+    end
+    local used = count - first
+    if used < limit and (first < 16 or first * 4 < limit)
+      and exp >= now + W + 1000 and exp >= aStart + ANOMALY_WINDOW + 1000 then
+      -- Anomaly attempts are at most the counter plus the admissions inside the window (all of
+      -- those of the last 5 minutes when the window is that long) plus this one.
       local threshold = ARGV[3]
       local quiet = threshold == '0'
       if not quiet then
-        if now - aStart >= 300000 then aCount, aWarned = 0, 0 end
-        quiet = aWarned == 1 or (W >= 300000 and aCount + count + 1 <= tonumber(threshold))
+        if now - aStart >= ANOMALY_WINDOW then aCount, aWarned = 0, 0 end
+        quiet = aWarned == 1 or (W >= ANOMALY_WINDOW and aCount + used + 1 <= threshold + 0)
       end
       if quiet then
-        redis.call('APPEND', key, struct.pack('>i8', now))
-        return { now, count + 1, oldest + W }
+        redis.call('APPEND', key, binPack('>i8', now))
+        return { now, used + 1, oldest + W }
       end
     end
   end
 end
 
+local plain = op ~= 'check' and op ~= 'status' and op ~= 'settle'
 ${REQUEST_LOG_LUA}
 
 ---------------------------------------------------------------------------------------------------
 -- Plain check: request policies only. Every policy is evaluated before anything is written.
 if plain then
   local P = #KEYS
-  local threshold, extra = tonumber(ARGV[2 * P + 1]), tonumber(ARGV[2 * P + 2] or '0')
+  local threshold, extra = ARGV[2 * P + 1] + 0, (ARGV[2 * P + 2] or 0) + 0
   local logs, counts, firsts, limits, windows = {}, {}, {}, {}, {}
   local deniedIndex, retryMs = 0, 0
   for i = 1, P do
-    local limit, W = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
+    local limit, W = ARGV[2 * i - 1] + 0, ARGV[2 * i] + 0
     local preread = nil
     if i == 1 then preread = firstLog end
     local s, count, first = readLog(KEYS[i], W, preread)

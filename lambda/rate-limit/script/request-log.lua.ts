@@ -30,13 +30,21 @@
  * the last 5 minutes when the window is at least 5 minutes long (the usual headline policy); with
  * a shorter window, admissions already dropped from the log are not counted.
  */
-export const REQUEST_LOG_LUA = String.raw`
+
+/**
+ * The log's constants and the local names of its codec. Plain values, no closures: the script
+ * defines them before its straight-line admission path, which uses them too.
+ */
+export const REQUEST_LOG_CONSTANTS_LUA = String.raw`
 local LOG_HEADER = 32
 local ANOMALY_WINDOW = 300000
 local TTL_MARGIN = 60000
 -- Local names (faster than a global lookup per call); not 'unpack', which the script uses as Lua's.
 local binUnpack, binPack = struct.unpack, struct.pack
+`;
 
+/** The log's functions. Each one is a closure made on every call that reaches this code. */
+export const REQUEST_LOG_LUA = String.raw`
 -- The i-th entry (0-based) of a log.
 local function entryAt(s, i)
   return (binUnpack('>i8', s, LOG_HEADER + 1 + i * 8))
