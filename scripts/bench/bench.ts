@@ -19,13 +19,14 @@ import type { BenchOptions } from './options';
 import { RedisMeter, type RedisCost } from './redis-stats';
 import { median } from './stats';
 import { measureLambdaBudget, type LambdaBudget } from './lambda-budget';
+import { measureRedisInstructions, type RedisInstructions } from './redis-instructions';
 import { measureUpstashHttp, type UpstashHttpFigure } from './upstash-http';
 import { allowedCreator, deniedCreator } from './workloads';
 
 export type Workload = 'allowed' | 'denied';
 
 export const WORKLOADS: Readonly<Record<Workload, readonly LimiterId[]>> = {
-  allowed: ['floor', 'ours-single', 'ours-multi', 'ours-multi-reserve', 'rlf', 'upstash'],
+  allowed: ['floor', 'log-floor', 'ours-single', 'ours-multi', 'ours-multi-reserve', 'rlf', 'upstash'],
   denied: [
     'ours-single',
     'ours-single-nocache',
@@ -114,6 +115,8 @@ export interface BenchResult {
   readonly exactness: readonly ExactnessResult[];
   readonly upstashHttp: readonly UpstashHttpFigure[];
   readonly upstashScriptsStripped: number;
+  /** Instructions per check under callgrind, in a redis-server of their own. */
+  readonly redisInstructions: RedisInstructions;
   readonly lambda: LambdaBudget | undefined;
 }
 
@@ -221,6 +224,11 @@ export async function runBench(options: BenchOptions, progress: Progress = () =>
     progress('Upstash backend through the local Upstash-compatible server');
     const upstashHttp = await measureUpstashHttp(address, options);
 
+    progress('Redis instructions per check (callgrind)');
+    const redisInstructions: RedisInstructions = options.skipInstructions
+      ? { measured: false, reason: 'skipped (--skip-instructions)' }
+      : await measureRedisInstructions(options, progress);
+
     let lambda: LambdaBudget | undefined;
     if (!options.skipLambda) {
       progress('Lambda budget: bundles and cold starts');
@@ -240,6 +248,7 @@ export async function runBench(options: BenchOptions, progress: Progress = () =>
       exactness,
       upstashHttp,
       upstashScriptsStripped: [...limiters.values()].reduce((sum, limiter) => sum + (limiter.strippedScripts?.() ?? 0), 0),
+      redisInstructions,
       lambda,
     };
   } finally {

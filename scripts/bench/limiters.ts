@@ -7,7 +7,9 @@
  *   once as plain admissions and once as reservations (500 tokens) each settled afterwards (400);
  * - rate-limiter-flexible RateLimiterRedis (fixed window of 1 hour starting at the first request);
  * - @upstash/ratelimit sliding window (100 per 1 h) through UpstashScriptsOverIoredis;
- * - a floor: bare EVALSHA of `return 1`.
+ * - a floor: bare EVALSHA of `return 1`;
+ * - the floor of an exact log: the three calls an exact rolling window cannot do without (read the
+ *   server clock, read the log, append to it, on a key with a TTL) and no decision at all.
  */
 import { createHash } from 'node:crypto';
 import { Ratelimit } from '@upstash/ratelimit';
@@ -25,6 +27,7 @@ export interface RedisAddress {
 
 export type LimiterId =
   | 'floor'
+  | 'log-floor'
   | 'ours-single'
   | 'ours-single-nocache'
   | 'ours-multi'
@@ -93,7 +96,9 @@ function connect(redis: RedisAddress): Redis {
 export function createLimiter(id: LimiterId, redis: RedisAddress): BenchLimiter {
   switch (id) {
     case 'floor':
-      return floor(redis);
+      return scriptFloor(redis, 'floor');
+    case 'log-floor':
+      return scriptFloor(redis, 'log-floor');
     case 'ours-single':
     case 'ours-single-nocache':
       return ours(id, redis, 'single', false, id === 'ours-single');
@@ -111,21 +116,36 @@ export function createLimiter(id: LimiterId, redis: RedisAddress): BenchLimiter 
   }
 }
 
-const FLOOR_SCRIPT = 'return 1';
+/**
+ * The floors: scripts that make no decision. `floor` is the cost of a script call itself;
+ * `log-floor` is what any exact rolling window with one server clock must do on an admission:
+ * read the clock (TIME), read the creator's log (GET) and append the new entry (APPEND), the key
+ * created with a TTL as a real log is. Nothing is decoded, compared or counted.
+ */
+const FLOOR_SCRIPTS = {
+  floor: 'return 1',
+  'log-floor': [
+    "redis.call('TIME')",
+    "if redis.call('GET', KEYS[1]) then redis.call('APPEND', KEYS[1], '12345678')",
+    "else redis.call('SET', KEYS[1], string.rep('0', 40), 'PX', 7200000) end",
+    'return { 1, 2, 3 }',
+  ].join('\n'),
+} as const;
 
-function floor(redis: RedisAddress): BenchLimiter {
+function scriptFloor(redis: RedisAddress, id: 'floor' | 'log-floor'): BenchLimiter {
   const client = connect(redis);
-  const sha = createHash('sha1').update(FLOOR_SCRIPT).digest('hex');
+  const script = FLOOR_SCRIPTS[id];
+  const sha = createHash('sha1').update(script).digest('hex');
   let loaded: Promise<unknown> | undefined;
   return {
-    id: 'floor',
-    label: 'bare EVALSHA of `return 1` (floor)',
-    shortLabel: 'floor: EVALSHA of return 1',
-    family: 'floor',
+    id,
+    label: id === 'floor' ? 'bare EVALSHA of `return 1` (floor)' : 'floor of an exact log: TIME, GET, APPEND, no decision',
+    shortLabel: id === 'floor' ? 'floor: EVALSHA of return 1' : 'floor: TIME + GET + APPEND',
+    family: id,
     exactLimit: undefined,
     async check(creatorId) {
-      await (loaded ??= client.script('LOAD', FLOOR_SCRIPT));
-      await client.evalsha(sha, 1, `floor:{${creatorId}}`);
+      await (loaded ??= client.script('LOAD', script));
+      await client.evalsha(sha, 1, `${id}:{${creatorId}}`);
       return { allowed: true };
     },
     fill: undefined,

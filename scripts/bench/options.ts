@@ -28,6 +28,8 @@ export interface BenchOptions {
   /** Cold starts per bundle (fresh Node process each). */
   readonly coldStarts: number;
   readonly skipLambda: boolean;
+  /** Skip the instruction counts under callgrind (they run only where valgrind is installed). */
+  readonly skipInstructions: boolean;
   /** Where the Markdown report, the chart and (optionally) the raw JSON are written. */
   readonly outMarkdown: string;
   readonly outSvg: string;
@@ -38,16 +40,18 @@ export interface BenchOptions {
 
 export const REPO_ROOT = path.resolve(__dirname, '..', '..');
 
-const USAGE = `usage: npm run bench -- [--quick] [--reps N] [--out FILE.md] [--svg FILE.svg] [--json FILE.json] [--skip-lambda]
+const USAGE = `usage: npm run bench -- [--quick] [--reps N] [--out FILE.md] [--svg FILE.svg] [--json FILE.json] [--skip-lambda] [--skip-instructions]
 
   --quick          smoke run: tiny counts, one repetition (used by the test suite)
   --reps N         repetitions of every load phase (default 5; medians are reported)
   --out FILE.md    Markdown report (default docs/benchmarks.md)
   --svg FILE.svg   chart embedded by the report (default: next to the report, <name>.svg)
   --json FILE      also write every raw figure as JSON
-  --skip-lambda    skip bundle sizes and cold starts`;
+  --skip-lambda    skip bundle sizes and cold starts
+  --skip-instructions
+                   skip the Redis instruction counts (callgrind; skipped anyway without valgrind)`;
 
-const SWITCHES = ['quick', 'skip-lambda', 'help'];
+const SWITCHES = ['quick', 'skip-lambda', 'skip-instructions', 'help'];
 const VALUED = ['reps', 'out', 'svg', 'json'];
 
 export class UsageError extends Error {
@@ -103,6 +107,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     upstashHttpChecks: quick ? 50 : 1000,
     coldStarts: quick ? 1 : 5,
     skipLambda: flags.get('skip-lambda') === true,
+    skipInstructions: flags.get('skip-instructions') === true,
     outMarkdown,
     outSvg,
     outJson: json === undefined ? undefined : path.resolve(json),

@@ -34,6 +34,25 @@ function ratiosOf(ours: LimiterResult, theirs: LimiterResult, pick: (phase: Phas
   return ours.repetitions.map((rep, i) => fixed(pick(rep.concurrent) / pick(theirs.repetitions[i]!.concurrent), 2)).join('/');
 }
 
+function instructionsOf(result: BenchResult, id: LimiterId, concurrency: number): number | undefined {
+  if (!result.redisInstructions.measured) return undefined;
+  return result.redisInstructions.figures.find((f) => f.id === id && f.concurrency === concurrency)?.instructionsPerCheck;
+}
+
+/** Instructions per check of two limiters, at each concurrency both were counted at. */
+function instructionRatios(
+  result: BenchResult,
+  ours: LimiterId,
+  theirs: LimiterId,
+): Array<{ concurrency: number; ours: number; theirs: number; ratio: number }> {
+  if (!result.redisInstructions.measured) return [];
+  const levels = [...new Set(result.redisInstructions.figures.map((f) => f.concurrency))];
+  return levels.flatMap((concurrency) => {
+    const [a, b] = [instructionsOf(result, ours, concurrency), instructionsOf(result, theirs, concurrency)];
+    return a === undefined || b === undefined ? [] : [{ concurrency, ours: a, theirs: b, ratio: a / b }];
+  });
+}
+
 export function evaluateTargets(result: BenchResult): TargetVerdict[] {
   const verdicts: TargetVerdict[] = [];
   const single = find(result, 'allowed', 'ours-single');
@@ -69,14 +88,18 @@ export function evaluateTargets(result: BenchResult): TargetVerdict[] {
     const script = paired((p) => p.scriptUsecPerCheck, 'concurrent');
     const cpu = paired((p) => p.cpuUsPerCheck, 'concurrent');
     const cpu1 = paired((p) => p.cpuUsPerCheck, 'sequential');
+    const counted = instructionRatios(result, 'ours-single', 'rlf');
     verdicts.push({
       target: "Redis CPU per check, single-policy tier, no higher than rate-limiter-flexible's",
       measured:
         `script time (commandstats) ${fixed(single.median.scriptUsecPerCheck, 1)} vs ${fixed(rlf.median.scriptUsecPerCheck, 1)} µs (${fixed(script, 2)}x); ` +
         `process CPU at 64 in flight ${fixed(single.median.cpuUsPerCheck, 1)} vs ${fixed(rlf.median.cpuUsPerCheck, 1)} µs (${fixed(cpu, 2)}x), ` +
         `at 1 in flight ${fixed(single.median.cpuUsPerCheck1, 1)} vs ${fixed(rlf.median.cpuUsPerCheck1, 1)} µs (${fixed(cpu1, 2)}x); ` +
-        'ratios are medians of the ratios within each repetition',
-      met: script <= 1 && cpu <= 1 && cpu1 <= 1,
+        'ratios are medians of the ratios within each repetition' +
+        (counted.length > 0
+          ? `; instructions per check (callgrind) ${counted.map((c) => `at ${c.concurrency} in flight ${int(c.ours)} vs ${int(c.theirs)} (${fixed(c.ratio, 2)}x)`).join(', ')}`
+          : ''),
+      met: script <= 1 && cpu <= 1 && cpu1 <= 1 && counted.every((c) => c.ratio <= 1),
     });
   }
   const cached = (['ours-single', 'ours-multi-reserve'] as const).map((id) => find(result, 'denied', id)).filter((r) => r !== undefined);
@@ -141,28 +164,70 @@ function commandMix(row: LimiterResult): string {
 
 /**
  * Where the single-policy check's Redis cost comes from, next to rate-limiter-flexible's, written
- * once here so every generated report carries it next to the figures.
+ * here so every generated report carries it next to the figures it quotes.
  */
-const REDIS_COST_EXPLAINED = [
-  '**Where the Redis cost comes from.** rate-limiter-flexible runs a fixed window: `SET NX`, `INCRBY` and `PTTL`',
-  'on one short integer, with the client\'s clock. An exact rolling window must know when the N-th most recent',
-  'admission happened: this script reads the server clock (`TIME`) and the creator\'s log of admission times',
-  '(`GET`), and an admission appends 8 bytes to it (`APPEND`). That is the same number of Redis calls (3 inside',
-  'the script, 4 commands per check); the script-time difference is `TIME` (a reply of two strings to convert,',
-  'where `PTTL` returns one integer) and the Lua work around the log: reading the clock, the arguments, the',
-  'header and the oldest entry, and packing the new one. A fixed window needs none of it. Measured alone on this',
-  'machine, a script making only `TIME`, `GET` and `APPEND` costs what rate-limiter-flexible\'s does, and deriving',
-  'the time from the key\'s TTL instead of `TIME` would still leave 1.13x. Closing the gap would mean giving up',
-  'exactness or the single server clock, which this product does not do. The process figure also holds the',
-  'socket work. This project\'s ElastiCache transport writes the first command of a tick at once and the ones that',
-  'follow it in the same tick in socket writes of up to 8, each keeping its own reply and deadline; the other',
-  'libraries\' ioredis clients write once per command.',
-  'That is why the 64-in-flight process figure is lower than rate-limiter-flexible\'s. At 1 in flight, and for a',
-  'fleet of Lambda instances each sending one command at a time, nothing is batched, and the script-time',
-  'difference is what remains. Earlier designs of this project measured 5.4x (a ring rewritten on every check)',
-  'and 3.0x (a ring written in place with `BITFIELD`) rate-limiter-flexible\'s script time on this machine.',
-  'Denials, the common case under abuse, cost nothing in Redis thanks to the deny cache.',
-];
+function redisCostExplained(result: BenchResult): string[] {
+  const [floor] = instructionRatios(result, 'log-floor', 'rlf');
+  const [ours] = instructionRatios(result, 'ours-single', 'log-floor');
+  const floorFigures =
+    floor && ours
+      ? [
+          `The row "floor of an exact log" makes exactly these three calls and decides nothing: under callgrind it`,
+          `took ${int(floor.ours)} Redis instructions per check at 1 in flight, against ${int(floor.theirs)} for rate-limiter-flexible's whole check`,
+          `(${fixed(floor.ratio, 2)}x). \`TIME\` answers with two strings that become a Lua table and \`GET\` with the whole log as a Lua`,
+          'string, where `INCRBY` and `PTTL` answer with integers. This project\'s check adds',
+          `${int(ours.ours - ours.theirs)} instructions (${fixed((ours.ratio - 1) * 100, 0)}%) to that floor: converting the clock and the arguments, reading the header and`,
+          'the oldest live entry, the decision, packing the new entry and the reply.',
+        ]
+      : ['The row "floor of an exact log" makes exactly these three calls and decides nothing.'];
+  return [
+    '**Where the Redis cost comes from.** rate-limiter-flexible runs a fixed window: `SET NX`, `INCRBY` and `PTTL`',
+    'on one short integer. An exact rolling window must know when the N-th most recent admission happened, on one',
+    'clock for every caller: this script reads the server clock (`TIME`) and the creator\'s log of admission times',
+    '(`GET`), and an admission appends 8 bytes to it (`APPEND`). That is the same number of Redis calls (3 inside the',
+    'script, 4 commands per check).',
+    ...floorFigures,
+    'Getting under a fixed window\'s cost would mean giving up exactness (a fixed or approximate window) or the',
+    'single clock (the callers\' clocks, as @upstash/ratelimit uses), which this product does not do.',
+    'The process figure also holds the socket work. This project\'s ElastiCache transport writes the first command',
+    'of a tick at once and the ones that follow it in the same tick in socket writes of up to 8, each keeping its own',
+    'reply and deadline; the other libraries\' ioredis clients write once per command. That is why the 64-in-flight',
+    'process figure can be lower than rate-limiter-flexible\'s. At 1 in flight, and for a fleet of Lambda instances',
+    'each sending one command at a time, nothing is batched, and the script\'s difference is what remains. Earlier',
+    'designs of this project measured 5.4x (a ring rewritten on every check) and 3.0x (a ring written in place with',
+    '`BITFIELD`) rate-limiter-flexible\'s script time on this machine. Denials, the common case under abuse, cost',
+    'nothing in Redis thanks to the deny cache.',
+  ];
+}
+
+function instructionSection(result: BenchResult): string[] {
+  const counted = result.redisInstructions;
+  const lines = ['## Redis instructions per check (callgrind)', ''];
+  if (!counted.measured) return [...lines, `Not measured in this run: ${counted.reason}.`, ''];
+  const levels = [...new Set(counted.figures.map((f) => f.concurrency))];
+  const ids = [...new Set(counted.figures.map((f) => f.id))];
+  const rlf = (concurrency: number): number | undefined => instructionsOf(result, 'rlf', concurrency);
+  lines.push(
+    'Time-based figures on a shared machine drift from run to run; an instruction count of the same work does not.',
+    `A second redis-server ran under ${counted.valgrind} (callgrind) with instrumentation off; for each limiter it was switched`,
+    'on for one phase of the mostly-allowed workload (fresh creators, 20 checks each), then off, and the dump\'s total',
+    'was divided by the checks. The count holds every user-space instruction of the server (reading and parsing the',
+    'request, the script and the commands it runs, the reply), not the kernel\'s socket work.',
+    '',
+    `| limiter | ${levels.map((c) => `instructions / check, ${c} in flight`).join(' | ')} | ${levels.map((c) => `vs rate-limiter-flexible, ${c} in flight`).join(' | ')} | checks (errors) |`,
+    `|---|${levels.map(() => '--:|').join('')}${levels.map(() => '--:|').join('')}--:|`,
+  );
+  for (const id of ids) {
+    const rows = levels.map((c) => counted.figures.find((f) => f.id === id && f.concurrency === c));
+    const first = rows.find((r) => r !== undefined)!;
+    lines.push(
+      `| ${first.label} | ${rows.map((r) => (r ? int(r.instructionsPerCheck) : 'n/a')).join(' | ')} | ` +
+        `${rows.map((r, i) => (r && rlf(levels[i]!) ? `${fixed(r.instructionsPerCheck / rlf(levels[i]!)!, 2)}x` : 'n/a')).join(' | ')} | ` +
+        `${rows.map((r) => (r ? `${int(r.checks)} (${r.errors})` : 'n/a')).join(', ')} |`,
+    );
+  }
+  return [...lines, ''];
+}
 
 export function renderReport(result: BenchResult, options: ReportOptions): string {
   const { machine } = result;
@@ -199,7 +264,7 @@ export function renderReport(result: BenchResult, options: ReportOptions): strin
     '|---|---|---|',
     ...evaluateTargets(result).map((v) => `| ${v.target} | ${v.measured} | ${yesNo(v.met)} |`),
     '',
-    ...REDIS_COST_EXPLAINED,
+    ...redisCostExplained(result),
     '',
     `## Mostly-allowed workload (${int(o.creators)} creators, ${o.checksPerCreator} checks each, then fresh creators)`,
     '',
@@ -224,6 +289,7 @@ export function renderReport(result: BenchResult, options: ReportOptions): strin
         `| ${e.label} | ${int(e.allowed)} | ${e.expected === undefined ? 'no limit' : `${int(e.expected)} (${e.binding})${e.allowed === e.expected ? '' : ' — **differs**'}`} | ${e.errors} |`,
     ),
     '',
+    ...instructionSection(result),
     '## Upstash: HTTP requests per check',
     '',
     'Through the local Upstash-compatible server (`scripts/redis/upstash-compatible-server.ts`) in front of the same',
@@ -294,7 +360,9 @@ export function renderReport(result: BenchResult, options: ReportOptions): strin
     '  Redis figures include the settle (2 script calls per admission). rate-limiter-flexible: `RateLimiterRedis`',
     '  (points 100, duration 3600 s: a fixed window starting at the first request) on ioredis. @upstash/ratelimit:',
     '  `Ratelimit.slidingWindow(100, "1 h")`, analytics off, its defaults otherwise (a 5 s timeout race per call).',
-    '  The floor is one `EVALSHA` of `return 1` with one key.',
+    '  The floor is one `EVALSHA` of `return 1` with one key; the floor of an exact log is a script that calls `TIME`,',
+    '  `GET` on the creator\'s key and `APPEND` of 8 bytes to it (or, the first time, `SET` of 40 bytes with a 2-hour',
+    '  TTL) and returns three integers, deciding nothing.',
     `- **Workloads.** Mostly allowed: check *i* goes to creator *i* mod ${int(o.creators)}; after ${o.checksPerCreator} checks per`,
     `  creator (within every limit, the 20/minute burst included) the workload moves on to ${int(o.creators)} fresh creators, and`,
     '  every phase has its own creators, so every check is allowed and creators are created at a steady rate (1 in',

@@ -3,7 +3,7 @@
  * benchmark keeps working. It checks structure only (every limiter measured, the figures that are
  * facts of the design), never wall-clock thresholds: the benchmark is not part of pass/fail.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
@@ -11,6 +11,7 @@ import type { BenchResult } from '../../scripts/bench/bench';
 import { WORKLOADS } from '../../scripts/bench/bench';
 import { parseOptions } from '../../scripts/bench/options';
 import { HANDLERS } from '../../scripts/bench/lambda-budget';
+import { INSTRUCTION_LIMITERS, parseCallgrindTotal } from '../../scripts/bench/redis-instructions';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
@@ -22,6 +23,8 @@ const DOCS_REPORT = path.join(REPO, 'docs', 'benchmarks.md');
  * SETRANGE of the anomaly counter for a denial.
  */
 const SINGLE_POLICY_COMMANDS = 4;
+
+const VALGRIND_INSTALLED = ['valgrind', 'callgrind_control'].every((tool) => spawnSync(tool, ['--version']).status === 0);
 
 describe('npm run bench -- --quick', () => {
   let dir: string;
@@ -142,6 +145,28 @@ describe('npm run bench -- --quick', () => {
     }
   });
 
+  test('Redis instructions per check under callgrind: every compared limiter, in the order of the work it does', () => {
+    const counted = result.redisInstructions;
+    if (!VALGRIND_INSTALLED) {
+      expect(counted).toEqual({ measured: false, reason: 'valgrind (callgrind) is not installed' });
+      expect(markdown).toContain('Not measured in this run: valgrind (callgrind) is not installed.');
+      return;
+    }
+    if (!counted.measured) throw new Error(`not measured: ${counted.reason}`);
+    for (const concurrency of [1, result.options.concurrency]) {
+      const at = counted.figures.filter((f) => f.concurrency === concurrency);
+      expect(at.map((f) => f.id)).toEqual([...INSTRUCTION_LIMITERS]);
+      for (const figure of at) expect({ id: figure.id, errors: figure.errors, checks: figure.checks }).toEqual({ id: figure.id, errors: 0, checks: 200 });
+      const of = (id: string): number => at.find((f) => f.id === id)!.instructionsPerCheck;
+      // The bare script call < the calls an exact log needs < this project's whole check.
+      expect(of('floor')).toBeGreaterThan(1000);
+      expect(of('log-floor')).toBeGreaterThan(of('floor'));
+      expect(of('ours-single')).toBeGreaterThan(of('log-floor'));
+    }
+    expect(markdown).toContain('## Redis instructions per check (callgrind)');
+    expect(markdown).toMatch(/instructions per check \(callgrind\) at 1 in flight [\d,]+ vs [\d,]+/);
+  });
+
   test('the report embeds the chart and names the machine and the command', () => {
     expect(markdown).toContain('](bench.svg)');
     expect(markdown).toContain('npm run bench -- --quick');
@@ -150,6 +175,13 @@ describe('npm run bench -- --quick', () => {
     expect(svg.startsWith('<svg')).toBe(true);
     expect(svg).toContain('</svg>');
     for (const row of result.results.filter((r) => r.workload === 'allowed')) expect(svg).toContain(row.shortLabel);
+  });
+});
+
+describe('callgrind dumps', () => {
+  test('the total is read from the totals line; a dump without one is an error', () => {
+    expect(parseCallgrindTotal('version: 1\nevents: Ir\nsummary: 0\nfn=(1) main\n5 12\ntotals: 114000778\n')).toBe(114_000_778);
+    expect(() => parseCallgrindTotal('version: 1\nevents: Ir\n')).toThrow(/totals/);
   });
 });
 
@@ -163,5 +195,7 @@ describe('bench options', () => {
     expect(moved).toMatchObject({ quick: true, outMarkdown: '/tmp/x/report.md', outSvg: '/tmp/x/report.svg', repetitions: 1 });
     expect(() => parseOptions(['--reps', '0'])).toThrow(/--reps/);
     expect(() => parseOptions(['--nope'])).toThrow(/unknown option/);
+    expect(parseOptions(['--skip-instructions']).skipInstructions).toBe(true);
+    expect(defaults.skipInstructions).toBe(false);
   });
 });
