@@ -119,8 +119,9 @@ export function createLimiter(id: LimiterId, redis: RedisAddress): BenchLimiter 
 /**
  * The floors: scripts that make no decision. `floor` is the cost of a script call itself;
  * `log-floor` is what any exact rolling window with one server clock must do on an admission:
- * read the clock (TIME), read the creator's log (GET) and append the new entry (APPEND), the key
- * created with a TTL as a real log is. Nothing is decoded, compared or counted.
+ * receive its limit and window, read the clock (TIME), read the creator's log (GET) and append the
+ * new entry (APPEND), the key created with a TTL as a real log is. Nothing is decoded, compared or
+ * counted.
  */
 const FLOOR_SCRIPTS = {
   floor: 'return 1',
@@ -145,7 +146,10 @@ function scriptFloor(redis: RedisAddress, id: 'floor' | 'log-floor'): BenchLimit
     exactLimit: undefined,
     async check(creatorId) {
       await (loaded ??= client.script('LOAD', script));
-      await client.evalsha(sha, 1, `${id}:{${creatorId}}`);
+      // The log floor gets a limit and a window, as every real limiter does (rate-limiter-flexible
+      // sends its points and duration): reading arguments is part of any check's cost.
+      if (id === 'log-floor') await client.evalsha(sha, 1, `${id}:{${creatorId}}`, String(REQUESTS_PER_HOUR), '3600000');
+      else await client.evalsha(sha, 1, `${id}:{${creatorId}}`);
       return { allowed: true };
     },
     fill: undefined,
