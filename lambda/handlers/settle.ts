@@ -1,8 +1,8 @@
 /**
  * POST /v1/settle {creatorId, tier, requestId, tokens}: reconciles the reservation of an admitted
  * request with the tokens actually used (refund or overage) and releases its in-flight slot.
- * Idempotent. The rate-limit headers describe usage after the settlement, read back with a status
- * call (the settle result itself carries no usage).
+ * Idempotent. The rate-limit headers describe usage after the settlement, which the same backend
+ * call reads back (one round trip).
  */
 import { lambdaHandler, type Operation } from '../shared/api-handler';
 import { jsonResponse } from '../shared/http';
@@ -15,9 +15,8 @@ export const settleOperation: Operation = {
   async run({ request, limiter, useTier, call }) {
     const { creatorId, tier, requestId, tokens } = jsonBody(request, SettleBody);
     useTier(tier);
-    const result = await call(() => limiter.settle(creatorId, tier, requestId, tokens));
-    const status = await call(() => limiter.status(creatorId, tier));
-    return jsonResponse(200, result, statusHeaders(status));
+    const { status, ...settlement } = await call(() => limiter.settle(creatorId, tier, requestId, tokens));
+    return jsonResponse(200, settlement, statusHeaders(status));
   },
 };
 

@@ -380,16 +380,25 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
 
     async settle(rawCreatorId, tierName, rawRequestId, actualTokens) {
       const creatorId = normalizeCreatorId(rawCreatorId);
-      resolveTier(tiers, tierName);
+      const tier = resolveTier(tiers, tierName);
       const requestId = validateRequestId(rawRequestId);
       const tokens = validateTokens(actualTokens);
-      const settled = await callStore('settle', () => store.settle(creatorId, requestId, tokens));
+      // The tier's usage after the settlement comes back in the same backend call.
+      const statusRequest = evaluationRequest(creatorId, tier, '', 0, false, false);
+      const settled = await callStore('settle', () => store.settle(creatorId, requestId, tokens, statusRequest));
       if (!settled) {
-        return { creatorId, requestId, outcome: 'unknown', reservedTokens: 0, chargedTokens: 0 };
+        return { creatorId, requestId, outcome: 'unknown', reservedTokens: 0, chargedTokens: 0, status: degradedStatus(creatorId, tierName, tier) };
       }
       // A settle releases a lease and may refund tokens: denials cached here may no longer hold.
       if (settled.outcome === 'settled') denyCache?.forget(creatorId);
-      return { creatorId, requestId, outcome: settled.outcome, reservedTokens: settled.reserved, chargedTokens: settled.charged };
+      return {
+        creatorId,
+        requestId,
+        outcome: settled.outcome,
+        reservedTokens: settled.reserved,
+        chargedTokens: settled.charged,
+        status: statusOf(creatorId, tierName, tier, settled.status),
+      };
     },
 
     async reset(rawCreatorId) {

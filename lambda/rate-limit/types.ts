@@ -107,6 +107,8 @@ export interface SettleResult {
   readonly reservedTokens: number;
   /** The tokens finally charged for this request (equal to `reservedTokens` when nothing changed). */
   readonly chargedTokens: number;
+  /** The tier's usage right after the settlement, read in the same backend call. */
+  readonly status: RateLimitStatus;
 }
 
 /** Reported when a creator's attempts exceed the anomaly threshold within 5 minutes. */

@@ -97,6 +97,25 @@ describe.each(ALL_BACKENDS)('%s backend', (backend) => {
     expect(first.duplicate).toBe(false);
   });
 
+  it('a settle answers with the usage right after it (tokens, in-flight slot), as a status read then would', async () => {
+    for (const tier of ['budget', 'capped'] as const) {
+      const creator = `after-${tier}`;
+      await limiter.check(creator, tier, { tokens: 2500, requestId: 'a' });
+      await limiter.check(creator, tier, { tokens: 400, requestId: 'b' });
+      const { status } = await limiter.settle(creator, tier, 'a', 1000);
+      const read = await limiter.status(creator, tier);
+      // Everything but the instant of the read.
+      expect({ ...status, at: 0 }).toEqual({ ...read, at: 0 });
+      expect(status.at).toBeLessThanOrEqual(read.at);
+    }
+    // 'a' settled at 1,000 tokens, 'b' still reserved; settling 'b' frees the last in-flight slot.
+    const { status: budget } = await limiter.settle('after-budget', 'budget', 'never-made', 1);
+    expect(tokensOf(budget)).toEqual({ used: 1000, reserved: 400, remaining: 8600 });
+    const { status: capped } = await limiter.settle('after-capped', 'capped', 'b', 0);
+    expect(capped.policies.find((p) => p.name === 'in-flight')).toMatchObject({ used: 0, remaining: 5 });
+    expect(capped.policies[0]).toMatchObject({ name: 'requests', used: 2 });
+  });
+
   it('unknown reservations settle as "unknown" and change nothing', async () => {
     const result = await limiter.settle('nobody', 'budget', 'never-made', 100);
     expect(result).toMatchObject({ outcome: 'unknown', chargedTokens: 0 });

@@ -84,7 +84,11 @@ export class MemoryStore implements RateLimitStore {
   constructor(private readonly clock: () => number = Date.now) {}
 
   async evaluate(op: 'check' | 'status', request: EvaluationRequest): Promise<Evaluation> {
-    const now = this.clock();
+    return this.evaluateAt(op, request, this.clock());
+  }
+
+  /** One evaluation at one instant, synchronously: nothing else runs in between, as in the script. */
+  private evaluateAt(op: 'check' | 'status', request: EvaluationRequest, now: number): Evaluation {
     const creator = this.creator(request.creatorId, now);
     const isCheck = op === 'check';
     const ledger = creator.ledger?.value ?? [];
@@ -134,12 +138,17 @@ export class MemoryStore implements RateLimitStore {
     };
   }
 
-  async settle(creatorId: string, requestId: string, actualTokens: number): Promise<SettleEvaluation> {
+  async settle(creatorId: string, requestId: string, actualTokens: number, status: EvaluationRequest): Promise<SettleEvaluation> {
     const now = this.clock();
+    const settled = this.settleAt(creatorId, requestId, actualTokens, now);
+    return { ...settled, now, status: this.evaluateAt('status', status, now) };
+  }
+
+  private settleAt(creatorId: string, requestId: string, actualTokens: number, now: number): Pick<SettleEvaluation, 'outcome' | 'reserved' | 'charged'> {
     const creator = this.creator(creatorId, now);
     const record = creator.records?.value.get(requestId);
-    if (!record) return { outcome: 'unknown', now, reserved: 0, charged: 0 };
-    if (record.settled) return { outcome: 'already-settled', now, reserved: record.reserved, charged: record.charged };
+    if (!record) return { outcome: 'unknown', reserved: 0, charged: 0 };
+    if (record.settled) return { outcome: 'already-settled', reserved: record.reserved, charged: record.charged };
     const expired = record.leaseExpiry <= now;
     const charge = expired && actualTokens < record.reserved ? record.reserved : actualTokens;
     creator.leases?.value.delete(requestId);
@@ -160,7 +169,7 @@ export class MemoryStore implements RateLimitStore {
       creator.ledger = { value: entries, expiresAt: current !== Infinity && current > wanted ? current : wanted };
     }
     Object.assign(record, { settled: true, charged: charge });
-    return { outcome: expired ? 'expired' : 'settled', now, reserved: record.reserved, charged: charge };
+    return { outcome: expired ? 'expired' : 'settled', reserved: record.reserved, charged: charge };
   }
 
   async reset(creatorId: string): Promise<void> {

@@ -34,7 +34,8 @@ export const ADMISSION_SCRIPT_SHA = createHash('sha1').update(ADMISSION_SCRIPT).
 const HEADER_LENGTH = 9;
 /** The script's short reply: a plain admission of a one-policy tier (now, used, reset). */
 const SHORT_REPLY_LENGTH = 3;
-const SETTLE_REPLY_LENGTH = 4;
+/** A settle's fields after its status reply: code, reserved, charged. */
+const SETTLE_FIELDS = 3;
 
 export class RedisScriptStore implements RateLimitStore {
   constructor(
@@ -50,58 +51,36 @@ export class RedisScriptStore implements RateLimitStore {
   async evaluate(op: 'check' | 'status', request: EvaluationRequest): Promise<Evaluation> {
     const encoded = encodePolicies(request.policies);
     const needsShared = encoded.usesShared || request.reserve || request.keepRecord;
-    let keys: string[];
-    let args: readonly string[];
     if (op === 'check' && !needsShared) {
       // The plain check (request windows only, no reservation, no record): the lean script path.
-      keys = this.logKeys(request.creatorId, encoded.logPolicies);
-      args = plainArgs(encoded, request.anomalyThreshold);
+      let args = plainArgs(encoded, request.anomalyThreshold);
       if (request.extraAttempts > 0) args = args.concat(String(request.extraAttempts));
-    } else {
-      keys = needsShared ? keyList(creatorKeys(request.creatorId, this.keyPrefix), encoded.logPolicies) : this.logKeys(request.creatorId, encoded.logPolicies);
-      args = [
-        op,
-        request.requestId,
-        String(request.tokens),
-        request.keepRecord ? '1' : '0',
-        request.reserve ? '1' : '0',
-        String(request.anomalyThreshold),
-        String(request.extraAttempts),
-        String(request.retentionMs),
-        String(request.leaseMs),
-        String(request.policies.length),
-      ].concat(encoded.policyArgs);
+      const raw = await this.run(this.logKeys(request.creatorId, encoded.logPolicies), args);
+      if (Array.isArray(raw) && raw.length === SHORT_REPLY_LENGTH && request.policies.length === 1) {
+        const [now, used, reset] = numbers(raw, SHORT_REPLY_LENGTH) as [number, number, number];
+        return quietEvaluation('allowed', now, [{ used, reserved: 0, reset }]);
+      }
+      return parseEvaluation(numbers(raw, evaluationLength(request)), request);
     }
-    const raw = await this.run(keys, args);
-    if (Array.isArray(raw) && raw.length === SHORT_REPLY_LENGTH && request.policies.length === 1) {
-      const [now, used, reset] = numbers(raw, SHORT_REPLY_LENGTH) as [number, number, number];
-      return quietEvaluation('allowed', now, [{ used, reserved: 0, reset }]);
-    }
-    const reply = numbers(raw, HEADER_LENGTH + 3 * request.policies.length);
-    const usage: PolicyUsage[] = [];
-    for (let i = HEADER_LENGTH; i < reply.length; i += 3) {
-      usage.push({ used: reply[i]!, reserved: reply[i + 1]!, reset: reply[i + 2]! });
-    }
-    return {
-      code: EVALUATION_CODES[reply[0]!] ?? fail(`unknown reply code ${reply[0]}`),
-      now: reply[1]!,
-      deniedIndex: reply[2]! - 1,
-      retryMs: reply[3]!,
-      anomalyAttempts: reply[4]!,
-      reservedTokens: reply[5]!,
-      anomalyWindow: { attempts: reply[6]!, endsAt: reply[7]!, warned: reply[8] === 1 },
-      usage,
-    };
+    const keys = needsShared ? this.sharedAndLogKeys(request.creatorId, encoded) : this.logKeys(request.creatorId, encoded.logPolicies);
+    const raw = await this.run(keys, generalArgs(op, request, request.requestId, request.tokens, encoded));
+    return parseEvaluation(numbers(raw, evaluationLength(request)), request);
   }
 
-  async settle(creatorId: string, requestId: string, actualTokens: number): Promise<SettleEvaluation> {
-    const keys = keyList(creatorKeys(creatorId, this.keyPrefix));
-    const reply = numbers(await this.run(keys, ['settle', requestId, String(actualTokens)]), SETTLE_REPLY_LENGTH);
+  /** The settlement and the tier's usage after it, in one script call. */
+  async settle(creatorId: string, requestId: string, actualTokens: number, status: EvaluationRequest): Promise<SettleEvaluation> {
+    const encoded = encodePolicies(status.policies);
+    const quiet = { ...status, keepRecord: false, reserve: false, anomalyThreshold: 0, extraAttempts: 0 };
+    const raw = await this.run(this.sharedAndLogKeys(creatorId, encoded), generalArgs('settle', quiet, requestId, actualTokens, encoded));
+    const length = evaluationLength(status);
+    const reply = numbers(raw, length + SETTLE_FIELDS);
+    const [code, reserved, charged] = reply.slice(length) as [number, number, number];
     return {
-      outcome: SETTLE_OUTCOMES[reply[0]! - 1] ?? fail(`unknown settle code ${reply[0]}`),
+      outcome: SETTLE_OUTCOMES[code - 1] ?? fail(`unknown settle code ${code}`),
       now: reply[1]!,
-      reserved: reply[2]!,
-      charged: reply[3]!,
+      reserved,
+      charged,
+      status: parseEvaluation(reply.slice(0, length), status),
     };
   }
 
@@ -111,6 +90,11 @@ export class RedisScriptStore implements RateLimitStore {
 
   close(): Promise<void> {
     return this.transport.close();
+  }
+
+  /** The five shared keys of a creator, then its request policies' log keys (the general shape). */
+  private sharedAndLogKeys(creatorId: string, encoded: EncodedPolicies): string[] {
+    return keyList(creatorKeys(creatorId, this.keyPrefix), encoded.logPolicies);
   }
 
   /** The log keys of a creator's request policies (a plain check sends only these). */
@@ -164,6 +148,44 @@ function plainArgs(encoded: EncodedPolicies, threshold: number): readonly string
     encoded.plain = { threshold, args: encoded.windowArgs.concat(String(threshold)) };
   }
   return encoded.plain.args;
+}
+
+/** The general call shape's arguments (see admission.lua.ts). */
+function generalArgs(op: 'check' | 'status' | 'settle', request: EvaluationRequest, requestId: string, tokens: number, encoded: EncodedPolicies): string[] {
+  return [
+    op,
+    requestId,
+    String(tokens),
+    request.keepRecord ? '1' : '0',
+    request.reserve ? '1' : '0',
+    String(request.anomalyThreshold),
+    String(request.extraAttempts),
+    String(request.retentionMs),
+    String(request.leaseMs),
+    String(request.policies.length),
+  ].concat(encoded.policyArgs);
+}
+
+function evaluationLength(request: EvaluationRequest): number {
+  return HEADER_LENGTH + 3 * request.policies.length;
+}
+
+/** The script's full reply: header, then used, reserved, reset per policy. */
+function parseEvaluation(reply: readonly number[], request: EvaluationRequest): Evaluation {
+  const usage: PolicyUsage[] = [];
+  for (let i = HEADER_LENGTH; i < HEADER_LENGTH + 3 * request.policies.length; i += 3) {
+    usage.push({ used: reply[i]!, reserved: reply[i + 1]!, reset: reply[i + 2]! });
+  }
+  return {
+    code: EVALUATION_CODES[reply[0]!] ?? fail(`unknown reply code ${reply[0]}`),
+    now: reply[1]!,
+    deniedIndex: reply[2]! - 1,
+    retryMs: reply[3]!,
+    anomalyAttempts: reply[4]!,
+    reservedTokens: reply[5]!,
+    anomalyWindow: { attempts: reply[6]!, endsAt: reply[7]!, warned: reply[8] === 1 },
+    usage,
+  };
 }
 
 export function isNoScript(error: unknown): boolean {

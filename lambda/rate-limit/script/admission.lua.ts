@@ -35,6 +35,9 @@
  *       reserved tokens, anomaly attempts counted, the anomaly window's end (ms), warned flag (0/1),
  *       then P x (used, reserved, reset ms).
  * Reply (settle): code (1 settled, 2 already settled, 3 expired, 4 unknown), now, reserved, charged.
+ *       A settle that sends the tier's policies (the general shape, with keep record, reserve,
+ *       threshold and extra attempts all 0) also reads the tier's usage after the settlement, in
+ *       the same call: its reply is the status reply followed by code, reserved, charged.
  *
  * Time comes from the Redis server (TIME), so every caller shares one clock. Denials write only
  * the anomaly counter: they consume nothing.
@@ -171,11 +174,9 @@ end
 local isSettle = op == 'settle'
 local count = tonumber(ARGV[10]) or 0
 local hasTokens, hasLeases = false, false
-if not isSettle then
-  for i = 1, count do
-    local unit = ARGV[10 + (i - 1) * 4 + 2]
-    if unit == 't' then hasTokens = true elseif unit == 'c' then hasLeases = true end
-  end
+for i = 1, count do
+  local unit = ARGV[10 + (i - 1) * 4 + 2]
+  if unit == 't' then hasTokens = true elseif unit == 'c' then hasLeases = true end
 end
 
 -- The five shared keys (token sums, ledger, leases, records, record index) come first in KEYS only
@@ -218,46 +219,56 @@ if needsShared then
 end
 
 ---------------------------------------------------------------------------------------------------
-if op == 'settle' then
-  local id, actual = ARGV[2], tonumber(ARGV[3])
-  local rec = redis.call('HGET', kRecords, id)
-  if not rec then return {4, now, 0, 0} end
-  local ts, reserved, state, leaseExp, charged = string.match(rec, '^(%d+):(%d+):(%a):(%d+):(%d+)$')
-  ts, reserved, leaseExp, charged = tonumber(ts), tonumber(reserved), tonumber(leaseExp), tonumber(charged)
-  if state == 's' then return {2, now, reserved, charged} end
-  local expired = leaseExp <= now
-  -- An expired lease keeps its reserved charge: the LLM call may have run. Overage still counts.
-  local charge = actual
-  if expired and charge < reserved then charge = reserved end
-  redis.call('ZREM', kLeases, id)
-  local wasReserved = redis.call('ZREM', kLedger, memberOf(reserved, 'r', id)) == 1
-  local s = redis.call('GET', kState)
-  local segs = parseTokenState(s)
-  local counted, maxTokenW, out = false, 0, {}
-  for i = 1, #segs do
-    local seg = segs[i]
-    if seg.W > maxTokenW then maxTokenW = seg.W end
-    if ts > seg.cutoff then
-      counted = true
-      if wasReserved then seg.reserved = seg.reserved - reserved end
-      seg.used = seg.used + charge
+-- The settlement, when this call is one; with the tier's policies the call goes on as a status.
+local settled = nil
+if isSettle then
+  -- Settle: reconciles a reservation. Returns the settle code (1 settled, 2 already settled,
+  -- 3 expired, 4 unknown), the tokens reserved and the tokens charged.
+  local function settleReservation(id, actual)
+    local rec = redis.call('HGET', kRecords, id)
+    if not rec then return 4, 0, 0 end
+    local ts, reserved, state, leaseExp, charged = string.match(rec, '^(%d+):(%d+):(%a):(%d+):(%d+)$')
+    ts, reserved, leaseExp, charged = tonumber(ts), tonumber(reserved), tonumber(leaseExp), tonumber(charged)
+    if state == 's' then return 2, reserved, charged end
+    local expired = leaseExp <= now
+    -- An expired lease keeps its reserved charge: the LLM call may have run. Overage still counts.
+    local charge = actual
+    if expired and charge < reserved then charge = reserved end
+    redis.call('ZREM', kLeases, id)
+    local wasReserved = redis.call('ZREM', kLedger, memberOf(reserved, 'r', id)) == 1
+    local s = redis.call('GET', kState)
+    local segs = parseTokenState(s)
+    local counted, maxTokenW, out = false, 0, {}
+    for i = 1, #segs do
+      local seg = segs[i]
+      if seg.W > maxTokenW then maxTokenW = seg.W end
+      if ts > seg.cutoff then
+        counted = true
+        if wasReserved then seg.reserved = seg.reserved - reserved end
+        seg.used = seg.used + charge
+      end
+      out[i] = encodeTokens(seg)
     end
-    out[i] = encodeTokens(seg)
+    if counted or wasReserved then
+      redis.call('ZADD', kLedger, ts, memberOf(charge, 's', id))
+      -- Never shorten the ledger's TTL (later reservations may need it longer); always set one.
+      local wanted = ts + maxTokenW + TTL_MARGIN - now
+      if redis.call('PTTL', kLedger) < wanted then redis.call('PEXPIRE', kLedger, wanted) end
+    end
+    if s then redis.call('SET', kState, table.concat(out), 'KEEPTTL') end
+    redis.call('HSET', kRecords, id, num(ts) .. ':' .. num(reserved) .. ':s:' .. num(leaseExp) .. ':' .. num(charge))
+    if expired then return 3, reserved, charge end
+    return 1, reserved, charge
   end
-  if counted or wasReserved then
-    redis.call('ZADD', kLedger, ts, memberOf(charge, 's', id))
-    -- Never shorten the ledger's TTL (later reservations may need it longer); always set one.
-    local wanted = ts + maxTokenW + TTL_MARGIN - now
-    if redis.call('PTTL', kLedger) < wanted then redis.call('PEXPIRE', kLedger, wanted) end
-  end
-  if s then redis.call('SET', kState, table.concat(out), 'KEEPTTL') end
-  redis.call('HSET', kRecords, id, num(ts) .. ':' .. num(reserved) .. ':s:' .. num(leaseExp) .. ':' .. num(charge))
-  if expired then return {3, now, reserved, charge} end
-  return {1, now, reserved, charge}
+
+  local code, reserved, charged = settleReservation(ARGV[2], tonumber(ARGV[3]))
+  if count == 0 then return { code, now, reserved, charged } end
+  settled = { code, reserved, charged }
 end
 
----------------------------------------------------------------------------------------------------
 local id, tokens = ARGV[2], tonumber(ARGV[3])
+-- A settle's status asks for no tokens (ARGV[3] was the settled amount).
+if isSettle then tokens = 0 end
 local keepRecord, reserve = ARGV[4] == '1', ARGV[5] == '1'
 local threshold, extra = tonumber(ARGV[6]), tonumber(ARGV[7])
 local retentionMs, leaseMs = tonumber(ARGV[8]), tonumber(ARGV[9])
@@ -476,6 +487,10 @@ for i = 1, count do
   else
     reply[at + 1], reply[at + 2], reply[at + 3] = p.inflight, 0, p.earliest or now
   end
+end
+if settled then
+  local at = #reply
+  reply[at + 1], reply[at + 2], reply[at + 3] = settled[1], settled[2], settled[3]
 end
 return reply
 `;
