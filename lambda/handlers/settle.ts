@@ -15,7 +15,7 @@ export const settleOperation: Operation = {
   async run({ request, limiter, useTier, call }) {
     const { creatorId, tier, requestId, tokens } = jsonBody(request, SettleBody);
     useTier(tier);
-    const { status, ...settlement } = await call(() => limiter.settle(creatorId, tier, requestId, tokens));
+    const { status, ...settlement } = await call(() => limiter.settleWithStatus(creatorId, tier, requestId, tokens));
     return jsonResponse(200, settlement, statusHeaders(status));
   },
 };

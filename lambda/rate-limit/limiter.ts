@@ -32,6 +32,7 @@ import type {
   RateLimitDecision,
   RateLimitStatus,
   SettleResult,
+  SettleResultWithStatus,
   Tier,
   TierDefinition,
   TierTable,
@@ -108,6 +109,11 @@ export interface RateLimiter {
   status(creatorId: CreatorId, tier?: Tier): Promise<RateLimitStatus>;
   /** Reconciles a reservation with the tokens actually used, and releases its lease. Idempotent. */
   settle(creatorId: CreatorId, tier: Tier, requestId: string, actualTokens: number): Promise<SettleResult>;
+  /**
+   * `settle`, plus the tier's usage right after the settlement, read in the same backend call (one
+   * round trip; the HTTP API uses it for the response's rate-limit headers).
+   */
+  settleWithStatus(creatorId: CreatorId, tier: Tier, requestId: string, actualTokens: number): Promise<SettleResultWithStatus>;
   /** Forgets all usage of a creator (administrative). */
   reset(creatorId: CreatorId): Promise<void>;
   /**
@@ -282,6 +288,30 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     };
   }
 
+  /** Settles a reservation; with `withStatus`, the same backend call reads the tier's usage after it. */
+  async function settleReservation(
+    rawCreatorId: CreatorId,
+    tierName: Tier,
+    rawRequestId: string,
+    actualTokens: number,
+    withStatus: boolean,
+  ): Promise<{ result: SettleResult; status: RateLimitStatus | undefined }> {
+    const creatorId = normalizeCreatorId(rawCreatorId);
+    const tier = resolveTier(tiers, tierName);
+    const requestId = validateRequestId(rawRequestId);
+    const tokens = validateTokens(actualTokens);
+    const statusRequest = withStatus ? evaluationRequest(creatorId, tier, '', 0, false, false) : undefined;
+    const settled = await callStore('settle', () => store.settle(creatorId, requestId, tokens, statusRequest));
+    if (!settled) {
+      const result: SettleResult = { creatorId, requestId, outcome: 'unknown', reservedTokens: 0, chargedTokens: 0 };
+      return { result, status: withStatus ? degradedStatus(creatorId, tierName, tier) : undefined };
+    }
+    // A settle releases a lease and may refund tokens: denials cached here may no longer hold.
+    if (settled.outcome === 'settled') denyCache?.forget(creatorId);
+    const result: SettleResult = { creatorId, requestId, outcome: settled.outcome, reservedTokens: settled.reserved, chargedTokens: settled.charged };
+    return { result, status: settled.status && statusOf(creatorId, tierName, tier, settled.status) };
+  }
+
   function degradedStatus(creatorId: string, tierName: Tier, tier: TierDefinition): RateLimitStatus {
     const now = Date.now();
     const usage = tier.policies.map(() => ({ used: 0, reserved: 0, reset: now }));
@@ -378,27 +408,14 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       return evaluation ? statusOf(creatorId, tierName, tier, evaluation) : degradedStatus(creatorId, tierName, tier);
     },
 
-    async settle(rawCreatorId, tierName, rawRequestId, actualTokens) {
-      const creatorId = normalizeCreatorId(rawCreatorId);
-      const tier = resolveTier(tiers, tierName);
-      const requestId = validateRequestId(rawRequestId);
-      const tokens = validateTokens(actualTokens);
-      // The tier's usage after the settlement comes back in the same backend call.
-      const statusRequest = evaluationRequest(creatorId, tier, '', 0, false, false);
-      const settled = await callStore('settle', () => store.settle(creatorId, requestId, tokens, statusRequest));
-      if (!settled) {
-        return { creatorId, requestId, outcome: 'unknown', reservedTokens: 0, chargedTokens: 0, status: degradedStatus(creatorId, tierName, tier) };
-      }
-      // A settle releases a lease and may refund tokens: denials cached here may no longer hold.
-      if (settled.outcome === 'settled') denyCache?.forget(creatorId);
-      return {
-        creatorId,
-        requestId,
-        outcome: settled.outcome,
-        reservedTokens: settled.reserved,
-        chargedTokens: settled.charged,
-        status: statusOf(creatorId, tierName, tier, settled.status),
-      };
+    async settle(creatorId, tierName, requestId, actualTokens) {
+      return (await settleReservation(creatorId, tierName, requestId, actualTokens, false)).result;
+    },
+
+    async settleWithStatus(creatorId, tierName, requestId, actualTokens) {
+      const { result, status } = await settleReservation(creatorId, tierName, requestId, actualTokens, true);
+      if (!status) throw new Error('rate-limit backend: a settle answered without the status it was asked for');
+      return { ...result, status };
     },
 
     async reset(rawCreatorId) {

@@ -107,7 +107,10 @@ export interface SettleResult {
   readonly reservedTokens: number;
   /** The tokens finally charged for this request (equal to `reservedTokens` when nothing changed). */
   readonly chargedTokens: number;
-  /** The tier's usage right after the settlement, read in the same backend call. */
+}
+
+/** A settlement and the tier's usage right after it, read in the same backend call. */
+export interface SettleResultWithStatus extends SettleResult {
   readonly status: RateLimitStatus;
 }
 

@@ -194,7 +194,7 @@ describe('Upstash backend with a misbehaving REST server', () => {
       const decision = await target.check('open-upstash', 'wide');
       expect(decision).toMatchObject({ allowed: true, degraded: true });
       // A settle cannot be confirmed: "unknown", with the empty usage a degraded status answers.
-      const settled = await target.settle('open-upstash', 'wide', 'some-request', 10);
+      const settled = await target.settleWithStatus('open-upstash', 'wide', 'some-request', 10);
       expect(settled).toMatchObject({ outcome: 'unknown', chargedTokens: 0 });
       expect(settled.status.remaining).toBe(settled.status.limit);
       expect(settled.status.policies.every((policy) => policy.used === 0)).toBe(true);

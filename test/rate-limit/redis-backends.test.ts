@@ -125,6 +125,36 @@ describe('round trips', () => {
     expect(await commandStats()).toEqual({ evalsha: 10, time: 10, get: 10, setrange: 10 });
   });
 
+  it('elasticache: settle reads no usage unless asked; settleWithStatus reads it in the same script call', async () => {
+    const tiers: TierTable = {
+      reserving: {
+        policies: [
+          { name: 'requests', unit: 'requests', limit: 100, windowSeconds: 3600 },
+          { name: 'tokens', unit: 'tokens', limit: 10_000, windowSeconds: 3600 },
+          { name: 'in-flight', unit: 'concurrent', limit: 4, leaseSeconds: 60 },
+        ],
+      },
+    };
+    const limiter = servers.limiter('elasticache', { tiers });
+    await limiter.check('settler', 'reserving', { tokens: 100, requestId: 'plain' });
+    await limiter.check('settler', 'reserving', { tokens: 100, requestId: 'with-status' });
+
+    await servers.inspector.config('RESETSTAT');
+    await limiter.settle('settler', 'reserving', 'plain', 50);
+    const plain = await commandStats();
+    await servers.inspector.config('RESETSTAT');
+    await limiter.settleWithStatus('settler', 'reserving', 'with-status', 50);
+    const withStatus = await commandStats();
+
+    expect(plain.evalsha).toBe(1);
+    expect(withStatus.evalsha).toBe(1);
+    // The status read: the request log and the live leases, which a plain settle never touches.
+    expect(plain.get).toBe(1); // the token state only
+    expect(plain.zcount).toBeUndefined();
+    expect(withStatus.get).toBe(3); // the token state, by the settle and by the status, and the request log
+    expect(withStatus.zcount).toBe(1);
+  });
+
   it('elasticache: checks sent in one tick leave in writes of up to 8 commands, each answered on its own', async () => {
     const limiter = servers.limiter('elasticache', { tiers: SINGLE });
     await limiter.check('warm', 'hundred');

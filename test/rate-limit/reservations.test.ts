@@ -102,16 +102,16 @@ describe.each(ALL_BACKENDS)('%s backend', (backend) => {
       const creator = `after-${tier}`;
       await limiter.check(creator, tier, { tokens: 2500, requestId: 'a' });
       await limiter.check(creator, tier, { tokens: 400, requestId: 'b' });
-      const { status } = await limiter.settle(creator, tier, 'a', 1000);
+      const { status } = await limiter.settleWithStatus(creator, tier, 'a', 1000);
       const read = await limiter.status(creator, tier);
       // Everything but the instant of the read.
       expect({ ...status, at: 0 }).toEqual({ ...read, at: 0 });
       expect(status.at).toBeLessThanOrEqual(read.at);
     }
     // 'a' settled at 1,000 tokens, 'b' still reserved; settling 'b' frees the last in-flight slot.
-    const { status: budget } = await limiter.settle('after-budget', 'budget', 'never-made', 1);
+    const { status: budget } = await limiter.settleWithStatus('after-budget', 'budget', 'never-made', 1);
     expect(tokensOf(budget)).toEqual({ used: 1000, reserved: 400, remaining: 8600 });
-    const { status: capped } = await limiter.settle('after-capped', 'capped', 'b', 0);
+    const { status: capped } = await limiter.settleWithStatus('after-capped', 'capped', 'b', 0);
     expect(capped.policies.find((p) => p.name === 'in-flight')).toMatchObject({ used: 0, remaining: 5 });
     expect(capped.policies[0]).toMatchObject({ name: 'requests', used: 2 });
   });

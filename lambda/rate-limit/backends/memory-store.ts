@@ -138,10 +138,10 @@ export class MemoryStore implements RateLimitStore {
     };
   }
 
-  async settle(creatorId: string, requestId: string, actualTokens: number, status: EvaluationRequest): Promise<SettleEvaluation> {
+  async settle(creatorId: string, requestId: string, actualTokens: number, status?: EvaluationRequest): Promise<SettleEvaluation> {
     const now = this.clock();
     const settled = this.settleAt(creatorId, requestId, actualTokens, now);
-    return { ...settled, now, status: this.evaluateAt('status', status, now) };
+    return { ...settled, now, status: status && this.evaluateAt('status', status, now) };
   }
 
   private settleAt(creatorId: string, requestId: string, actualTokens: number, now: number): Pick<SettleEvaluation, 'outcome' | 'reserved' | 'charged'> {

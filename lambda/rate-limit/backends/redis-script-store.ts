@@ -34,7 +34,7 @@ export const ADMISSION_SCRIPT_SHA = createHash('sha1').update(ADMISSION_SCRIPT).
 const HEADER_LENGTH = 9;
 /** The script's short reply: a plain admission of a one-policy tier (now, used, reset). */
 const SHORT_REPLY_LENGTH = 3;
-/** A settle's fields after its status reply: code, reserved, charged. */
+/** A settle's fields (after the status reply, when it reads one): code, reserved, charged. */
 const SETTLE_FIELDS = 3;
 
 export class RedisScriptStore implements RateLimitStore {
@@ -67,21 +67,18 @@ export class RedisScriptStore implements RateLimitStore {
     return parseEvaluation(numbers(raw, evaluationLength(request)), request);
   }
 
-  /** The settlement and the tier's usage after it, in one script call. */
-  async settle(creatorId: string, requestId: string, actualTokens: number, status: EvaluationRequest): Promise<SettleEvaluation> {
+  /** The settlement, and when `status` is given the tier's usage after it, in one script call. */
+  async settle(creatorId: string, requestId: string, actualTokens: number, status?: EvaluationRequest): Promise<SettleEvaluation> {
+    if (!status) {
+      const reply = numbers(await this.run(keyList(creatorKeys(creatorId, this.keyPrefix)), ['settle', requestId, String(actualTokens)]), 1 + SETTLE_FIELDS);
+      return settleEvaluation(reply[0]!, reply[1]!, reply.slice(2), undefined);
+    }
     const encoded = encodePolicies(status.policies);
     const quiet = { ...status, keepRecord: false, reserve: false, anomalyThreshold: 0, extraAttempts: 0 };
     const raw = await this.run(this.sharedAndLogKeys(creatorId, encoded), generalArgs('settle', quiet, requestId, actualTokens, encoded));
     const length = evaluationLength(status);
     const reply = numbers(raw, length + SETTLE_FIELDS);
-    const [code, reserved, charged] = reply.slice(length) as [number, number, number];
-    return {
-      outcome: SETTLE_OUTCOMES[code - 1] ?? fail(`unknown settle code ${code}`),
-      now: reply[1]!,
-      reserved,
-      charged,
-      status: parseEvaluation(reply.slice(0, length), status),
-    };
+    return settleEvaluation(reply[length]!, reply[1]!, reply.slice(length + 1), parseEvaluation(reply.slice(0, length), status));
   }
 
   async reset(creatorId: string, requestPolicies: readonly string[]): Promise<void> {
@@ -148,6 +145,17 @@ function plainArgs(encoded: EncodedPolicies, threshold: number): readonly string
     encoded.plain = { threshold, args: encoded.windowArgs.concat(String(threshold)) };
   }
   return encoded.plain.args;
+}
+
+/** A settle's reply fields: code, then (from `amounts`) reserved and charged tokens. */
+function settleEvaluation(code: number, now: number, amounts: readonly number[], status: Evaluation | undefined): SettleEvaluation {
+  return {
+    outcome: SETTLE_OUTCOMES[code - 1] ?? fail(`unknown settle code ${code}`),
+    now,
+    reserved: amounts[0]!,
+    charged: amounts[1]!,
+    status,
+  };
 }
 
 /** The general call shape's arguments (see admission.lua.ts). */

@@ -86,8 +86,8 @@ export interface SettleEvaluation {
   readonly now: number;
   readonly reserved: number;
   readonly charged: number;
-  /** The tier's usage right after the settlement, read in the same atomic step. */
-  readonly status: Evaluation;
+  /** The tier's usage right after the settlement, read in the same atomic step (when asked). */
+  readonly status: Evaluation | undefined;
 }
 
 export interface RateLimitStore {
@@ -95,8 +95,8 @@ export interface RateLimitStore {
   /** True when a call may reach the backend twice; the limiter then records every admission. */
   readonly mayResend: boolean;
   evaluate(op: 'check' | 'status', request: EvaluationRequest): Promise<Evaluation>;
-  /** Settles a reservation, then evaluates `status` (the tier's policies) as a status call would. */
-  settle(creatorId: string, requestId: string, actualTokens: number, status: EvaluationRequest): Promise<SettleEvaluation>;
+  /** Settles a reservation; given `status` (the tier's policies), then evaluates it as a status call would. */
+  settle(creatorId: string, requestId: string, actualTokens: number, status?: EvaluationRequest): Promise<SettleEvaluation>;
   /** Forgets everything about a creator; `requestPolicies` names every request window to delete. */
   reset(creatorId: string, requestPolicies: readonly string[]): Promise<void>;
   /** Releases connections; the store is unusable afterwards. */
