@@ -15,7 +15,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { startRedis } from '../redis/redis-process';
+import { startRedis, type RedisProcess } from '../redis/redis-process';
 import { createLimiter, type BenchLimiter, type LimiterId } from './limiters';
 import { runLoad } from './load';
 import type { BenchOptions } from './options';
@@ -64,56 +64,79 @@ export async function measureRedisInstructions(
 ): Promise<RedisInstructions> {
   const valgrind = await valgrindVersion();
   if (!valgrind) return { measured: false, reason: 'valgrind (callgrind) is not installed' };
+  try {
+    return { measured: true, valgrind, figures: await countUnderCallgrind(options, progress) };
+  } catch (error) {
+    // An optional figure: the rest of the report stands without it, and says why it is missing.
+    return { measured: false, reason: `callgrind failed: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}` };
+  }
+}
 
+async function countUnderCallgrind(
+  options: Pick<BenchOptions, 'quick' | 'concurrency' | 'checksPerCreator'>,
+  progress: (message: string) => void,
+): Promise<InstructionFigure[]> {
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-callgrind-'));
-  const dumpBase = path.join(dir, 'callgrind.out');
-  // startRedis runs a binary with redis-server's arguments: a wrapper puts callgrind in front.
-  const wrapper = path.join(dir, 'redis-under-callgrind');
-  await writeFile(
-    wrapper,
-    `#!/bin/sh\nexec valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=${dumpBase} redis-server "$@"\n`,
-  );
-  await chmod(wrapper, 0o755);
-  const redis = await startRedis({ redisServerPath: wrapper, startTimeoutMs: 60_000 });
+  try {
+    const dumpBase = path.join(dir, 'callgrind.out');
+    // startRedis runs a binary with redis-server's arguments: a wrapper puts callgrind in front.
+    const wrapper = path.join(dir, 'redis-under-callgrind');
+    await writeFile(
+      wrapper,
+      `#!/bin/sh\nexec valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file=${dumpBase} redis-server "$@"\n`,
+    );
+    await chmod(wrapper, 0o755);
+    const redis = await startRedis({ redisServerPath: wrapper, startTimeoutMs: 60_000 });
+    try {
+      return await countEachLimiter(redis, dumpBase, options, progress);
+    } finally {
+      await redis.stop();
+    }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Each limiter's counted phases on the callgrind server; dump n of the run is `<dumpBase>.<n>`. */
+async function countEachLimiter(
+  redis: RedisProcess,
+  dumpBase: string,
+  options: Pick<BenchOptions, 'quick' | 'concurrency' | 'checksPerCreator'>,
+  progress: (message: string) => void,
+): Promise<InstructionFigure[]> {
   const control = (...args: string[]): Promise<unknown> => run('callgrind_control', [...args, String(redis.pid)]);
   const counts = { creators: options.quick ? 10 : COUNTED_CREATORS, checksPerCreator: options.checksPerCreator };
   const figures: InstructionFigure[] = [];
   let dumps = 0;
-  try {
-    for (const id of INSTRUCTION_LIMITERS) {
-      const limiter: BenchLimiter = createLimiter(id, { host: redis.host, port: redis.port });
-      try {
-        await runLoad({ total: 20, concurrency: 1, timeLimitMs: 60_000, operation: (i) => limiter.check(`warm-${id}-${i}`) });
-        for (const concurrency of [1, options.concurrency]) {
-          progress(`instructions: ${id}, ${concurrency} in flight`);
-          const total = counts.creators * counts.checksPerCreator;
-          await control('--instr=on');
-          const load = await runLoad({
-            total,
-            concurrency,
-            timeLimitMs: 300_000,
-            operation: (i) => limiter.check(allowedCreator(`ir-${id}-c${concurrency}`, i, counts)),
-          });
-          await control('--instr=off');
-          await control('--dump');
-          dumps += 1;
-          const dump = await readFile(`${dumpBase}.${dumps}`, 'utf8');
-          figures.push({
-            id,
-            label: limiter.label,
-            concurrency,
-            checks: load.checks,
-            errors: load.errors,
-            instructionsPerCheck: parseCallgrindTotal(dump) / load.checks,
-          });
-        }
-      } finally {
-        await limiter.close();
+  for (const id of INSTRUCTION_LIMITERS) {
+    const limiter: BenchLimiter = createLimiter(id, { host: redis.host, port: redis.port });
+    try {
+      await runLoad({ total: 20, concurrency: 1, timeLimitMs: 60_000, operation: (i) => limiter.check(`warm-${id}-${i}`) });
+      for (const concurrency of [1, options.concurrency]) {
+        progress(`instructions: ${id}, ${concurrency} in flight`);
+        await control('--instr=on');
+        const load = await runLoad({
+          total: counts.creators * counts.checksPerCreator,
+          concurrency,
+          timeLimitMs: 300_000,
+          operation: (i) => limiter.check(allowedCreator(`ir-${id}-c${concurrency}`, i, counts)),
+        });
+        await control('--instr=off');
+        await control('--dump');
+        dumps += 1;
+        const dump = await readFile(`${dumpBase}.${dumps}`, 'utf8');
+        figures.push({
+          id,
+          label: limiter.label,
+          concurrency,
+          checks: load.checks,
+          errors: load.errors,
+          instructionsPerCheck: parseCallgrindTotal(dump) / load.checks,
+        });
       }
+    } finally {
+      await limiter.close();
     }
-  } finally {
-    await redis.stop();
-    await rm(dir, { recursive: true, force: true });
   }
-  return { measured: true, valgrind, figures };
+  return figures;
 }
