@@ -40,13 +40,36 @@ export class DenyCache {
   }
 
   /**
+   * What the cache says about one check, in one lookup (checks sit on every AI request): the cached
+   * denial that answers it, or else the number of denials served locally since the last backend
+   * call, which that call must count for anomalies. `mayServe` is false for checks that must reach
+   * the backend whatever is cached (those with a caller requestId).
+   */
+  consult(creatorId: string, tier: string, mayServe: boolean, reserve: boolean, tokens: number): CachedDenial | number {
+    const key = cacheKey(creatorId, tier);
+    const entry = this.entries.get(key);
+    if (!entry) return 0;
+    const denial = mayServe ? this.serve(entry, reserve, tokens) : undefined;
+    return denial ?? this.take(key, entry);
+  }
+
+  /**
    * The cached denial that covers this check, if any. A request-window denial covers every check;
    * a token denial covers reservations at least as large; an in-flight denial covers reservations.
    */
   match(creatorId: string, tier: string, reserve: boolean, tokens: number): CachedDenial | undefined {
+    const entry = this.entries.get(cacheKey(creatorId, tier));
+    return entry && this.serve(entry, reserve, tokens);
+  }
+
+  /** Takes the count of locally served denials for a creator's next backend call. */
+  takeServed(creatorId: string, tier: string): number {
     const key = cacheKey(creatorId, tier);
     const entry = this.entries.get(key);
-    if (!entry) return undefined;
+    return entry ? this.take(key, entry) : 0;
+  }
+
+  private serve(entry: Entry, reserve: boolean, tokens: number): CachedDenial | undefined {
     if (entry.denial.until <= this.clock()) {
       return undefined; // expired: left in place so its served count reaches the next backend call
     }
@@ -64,6 +87,13 @@ export class DenyCache {
     return entry.denial;
   }
 
+  private take(key: string, entry: Entry): number {
+    const { served } = entry;
+    if (entry.denial.until <= this.clock()) this.entries.delete(key);
+    else entry.served = 0;
+    return served;
+  }
+
   remember(creatorId: string, tier: string, denial: CachedDenial): void {
     const key = cacheKey(creatorId, tier);
     const served = this.entries.get(key)?.served ?? 0;
@@ -73,17 +103,6 @@ export class DenyCache {
       const oldest = this.entries.keys().next().value as string;
       this.entries.delete(oldest);
     }
-  }
-
-  /** Takes the count of locally served denials for a creator's next backend call. */
-  takeServed(creatorId: string, tier: string): number {
-    const key = cacheKey(creatorId, tier);
-    const entry = this.entries.get(key);
-    if (!entry) return 0;
-    const { served } = entry;
-    if (entry.denial.until <= this.clock()) this.entries.delete(key);
-    else entry.served = 0;
-    return served;
   }
 
   private wouldCrossAnomalyThreshold(entry: Entry): boolean {

@@ -337,8 +337,9 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       const callerRequestId = checkOptions.requestId === undefined ? undefined : validateRequestId(checkOptions.requestId);
       const requestId = callerRequestId ?? randomUUID();
       const keepRecord = callerRequestId !== undefined || reserve || store.mayResend;
-      const cached = callerRequestId === undefined ? denyCache?.match(creatorId, tierName, reserve, tokens) : undefined;
-      if (cached) {
+      // A check with the caller's requestId always reaches the backend (it may be a replay).
+      const cached = denyCache ? denyCache.consult(creatorId, tierName, callerRequestId === undefined, reserve, tokens) : 0;
+      if (typeof cached !== 'number') {
         throw denial({
           retryAfter: Math.max(1, Math.ceil((cached.until - Date.now()) / 1000)),
           limit: cached.limit,
@@ -348,8 +349,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
           policies: cached.policies,
         });
       }
-      const extraAttempts = denyCache?.takeServed(creatorId, tierName) ?? 0;
-      const request = evaluationRequest(creatorId, tier, requestId, tokens, keepRecord, reserve, extraAttempts);
+      // Not answered locally: `cached` is the count of local denials this backend call must report.
+      const request = evaluationRequest(creatorId, tier, requestId, tokens, keepRecord, reserve, cached);
 
       const evaluation = await callStore('check', () => store.evaluate('check', request));
       if (!evaluation) {

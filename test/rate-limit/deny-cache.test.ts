@@ -166,6 +166,20 @@ describe('DenyCache', () => {
     expect(cache.match('n', 'pro', false, 0)).toBeUndefined(); // 11 > 10: to the backend
     expect(cache.takeServed('n', 'pro')).toBe(2);
   });
+
+  it('consult answers a check in one lookup: the covering denial, or else the count to report', () => {
+    const cache = new DenyCache(10, () => 0);
+    expect(cache.consult('nobody', 'pro', true, false, 0)).toBe(0);
+    cache.remember('t', 'pro', denialUntil(1000, 'tokens', 500));
+    expect(cache.consult('t', 'pro', true, true, 500)).toMatchObject({ unit: 'tokens', tokens: 500 });
+    expect(cache.consult('t', 'pro', true, true, 600)).toMatchObject({ unit: 'tokens' });
+    // Not covered (a smaller reservation): goes to the backend with the 2 denials served so far.
+    expect(cache.consult('t', 'pro', true, true, 100)).toBe(2);
+    expect(cache.consult('t', 'pro', true, true, 500)).toMatchObject({ unit: 'tokens' });
+    // A check that may not be served locally (caller requestId) still collects the count.
+    expect(cache.consult('t', 'pro', false, true, 500)).toBe(1);
+    expect(cache.takeServed('t', 'pro')).toBe(0);
+  });
 });
 
 describe('deny cache and anomaly counting', () => {
