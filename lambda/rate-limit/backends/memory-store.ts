@@ -304,7 +304,7 @@ interface PolicyView {
 
 function requestView(policy: PolicySpec, stored: RequestLog | undefined, now: number): PolicyView {
   const log: RequestLog = { times: stored?.times ?? [] };
-  const first = firstAfter(log.times, 0, now - policy.windowMs);
+  const first = firstAfter(log.times, now - policy.windowMs);
   let used = log.times.length - first;
   const blocker = used >= policy.limit ? log.times[log.times.length - policy.limit] : undefined;
   let oldest = used > 0 ? log.times[first] : undefined;
@@ -326,9 +326,9 @@ function requestView(policy: PolicySpec, stored: RequestLog | undefined, now: nu
   };
 }
 
-/** Index of the first time after `cutoff`, at or after `from` (times are in order). */
-function firstAfter(times: readonly number[], from: number, cutoff: number): number {
-  let index = from;
+/** Index of the first time after `cutoff` (times are in order). */
+function firstAfter(times: readonly number[], cutoff: number): number {
+  let index = 0;
   while (index < times.length && times[index]! <= cutoff) index += 1;
   return index;
 }
@@ -404,7 +404,7 @@ function countAnomaly(
   if (now - anomaly.start >= ANOMALY_WINDOW_MS) Object.assign(anomaly, { start: 0, attempts: 0, warned: false });
   const mine = admitted ? 1 : 0;
   const others = request.extraAttempts + (admitted ? 0 : 1);
-  const admissionsAfter = (cutoff: number): number => log.times.length - firstAfter(log.times, 0, cutoff);
+  const admissionsAfter = (cutoff: number): number => log.times.length - firstAfter(log.times, cutoff);
   let changed = false;
   let attempts: number;
   if (anomaly.start === 0) {

@@ -78,7 +78,8 @@ if #KEYS == 1 and #ARGV == 3 then
     local first, cutoff = 0, now - W
     if oldest <= cutoff then
       -- Entries left the window (the usual state of a steady creator's log until compaction):
-      -- binary search for the first that did not; entry 0 did.
+      -- binary search for the first that did not; entry 0 did. (Not firstAfter, below: defining
+      -- that closure here would cost every check, most of which never search.)
       local lo, hi = 1, count
       while lo < hi do
         local mid = (lo + hi - (lo + hi) % 2) / 2
@@ -88,8 +89,9 @@ if #KEYS == 1 and #ARGV == 3 then
       if lo < count then oldest = binUnpack('>i8', s, LOG_HEADER + 1 + lo * 8) end
     end
     local used = count - first
-    if used < limit and (first < 16 or first * 4 < limit)
-      and exp >= now + W + 1000 and exp >= aStart + ANOMALY_WINDOW + 1000 then
+    -- No compaction due and no TTL to extend (saveLog's rules), then the anomaly rule.
+    if used < limit and (first < COMPACT_MIN_ENTRIES or first * 4 < limit)
+      and exp >= now + W + TTL_AHEAD and exp >= aStart + ANOMALY_WINDOW + TTL_AHEAD then
       -- Anomaly attempts are at most the counter plus the admissions inside the window (all of
       -- those of the last 5 minutes when the window is that long) plus this one.
       local threshold = ARGV[3]

@@ -39,6 +39,11 @@ export const REQUEST_LOG_CONSTANTS_LUA = String.raw`
 local LOG_HEADER = 32
 local ANOMALY_WINDOW = 300000
 local TTL_MARGIN = 60000
+-- The TTL is extended when it would end less than this before what it must outlive.
+local TTL_AHEAD = 1000
+-- An admission compacts the log once at least this many entries, and a quarter of the limit, left
+-- the window.
+local COMPACT_MIN_ENTRIES = 16
 -- Local names (faster than a global lookup per call); not 'unpack', which the script uses as Lua's.
 local binUnpack, binPack = struct.unpack, struct.pack
 `;
@@ -137,13 +142,13 @@ local function saveLog(key, s, count, first, limit, W, admit, aStart, aCount, aW
   local needed = 0
   if admit then needed = now + W end
   if aStart > 0 and aStart + ANOMALY_WINDOW > needed then needed = aStart + ANOMALY_WINDOW end
-  local extend = exp < needed + 1000
+  local extend = exp < needed + TTL_AHEAD
   if extend then
     local margin = W
     if margin < TTL_MARGIN then margin = TTL_MARGIN end
     exp = needed + margin
   end
-  if not s or (admit and first >= 16 and first * 4 >= limit) then
+  if not s or (admit and first >= COMPACT_MIN_ENTRIES and first * 4 >= limit) then
     -- A new log, or enough entries left the window: write it whole, without them.
     local body = ''
     if s then body = string.sub(s, LOG_HEADER + 1 + first * 8) end
