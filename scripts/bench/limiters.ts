@@ -124,18 +124,23 @@ export function createLimiter(id: LimiterId, redis: RedisAddress): BenchLimiter 
  * counted.
  */
 const FLOOR_SCRIPTS = {
-  floor: 'return 1',
-  'log-floor': [
-    "redis.call('TIME')",
-    "if redis.call('GET', KEYS[1]) then redis.call('APPEND', KEYS[1], '12345678')",
-    "else redis.call('SET', KEYS[1], string.rep('0', 40), 'PX', 7200000) end",
-    'return { 1, 2, 3 }',
-  ].join('\n'),
+  floor: { script: 'return 1', args: [] },
+  'log-floor': {
+    script: [
+      "redis.call('TIME')",
+      "if redis.call('GET', KEYS[1]) then redis.call('APPEND', KEYS[1], '12345678')",
+      "else redis.call('SET', KEYS[1], string.rep('0', 40), 'PX', 7200000) end",
+      'return { 1, 2, 3 }',
+    ].join('\n'),
+    // A limit and a window, as every real limiter sends (rate-limiter-flexible sends its points
+    // and duration): reading arguments is part of any check's cost.
+    args: [String(REQUESTS_PER_HOUR), '3600000'],
+  },
 } as const;
 
 function scriptFloor(redis: RedisAddress, id: 'floor' | 'log-floor'): BenchLimiter {
   const client = connect(redis);
-  const script = FLOOR_SCRIPTS[id];
+  const { script, args } = FLOOR_SCRIPTS[id];
   const sha = createHash('sha1').update(script).digest('hex');
   let loaded: Promise<unknown> | undefined;
   return {
@@ -146,10 +151,7 @@ function scriptFloor(redis: RedisAddress, id: 'floor' | 'log-floor'): BenchLimit
     exactLimit: undefined,
     async check(creatorId) {
       await (loaded ??= client.script('LOAD', script));
-      // The log floor gets a limit and a window, as every real limiter does (rate-limiter-flexible
-      // sends its points and duration): reading arguments is part of any check's cost.
-      if (id === 'log-floor') await client.evalsha(sha, 1, `${id}:{${creatorId}}`, String(REQUESTS_PER_HOUR), '3600000');
-      else await client.evalsha(sha, 1, `${id}:{${creatorId}}`);
+      await client.evalsha(sha, 1, `${id}:{${creatorId}}`, ...args);
       return { allowed: true };
     },
     fill: undefined,

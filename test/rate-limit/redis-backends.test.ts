@@ -126,24 +126,16 @@ describe('round trips', () => {
   });
 
   it('elasticache: settle reads no usage unless asked; settleWithStatus reads it in the same script call', async () => {
-    const tiers: TierTable = {
-      reserving: {
-        policies: [
-          { name: 'requests', unit: 'requests', limit: 100, windowSeconds: 3600 },
-          { name: 'tokens', unit: 'tokens', limit: 10_000, windowSeconds: 3600 },
-          { name: 'in-flight', unit: 'concurrent', limit: 4, leaseSeconds: 60 },
-        ],
-      },
-    };
-    const limiter = servers.limiter('elasticache', { tiers });
-    await limiter.check('settler', 'reserving', { tokens: 100, requestId: 'plain' });
-    await limiter.check('settler', 'reserving', { tokens: 100, requestId: 'with-status' });
+    // The default `pro` tier: a request window, a token window and an in-flight cap.
+    const limiter = servers.limiter('elasticache');
+    await limiter.check('settler', 'pro', { tokens: 100, requestId: 'plain' });
+    await limiter.check('settler', 'pro', { tokens: 100, requestId: 'with-status' });
 
     await servers.inspector.config('RESETSTAT');
-    await limiter.settle('settler', 'reserving', 'plain', 50);
+    await limiter.settle('settler', 'pro', 'plain', 50);
     const plain = await commandStats();
     await servers.inspector.config('RESETSTAT');
-    await limiter.settleWithStatus('settler', 'reserving', 'with-status', 50);
+    await limiter.settleWithStatus('settler', 'pro', 'with-status', 50);
     const withStatus = await commandStats();
 
     expect(plain.evalsha).toBe(1);
