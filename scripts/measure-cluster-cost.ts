@@ -20,7 +20,7 @@ import type { Cluster } from 'ioredis';
 import { createRateLimiter, RateLimitError, type RateLimiter, type TierTable } from '../lambda/rate-limit';
 import { createElastiCacheClient } from '../lambda/rate-limit/backends/elasticache-client';
 import { creatorKeys } from '../lambda/rate-limit/keys';
-import { parseCommandStats, parseInfo, startRedisCluster, type ClusterNode, type RedisCluster } from './redis/redis-cluster';
+import { parseCommandStats, parseInfo, startRedisCluster, type ClusterNode, type RedisCluster } from '../test/harness/redis-cluster';
 
 interface Scenario {
   readonly name: string;

@@ -11,7 +11,7 @@
  *   denials are warm; then the measured checks take turns over them.
  */
 import { Redis } from 'ioredis';
-import { startRedis, type RedisProcess } from '../redis/redis-process';
+import { startRedis, type RedisProcess } from '../../test/harness/redis-process';
 import { createLimiter, type BenchLimiter, type LimiterId, type RedisAddress } from './limiters';
 import { runLoad, type CheckOperation, type LoadResult } from './load';
 import { describeMachine, type MachineDescription } from './machine';

@@ -15,7 +15,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { startRedis, type RedisProcess } from '../redis/redis-process';
+import { startRedis, type RedisProcess } from '../../test/harness/redis-process';
 import { createLimiter, type BenchLimiter, type LimiterId } from './limiters';
 import { runLoad } from './load';
 import type { BenchOptions } from './options';

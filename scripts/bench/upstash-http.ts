@@ -1,6 +1,6 @@
 /**
  * HTTP requests per check of the Upstash backends, counted by the local Upstash-compatible server
- * (scripts/redis/upstash-compatible-server.ts) in front of the bench's redis-server: this project's
+ * (test/harness/upstash-compatible-server.ts) in front of the bench's redis-server: this project's
  * upstash backend, and @upstash/ratelimit with the official @upstash/redis client at its defaults
  * (auto-pipelining on). The server rewrites the `allow-key-locking` shebang of @upstash/ratelimit's
  * scripts for plain Redis (its script-rewriter), as the TCP adapter does for the main table.
@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto';
 import { Ratelimit } from '@upstash/ratelimit';
 import { Redis as UpstashRedis } from '@upstash/redis';
 import { createRateLimiter, RateLimitError } from '../../lambda/rate-limit/exports';
-import { startUpstashCompatibleServer } from '../redis/upstash-compatible-server';
+import { startUpstashCompatibleServer } from '../../test/harness/upstash-compatible-server';
 import { BENCH_TIERS, RESERVED_TOKENS, REQUESTS_PER_HOUR, SETTLED_TOKENS, type RedisAddress } from './limiters';
 import { runLoad, type CheckOperation } from './load';
 import type { BenchOptions } from './options';

@@ -2,8 +2,8 @@
  * The HTTP API scenarios delivered to the handlers as API Gateway events, against a real
  * redis-server (ElastiCache backend) and the Upstash-compatible REST server in front of it.
  */
-import { findFreePort } from '../../scripts/redis/free-port';
-import { startUpstashCompatibleServer, type UpstashCompatibleServer } from '../../scripts/redis/upstash-compatible-server';
+import { findFreePort } from '../harness/free-port';
+import { startUpstashCompatibleServer, type UpstashCompatibleServer } from '../harness/upstash-compatible-server';
 import { defineApiScenarios } from '../support/http-scenarios';
 import { elastiCacheEnv, handlerTransport, testRuntime, unansweredEnv, upstashEnv, useHandlerTestServers } from '../support/lambda-runtime';
 

@@ -6,8 +6,8 @@
  */
 import { Redis } from 'ioredis';
 import { ROUTE_NAMES, type RouteName } from '../../lambda/shared/routes';
-import { startRedis, type RedisProcess } from '../../scripts/redis/redis-process';
-import { startUpstashCompatibleServer, type UpstashCompatibleServer } from '../../scripts/redis/upstash-compatible-server';
+import { startRedis, type RedisProcess } from '../harness/redis-process';
+import { startUpstashCompatibleServer, type UpstashCompatibleServer } from '../harness/upstash-compatible-server';
 import { uniqueCreator } from '../support/http-scenarios';
 import { BundledFunction, bundleHandlers, type Bundles } from '../support/lambda-bundle';
 import { apiGatewayEvent, type ApiCall } from '../support/lambda-events';

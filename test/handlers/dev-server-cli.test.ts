@@ -8,8 +8,8 @@ import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import { findFreePort } from '../../scripts/redis/free-port';
-import { startRedis, type RedisProcess } from '../../scripts/redis/redis-process';
+import { findFreePort } from '../harness/free-port';
+import { startRedis, type RedisProcess } from '../harness/redis-process';
 
 const ROOT = resolve(__dirname, '..', '..');
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');

@@ -8,7 +8,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { Redis } from 'ioredis';
 import { createApiHandlers } from '../../lambda/handlers/operations';
 import type { ApiRuntime } from '../../lambda/shared/limiter';
-import { startRedis, type RedisProcess } from '../../scripts/redis/redis-process';
+import { startRedis, type RedisProcess } from '../harness/redis-process';
 import { uniqueCreator } from '../support/http-scenarios';
 import { apiGatewayEvent, lambdaContext } from '../support/lambda-events';
 import { closeRuntimes, elastiCacheEnv, replyOf, testRuntime } from '../support/lambda-runtime';

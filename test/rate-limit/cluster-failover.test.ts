@@ -8,7 +8,7 @@
  */
 import { RateLimitError, RateLimitUnavailableError, type RateLimiter, type TierTable } from '../../lambda/rate-limit';
 import { creatorKeys } from '../../lambda/rate-limit/keys';
-import type { ClusterNode } from '../../scripts/redis/redis-cluster';
+import type { ClusterNode } from '../harness/redis-cluster';
 import { concurrently, sleep } from '../support/backends';
 import { commandCalls, errorCounts, resetStats, useTestCluster } from '../support/cluster';
 

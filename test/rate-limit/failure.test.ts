@@ -12,9 +12,9 @@ import {
   type RateLimiterOptions,
   type TierTable,
 } from '../../lambda/rate-limit';
-import { startRedis, type RedisProcess } from '../../scripts/redis/redis-process';
-import { startUpstashCompatibleServer, type UpstashCompatibleServer } from '../../scripts/redis/upstash-compatible-server';
-import type { FaultMode } from '../../scripts/redis/upstash-compatible-server';
+import { startRedis, type RedisProcess } from '../harness/redis-process';
+import { startUpstashCompatibleServer, type UpstashCompatibleServer } from '../harness/upstash-compatible-server';
+import type { FaultMode } from '../harness/upstash-compatible-server';
 import { sleep } from '../support/backends';
 
 const TIMEOUT_MS = 200;

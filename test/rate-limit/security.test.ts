@@ -5,7 +5,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { createRateLimiter, RateLimitUnavailableError, type RateLimiter, type RateLimiterOptions } from '../../lambda/rate-limit';
-import { startRedis, type RedisProcess } from '../../scripts/redis/redis-process';
+import { startRedis, type RedisProcess } from '../harness/redis-process';
 import { generateTestCertificates, type TestCertificates } from '../support/tls-certificates';
 
 const PASSWORD = 'default-user-secret-31337';

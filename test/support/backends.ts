@@ -4,11 +4,11 @@
  * its own key prefix, so tests never see each other's state.
  */
 import { Redis as IoRedis } from 'ioredis';
-import { startRedis, type RedisProcess } from '../../scripts/redis/redis-process';
+import { startRedis, type RedisProcess } from '../harness/redis-process';
 import {
   startUpstashCompatibleServer,
   type UpstashCompatibleServer,
-} from '../../scripts/redis/upstash-compatible-server';
+} from '../harness/upstash-compatible-server';
 import { createRateLimiter, type RateLimiter, type RateLimiterOptions } from '../../lambda/rate-limit';
 
 export type BackendUnderTest = 'memory' | 'elasticache' | 'upstash';

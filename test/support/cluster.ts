@@ -13,7 +13,7 @@ import {
   type ClusterNode,
   type RedisCluster,
   type StartRedisClusterOptions,
-} from '../../scripts/redis/redis-cluster';
+} from '../harness/redis-cluster';
 import { uniqueKeyPrefix, type LimiterFactory, type LimiterOptions } from './backends';
 
 export interface TestCluster {

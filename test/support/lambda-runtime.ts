@@ -11,8 +11,8 @@ import { createApiHandlers } from '../../lambda/handlers/operations';
 import { createLogger } from '../../lambda/shared/logger';
 import { createApiRuntime, type ApiRuntime, type ApiRuntimeOptions, type Environment } from '../../lambda/shared/limiter';
 import { createMetrics } from '../../lambda/shared/metrics';
-import { startRedis, type RedisProcess } from '../../scripts/redis/redis-process';
-import type { UpstashCompatibleServer } from '../../scripts/redis/upstash-compatible-server';
+import { startRedis, type RedisProcess } from '../harness/redis-process';
+import type { UpstashCompatibleServer } from '../harness/upstash-compatible-server';
 import type { ApiReply, ApiTransport } from './http-scenarios';
 import { apiGatewayEvent, lambdaContext, routeNameFor } from './lambda-events';
 

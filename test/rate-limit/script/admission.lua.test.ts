@@ -9,7 +9,7 @@
  */
 import { Redis } from 'ioredis';
 import { ADMISSION_SCRIPT } from '../../../lambda/rate-limit/script/admission.lua';
-import { startRedis, type RedisProcess } from '../../../scripts/redis/redis-process';
+import { startRedis, type RedisProcess } from '../../harness/redis-process';
 
 const HOUR = 3_600_000;
 const MINUTE = 60_000;

@@ -6,9 +6,9 @@ import { join, resolve } from 'node:path';
 
 import Redis from 'ioredis';
 
-import { findFreePort } from '../../../scripts/redis/free-port';
-import { RedisProcess, startRedis } from '../../../scripts/redis/redis-process';
-import { pingRedis } from '../../../scripts/redis/redis-ping';
+import { findFreePort } from './free-port';
+import { RedisProcess, startRedis } from './redis-process';
+import { pingRedis } from './redis-ping';
 
 function isRunning(pid: number): boolean {
   try {
@@ -128,13 +128,13 @@ describe('startRedis: stop', () => {
     const dir = mkdtempSync(join(tmpdir(), 'redis-orphan-'));
     try {
       const script = join(dir, 'orphan.ts');
-      const modulePath = resolve(__dirname, '../../../scripts/redis/redis-process');
+      const modulePath = resolve(__dirname, './redis-process');
       writeFileSync(
         script,
         `import { startRedis } from ${JSON.stringify(modulePath)};\n` +
           `startRedis().then((r) => { process.stdout.write(String(r.pid)); process.exit(0); });\n`,
       );
-      const tsx = resolve(__dirname, '../../../node_modules/.bin/tsx');
+      const tsx = resolve(__dirname, '../../node_modules/.bin/tsx');
       const result = spawnSync(tsx, [script], { encoding: 'utf8', timeout: 30_000 });
       const pid = Number(result.stdout.trim());
       expect(pid).toBeGreaterThan(0);

@@ -3,8 +3,8 @@ import { createHash } from 'node:crypto';
 import { Redis as UpstashRedis } from '@upstash/redis';
 import IORedis from 'ioredis';
 
-import { RedisProcess, startRedis } from '../../../scripts/redis/redis-process';
-import { UpstashCompatibleServer, startUpstashCompatibleServer } from '../../../scripts/redis/upstash-compatible-server';
+import { RedisProcess, startRedis } from './redis-process';
+import { UpstashCompatibleServer, startUpstashCompatibleServer } from './upstash-compatible-server';
 import { b64, rawRequest } from './raw-http';
 
 const TOKEN = 'test-token';

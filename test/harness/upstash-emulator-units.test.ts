@@ -2,12 +2,12 @@
 // because these modules never touch the network.
 import { createHash } from 'node:crypto';
 
-import { refusalFor } from '../../../scripts/redis/upstash-emulator/command-policy';
-import { FaultInjector } from '../../../scripts/redis/upstash-emulator/faults';
-import { JsonNumber, parseJson } from '../../../scripts/redis/upstash-emulator/json-parse';
-import { encodeResult } from '../../../scripts/redis/upstash-emulator/reply-encoding';
-import { BadRequestError, toCommand, toCommandList } from '../../../scripts/redis/upstash-emulator/request-body';
-import { ScriptRewriter, stripAllowKeyLocking } from '../../../scripts/redis/upstash-emulator/script-rewriter';
+import { refusalFor } from './upstash-emulator/command-policy';
+import { FaultInjector } from './upstash-emulator/faults';
+import { JsonNumber, parseJson } from './upstash-emulator/json-parse';
+import { encodeResult } from './upstash-emulator/reply-encoding';
+import { BadRequestError, toCommand, toCommandList } from './upstash-emulator/request-body';
+import { ScriptRewriter, stripAllowKeyLocking } from './upstash-emulator/script-rewriter';
 
 describe('parseJson', () => {
   it('parses like JSON.parse except that numbers keep their literal text', () => {

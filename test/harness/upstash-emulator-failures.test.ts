@@ -3,9 +3,9 @@ import { resolve } from 'node:path';
 
 import { Redis as UpstashRedis } from '@upstash/redis';
 
-import { findFreePort } from '../../../scripts/redis/free-port';
-import { RedisProcess, startRedis } from '../../../scripts/redis/redis-process';
-import { UpstashCompatibleServer, startUpstashCompatibleServer } from '../../../scripts/redis/upstash-compatible-server';
+import { findFreePort } from './free-port';
+import { RedisProcess, startRedis } from './redis-process';
+import { UpstashCompatibleServer, startUpstashCompatibleServer } from './upstash-compatible-server';
 import { b64, rawRequest } from './raw-http';
 
 const TOKEN = 'failure-token';
@@ -224,8 +224,8 @@ describe('command-line entry point', () => {
 
   it('serves requests with settings from the environment and exits cleanly on SIGTERM', async () => {
     const port = await findFreePort();
-    const tsx = resolve(__dirname, '../../../node_modules/.bin/tsx');
-    const entry = resolve(__dirname, '../../../scripts/redis/upstash-compatible-server.ts');
+    const tsx = resolve(__dirname, '../../node_modules/.bin/tsx');
+    const entry = resolve(__dirname, './upstash-compatible-server.ts');
     const child = spawn(tsx, [entry], {
       env: { ...process.env, UPSTASH_EMULATOR_PORT: String(port), UPSTASH_EMULATOR_TOKEN: 'cli-token', REDIS_URL: redis.url },
       stdio: ['ignore', 'pipe', 'pipe'],

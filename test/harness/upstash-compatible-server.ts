@@ -4,11 +4,11 @@
  * to end without the cloud service. Scripts using Upstash's
  * `allow-key-locking` shebang flag (as `@upstash/ratelimit` >= 2.1 does) are
  * rewritten so real Redis accepts them.
- * Wire behaviour follows /work/shared/reference/upstash-rest-protocol.md.
+ * Wire behaviour follows what the official client sends and expects (docs/design.md, "Upstash REST").
  *
  * Run standalone:
  *   UPSTASH_EMULATOR_TOKEN=secret REDIS_URL=redis://127.0.0.1:6379 \
- *   UPSTASH_EMULATOR_PORT=8079 npx tsx scripts/redis/upstash-compatible-server.ts
+ *   UPSTASH_EMULATOR_PORT=8079 npx tsx test/harness/upstash-compatible-server.ts
  */
 import { IncomingMessage, Server, ServerResponse, createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
