@@ -1,0 +1,11 @@
+/**
+ * The contract shared by the CDK app (lib/) and the runtime (lambda/): routes, environment
+ * variables, metrics, defaults and the tier table's format and parser. Nothing here imports a
+ * package: the CDK app can load it without bundling anything of the runtime, and the functions
+ * without anything of the CDK.
+ */
+export * from './routes';
+export * from './environment';
+export * from './metrics';
+export { DEFAULT_TIERS, DEFAULT_LEASE_SECONDS, TIER_LIMITS, parseTierTable, parseTierTableJson } from '../rate-limit/tiers';
+export type { Policy, PolicyUnit, TierDefinition, TierTable } from '../rate-limit/types';

@@ -1,0 +1,26 @@
+/**
+ * The custom CloudWatch metrics the functions publish (EMF) and the CDK app alarms on. Names and
+ * dimensions are defined here once so an alarm can never watch a metric nobody publishes.
+ */
+
+export const DEFAULT_METRICS_NAMESPACE = 'CreatorRateLimit';
+
+export const METRIC = Object.freeze({
+  /** A check admitted by the backend. */
+  allowed: 'Allowed',
+  /** A check denied (HTTP 429). */
+  denied: 'Denied',
+  /** A check let through without the backend because it failed and the fail mode is open. */
+  degraded: 'Degraded',
+  /** A request answered 503 because the backend failed and the fail mode is closed. */
+  unavailable: 'Unavailable',
+  /** The library reported a creator exceeding the anomaly threshold. */
+  anomaly: 'Anomaly',
+  /** Duration of one library call that reached the backend, in milliseconds. */
+  backendLatency: 'BackendLatency',
+} as const);
+
+export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+
+/** Every data point carries {service}; when the request's tier is known, also {service, tier}. */
+export const METRIC_DIMENSIONS = Object.freeze({ service: 'service', tier: 'tier' } as const);
