@@ -1,12 +1,14 @@
 /**
- * The scenario transport over real HTTP, for tests of the local server.
+ * The scenario transport over real HTTP, for tests of the local server. Every call and reply is
+ * checked against docs/openapi.yaml.
  */
 import type { ApiTransport } from './http-scenarios';
 import { bodyBytes } from './lambda-events';
 import { replyOf } from './lambda-runtime';
+import { withContractCheck } from './openapi-contract';
 
 export function httpTransport(baseUrl: string): ApiTransport {
-  return async (call) => {
+  return withContractCheck(async (call) => {
     const headers = new Headers();
     for (const [name, value] of Object.entries(call.headers ?? {})) {
       for (const item of typeof value === 'string' ? [value] : value) headers.append(name, item);
@@ -19,5 +21,5 @@ export function httpTransport(baseUrl: string): ApiTransport {
       responseHeaders[name] = value;
     });
     return replyOf(response.status, responseHeaders, await response.text());
-  };
+  });
 }

@@ -15,6 +15,7 @@ import { startRedis, type RedisProcess } from '../harness/redis-process';
 import type { UpstashCompatibleServer } from '../harness/upstash-compatible-server';
 import type { ApiReply, ApiTransport } from './http-scenarios';
 import { apiGatewayEvent, lambdaContext, routeNameFor } from './lambda-events';
+import { withContractCheck } from './openapi-contract';
 
 /**
  * The default tiers plus `tiny`, whose limits a test reaches in a few calls: 3 requests a minute,
@@ -98,14 +99,14 @@ export async function closeRuntimes(): Promise<void> {
   await Promise.all(open.splice(0).map((runtime) => runtime.close()));
 }
 
-/** Delivers each call as an API Gateway event to the function serving its route. */
+/** Delivers each call as an API Gateway event to the function serving its route (checked against docs/openapi.yaml). */
 export function handlerTransport(runtime: ApiRuntime): ApiTransport {
   const handlers = createApiHandlers(runtime);
-  return async (call) => {
+  return withContractCheck(async (call) => {
     const route = routeNameFor(call);
     const result = await handlers[route](apiGatewayEvent(call), lambdaContext(`creator-rate-limit-${route}`));
     return replyOf(result.statusCode, result.headers ?? {}, result.isBase64Encoded ? Buffer.from(result.body, 'base64').toString('utf8') : result.body);
-  };
+  });
 }
 
 export function replyOf(status: number, headers: Record<string, unknown>, text: string): ApiReply {
