@@ -16,6 +16,7 @@ import { badRequest, notFound, internalError, type ApiResponse } from '../lambda
 import { createApiRuntime, type ApiRuntime, type Environment } from '../lambda/shared/limiter';
 import { findRoute, PathDecodingError, type RouteMatch } from '../lambda/shared/routes';
 import { describeBackend, resolveDevEnvironment } from './dev-server/environment';
+import { OPENAPI_ROUTE, openApiResponse } from './dev-server/openapi-document';
 import { localContext, splitUrl, toProxyEvent } from './dev-server/proxy-event';
 
 export const DEFAULT_PORT = 3000;
@@ -88,6 +89,10 @@ async function serve(
 ): Promise<void> {
   const method = request.method ?? 'GET';
   const url = request.url ?? '/';
+  if (method === OPENAPI_ROUTE.method && splitUrl(url).path === OPENAPI_ROUTE.path) {
+    request.resume();
+    return send(response, await openApiResponse());
+  }
   let match: RouteMatch | undefined;
   try {
     match = findRoute(method, splitUrl(url).path);
@@ -201,7 +206,7 @@ async function main(): Promise<void> {
       `  curl -i -X POST ${server.url}/v1/check -H 'Content-Type: application/json' -d '${example}'`,
       `  curl -i ${server.url}/v1/status/creator-123?tier=pro`,
       '',
-      'Routes: POST /v1/check, POST /v1/settle, GET /v1/status/{creatorId}, POST /v1/reset. Press Ctrl-C to stop.',
+      'Routes: POST /v1/check, POST /v1/settle, GET /v1/status/{creatorId}, POST /v1/reset; the OpenAPI document at GET /v1/openapi.json. Press Ctrl-C to stop.',
     ].join('\n'),
   );
   let stopping = false;
