@@ -126,7 +126,9 @@ export async function poisonCreator(redis: RedisProcess, creatorId: string): Pro
   return keys.length;
 }
 
-/** A one-line summary of records for failure messages: `check#0 200 12ms`. */
+/** A one-line summary of records for failure messages: `check#0 200 12ms`, `check#1 200 degraded 3ms`. */
 export function describeRecords(records: readonly InvocationRecord[]): string {
-  return records.map((record) => `${record.route}#${record.container} ${record.status} ${Math.round(record.ms)}ms`).join(', ');
+  return records
+    .map((record) => `${record.route}#${record.container} ${record.status}${record.reply?.body?.degraded ? ' degraded' : ''} ${Math.round(record.ms)}ms`)
+    .join(', ');
 }
