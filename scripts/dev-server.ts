@@ -1,7 +1,10 @@
 /**
  * Local API server (`npm start`): serves the four routes of the HTTP API on 127.0.0.1 by turning
  * each HTTP request into an API Gateway proxy event and calling the same handler code that runs
- * in Lambda. All routes share one runtime, hence one backend client.
+ * in Lambda. All routes share one runtime, hence one backend client. Before a handler runs, the
+ * server refuses what API Gateway would refuse or never forward: cross-site browser requests
+ * (dev-server/request-guard.ts), methods a path does not serve (405), bodies over the handlers'
+ * limit (413) and JSON routes called with another Content-Type (415).
  *
  *   PORT              port to listen on (default 3000; 0 picks a free one)
  *   RATE_LIMIT_*, ELASTICACHE_*, UPSTASH_*   as deployed (DESIGN.md section 4); with no backend
@@ -12,17 +15,17 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { APIGatewayProxyResult } from 'aws-lambda';
 import { createApiHandlers } from '../lambda/handlers/operations';
-import { badRequest, notFound, internalError, type ApiResponse } from '../lambda/shared/http';
+import { badRequest, internalError, methodNotAllowed, notFound, payloadTooLarge, type ApiResponse } from '../lambda/shared/http';
 import { createApiRuntime, type ApiRuntime, type Environment } from '../lambda/shared/limiter';
-import { findRoute, PathDecodingError, type RouteMatch } from '../lambda/shared/routes';
+import { MAX_BODY_BYTES } from '../lambda/shared/request';
+import { allowedMethods, findRoute, PathDecodingError } from '../lambda/shared/routes';
 import { describeBackend, resolveDevEnvironment } from './dev-server/environment';
 import { OPENAPI_ROUTE, openApiResponse } from './dev-server/openapi-document';
 import { localContext, splitUrl, toProxyEvent } from './dev-server/proxy-event';
+import { crossSiteRefusal, jsonContentTypeRefusal } from './dev-server/request-guard';
 
 export const DEFAULT_PORT = 3000;
 const HOST = '127.0.0.1';
-/** API Gateway accepts 10 MB; the handlers reject anything over 16 KiB anyway. */
-const MAX_REQUEST_BYTES = 1024 * 1024;
 
 export interface DevServerOptions {
   /** @default 3000; 0 picks a free port */
@@ -31,6 +34,8 @@ export interface DevServerOptions {
   readonly env?: Environment;
   /** Receives one access-log line per request (`POST /v1/check 200 2.1 ms`). @default none */
   readonly accessLog?: (line: string) => void;
+  /** Receives every unexpected error (answered 500): a 500 is a bug and must be seen. @default console.error */
+  readonly errorLog?: (message: string, error: unknown) => void;
 }
 
 export interface DevServer {
@@ -56,6 +61,8 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
   }
   const handlers = createApiHandlers(runtime);
   const accessLog = options.accessLog;
+  const errorLog = options.errorLog ?? ((message: string, error: unknown) => console.error(message, error));
+  let port = 0;
   const server = createServer((request, response) => {
     const started = performance.now();
     if (accessLog) {
@@ -63,13 +70,14 @@ export async function startDevServer(options: DevServerOptions = {}): Promise<De
         accessLog(`${request.method} ${request.url} ${response.statusCode} ${(performance.now() - started).toFixed(1)} ms`);
       });
     }
-    serve(request, response, handlers).catch(() => {
+    serve(request, response, handlers, port).catch((error: unknown) => {
+      errorLog(`unexpected error serving ${request.method} ${request.url?.slice(0, 256)}`, error);
       if (!response.headersSent) send(response, internalError());
       else response.destroy();
     });
   });
   await listen(server, options.port ?? DEFAULT_PORT);
-  const port = (server.address() as AddressInfo).port;
+  port = (server.address() as AddressInfo).port;
 
   let closing: Promise<void> | undefined;
   return {
@@ -86,30 +94,26 @@ async function serve(
   request: IncomingMessage,
   response: ServerResponse,
   handlers: ReturnType<typeof createApiHandlers>,
+  port: number,
 ): Promise<void> {
   const method = request.method ?? 'GET';
   const url = request.url ?? '/';
-  if (method === OPENAPI_ROUTE.method && splitUrl(url).path === OPENAPI_ROUTE.path) {
+  const { path } = splitUrl(url);
+  const crossSite = crossSiteRefusal(request.headers, port);
+  if (crossSite) return discardBodyAndSend(request, response, crossSite);
+  if (method === OPENAPI_ROUTE.method && path === OPENAPI_ROUTE.path) {
     request.resume();
     return send(response, await openApiResponse());
   }
-  let match: RouteMatch | undefined;
-  try {
-    match = findRoute(method, splitUrl(url).path);
-  } catch (error) {
-    if (!(error instanceof PathDecodingError)) throw error;
-    request.resume();
-    return send(response, badRequest([{ field: error.parameter, detail: 'is not valid percent-encoding' }]));
-  }
-  if (!match) {
-    request.resume();
-    return send(response, notFound(method, splitUrl(url).path));
+  const refusal = routingRefusal(method, path);
+  if (refusal) return discardBodyAndSend(request, response, refusal);
+  const match = findRoute(method, path)!;
+  if (match.route.jsonBody && hasBody(request)) {
+    const refusedType = jsonContentTypeRefusal(request.headers);
+    if (refusedType) return discardBodyAndSend(request, response, refusedType);
   }
   const body = await readBody(request);
-  if (body === undefined) {
-    send(response, badRequest([{ field: 'body', detail: `must be at most ${MAX_REQUEST_BYTES} bytes` }]));
-    return;
-  }
+  if (body === undefined) return discardBodyAndSend(request, response, payloadTooLarge(MAX_BODY_BYTES));
   const event = toProxyEvent(
     {
       method,
@@ -125,21 +129,53 @@ async function serve(
   send(response, result);
 }
 
-/** The request body, or undefined when it exceeds MAX_REQUEST_BYTES. */
+/** Whether a body follows the headers (an empty POST goes on to the handler's 400 "body is required"). */
+function hasBody(request: IncomingMessage): boolean {
+  return request.headers['transfer-encoding'] !== undefined || Number(request.headers['content-length'] ?? 0) > 0;
+}
+
+/** 400 for an undecodable path parameter, 405 for a path served under other methods, 404 for no route; else undefined. */
+function routingRefusal(method: string, path: string): ApiResponse | undefined {
+  try {
+    if (findRoute(method, path)) return undefined;
+  } catch (error) {
+    if (!(error instanceof PathDecodingError)) throw error;
+    return badRequest([{ field: error.parameter, detail: 'is not valid percent-encoding' }]);
+  }
+  const allow = allowedMethods(path);
+  return allow.length > 0 ? methodNotAllowed(method, path, allow) : notFound(method, path);
+}
+
+/**
+ * Answers without reading the body. The connection is closed afterwards: a client may still be
+ * sending a large body, and draining it would let anyone make the server read without limit.
+ */
+function discardBodyAndSend(request: IncomingMessage, response: ServerResponse, result: ApiResponse): void {
+  if (!request.complete) response.setHeader('Connection', 'close');
+  request.resume();
+  send(response, result);
+}
+
+/** The request body, or undefined as soon as it exceeds MAX_BODY_BYTES (the limit the handlers apply). */
 function readBody(request: IncomingMessage): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
+    const declared = Number(request.headers['content-length']);
+    if (declared > MAX_BODY_BYTES) {
+      resolve(undefined);
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
-    request.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > MAX_REQUEST_BYTES) {
-        request.removeAllListeners('data');
-        request.resume();
+      if (size > MAX_BODY_BYTES) {
+        request.off('data', onData);
         resolve(undefined);
         return;
       }
       chunks.push(chunk);
-    });
+    };
+    request.on('data', onData);
     request.on('end', () => resolve(Buffer.concat(chunks)));
     request.on('error', reject);
   });

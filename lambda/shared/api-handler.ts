@@ -8,7 +8,10 @@
  *
  * Status mapping (DESIGN.md section 5):
  *   RateLimitError            -> 429 problem+json, Retry-After, rate-limit headers
- *   RateLimitInputError       -> 400 naming the field (as do this layer's own BadRequestErrors)
+ *   RateLimitInputError       -> 400 naming the field (as do this layer's own BadRequestErrors,
+ *                                unknown query parameters included)
+ *   PayloadTooLargeError      -> 413
+ *   another route's method    -> 405 with Allow; another route's path -> 404
  *   RateLimitUnavailableError -> 503, Retry-After (60)
  *   RateLimitConfigError      -> 500 "misconfigured" (a deployment fault, never caused by input)
  *   anything else             -> 500, logged as a bug
@@ -23,12 +26,22 @@ import {
   RateLimitUnavailableError,
   type RateLimiter,
 } from '../rate-limit/exports';
-import { badRequest, internalError, misconfigured, notFound, serviceUnavailable, tooManyRequests, type ApiResponse } from './http';
+import {
+  badRequest,
+  internalError,
+  methodNotAllowed,
+  misconfigured,
+  notFound,
+  payloadTooLarge,
+  serviceUnavailable,
+  tooManyRequests,
+  type ApiResponse,
+} from './http';
 import { runInvocation, type Invocation } from './invocation';
 import { sharedApiRuntime, type ApiRuntime } from './limiter';
 import { countOf, METRIC, millisecondsOf, publishInvocationMetrics } from './metrics';
-import { BadRequestError, parseEvent, type ApiRequest } from './request';
-import { matchResource, PathDecodingError, ROUTES, type RouteName } from './routes';
+import { BadRequestError, parseEvent, PayloadTooLargeError, rejectUnknownQueryParameters, type ApiRequest } from './request';
+import { allowedMethods, matchResource, PathDecodingError, ROUTES, type RouteName } from './routes';
 
 export interface OperationContext {
   readonly request: ApiRequest;
@@ -67,8 +80,9 @@ export function createApiHandler(operation: Operation, runtime: ApiRuntime): Api
       try {
         const request = parseEvent(event);
         if (request.method !== route.method || !servesRoute(route.resource, request)) {
-          response = notFound(request.method, request.path);
+          response = misrouted(request);
         } else {
+          rejectUnknownQueryParameters(request, route.query);
           const limiter = await runtime.limiter();
           tiers = limiter.tiers;
           response = await operation.run(operationContext(request, limiter, invocation));
@@ -87,6 +101,14 @@ export function createApiHandler(operation: Operation, runtime: ApiRuntime): Api
       return response;
     });
   };
+}
+
+/** Not this function's route: 405 when another method is served at this path, else 404. */
+function misrouted(request: ApiRequest): ApiResponse {
+  const allow = allowedMethods(request.path, request.resource);
+  return allow.length > 0 && !allow.includes(request.method)
+    ? methodNotAllowed(request.method, request.path, allow)
+    : notFound(request.method, request.path);
 }
 
 /** API Gateway sets `resource` to the route's template; without one (hand-made events) the path must fit it. */
@@ -134,6 +156,7 @@ function operationContext(request: ApiRequest, limiter: RateLimiter, invocation:
 
 function errorResponse(error: unknown, invocation: Invocation, tiers: RateLimiter['tiers'] | undefined): ApiResponse {
   if (error instanceof BadRequestError) return badRequest(error.errors);
+  if (error instanceof PayloadTooLargeError) return payloadTooLarge(error.limitBytes);
   if (error instanceof RateLimitInputError) {
     return badRequest([{ field: error.field, detail: error.message.slice(error.field.length + 2) || error.message }]);
   }

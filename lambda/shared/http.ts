@@ -18,6 +18,10 @@ export const PROBLEM_TYPE = Object.freeze({
   quotaExceeded: 'https://iana.org/assignments/http-problem-types#quota-exceeded',
   invalidRequest: 'urn:creator-rate-limit:problem:invalid-request',
   notFound: 'urn:creator-rate-limit:problem:not-found',
+  methodNotAllowed: 'urn:creator-rate-limit:problem:method-not-allowed',
+  payloadTooLarge: 'urn:creator-rate-limit:problem:payload-too-large',
+  unsupportedMediaType: 'urn:creator-rate-limit:problem:unsupported-media-type',
+  forbidden: 'urn:creator-rate-limit:problem:forbidden',
   backendUnavailable: 'urn:creator-rate-limit:problem:backend-unavailable',
   misconfigured: 'urn:creator-rate-limit:problem:misconfigured',
   internal: 'urn:creator-rate-limit:problem:internal-error',
@@ -73,6 +77,53 @@ export function notFound(method: string, path: string): ApiResponse {
     title: 'Not found',
     status: 404,
     detail: `No route for ${method.slice(0, 16)} ${path.slice(0, 256)}. Routes: POST /v1/check, POST /v1/settle, GET /v1/status/{creatorId}, POST /v1/reset`,
+  });
+}
+
+/** 405: the path exists, the method does not; `Allow` lists the methods that do. */
+export function methodNotAllowed(method: string, path: string, allow: readonly string[]): ApiResponse {
+  return problemResponse(
+    {
+      type: PROBLEM_TYPE.methodNotAllowed,
+      title: 'Method not allowed',
+      status: 405,
+      detail: `${path.slice(0, 256)} does not accept ${method.slice(0, 16)}; allowed: ${allow.join(', ')}`,
+      allow,
+    },
+    { Allow: allow.join(', ') },
+  );
+}
+
+export function payloadTooLarge(limitBytes: number): ApiResponse {
+  return problemResponse({
+    type: PROBLEM_TYPE.payloadTooLarge,
+    title: 'Payload too large',
+    status: 413,
+    detail: `body: must be at most ${limitBytes} bytes`,
+    field: 'body',
+    limitBytes,
+  });
+}
+
+/** 415 naming the header: the route reads a JSON body. */
+export function unsupportedMediaType(contentType: string | undefined): ApiResponse {
+  return problemResponse({
+    type: PROBLEM_TYPE.unsupportedMediaType,
+    title: 'Unsupported media type',
+    status: 415,
+    detail: `Content-Type: must be application/json, got ${contentType === undefined ? 'none' : JSON.stringify(contentType.slice(0, 100))}`,
+    field: 'Content-Type',
+  });
+}
+
+/** 403 naming the header that shows the request did not come from this server's own pages or a non-browser client. */
+export function forbidden(field: string, detail: string): ApiResponse {
+  return problemResponse({
+    type: PROBLEM_TYPE.forbidden,
+    title: 'Forbidden',
+    status: 403,
+    detail: `${field}: ${detail}`,
+    field,
   });
 }
 

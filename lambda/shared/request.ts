@@ -3,8 +3,8 @@
  *
  * Every way an event can be wrong ends as a BadRequestError naming the field, so the handler
  * answers 400 and never 500: the envelope itself, an undecodable or oversized body, malformed
- * JSON, a body that is not an object, missing, unknown or mistyped fields, a query parameter given
- * twice.
+ * JSON, a body that is not an object, missing, unknown or mistyped fields, an unknown query
+ * parameter or one given twice. A body over the size limit is the one exception: 413.
  */
 import { z } from 'zod';
 import type { FieldError } from './http';
@@ -28,6 +28,9 @@ const nullableStringLists = z.record(z.string(), z.array(z.string()).nullable())
 /**
  * The fields of the proxy event the handlers read. Lenient where API Gateway varies (null versus
  * absent maps) and silent about fields they do not use.
+ *
+ * The schema only checks the types: zod builds its output maps by assignment, which drops a key
+ * named `__proto__`, so the maps themselves are copied from the event by ownMap below.
  */
 const ProxyEventEnvelope = z.object({
   httpMethod: z.string(),
@@ -42,6 +45,8 @@ const ProxyEventEnvelope = z.object({
   isBase64Encoded: z.boolean().nullish(),
   requestContext: z.object({ requestId: z.string().nullish() }).nullish(),
 });
+
+type RawEvent = Record<string, unknown>;
 
 export interface ApiRequest {
   readonly method: string;
@@ -62,33 +67,61 @@ export function parseEvent(event: unknown): ApiRequest {
   const parsed = ProxyEventEnvelope.safeParse(event);
   if (!parsed.success) throw fromZodError(parsed.error);
   const envelope = parsed.data;
+  const raw = event as RawEvent;
   return {
     method: envelope.httpMethod,
     resource: envelope.resource ?? undefined,
     path: envelope.path ?? envelope.resource ?? '/',
-    pathParameters: withoutNulls(envelope.pathParameters),
-    query: queryOf(envelope.queryStringParameters, envelope.multiValueQueryStringParameters),
+    pathParameters: withoutNulls(ownMap(raw, 'pathParameters', isString)),
+    query: queryOf(ownMap(raw, 'queryStringParameters', isString), ownMap(raw, 'multiValueQueryStringParameters', isStringList)),
     body: envelope.body ?? null,
     isBase64Encoded: envelope.isBase64Encoded === true,
     requestId: envelope.requestContext?.requestId ?? undefined,
   };
 }
 
-function withoutNulls(map: Record<string, string | null> | null | undefined): Record<string, string> {
-  const result: Record<string, string> = {};
-  for (const [key, value] of Object.entries(map ?? {})) if (value !== null) result[key] = value;
+const isString = (value: unknown): value is string => typeof value === 'string';
+const isStringList = (value: unknown): value is string[] => Array.isArray(value) && value.every(isString);
+
+/**
+ * A map of the event copied into an object without a prototype, so that a key named like an
+ * Object.prototype member (`__proto__`, `constructor`, `toString`) is an ordinary key: a query
+ * parameter so named is then reported as unknown instead of being dropped, or of colliding with
+ * the inherited member.
+ */
+function ownMap<T>(event: RawEvent, field: string, isValue: (value: unknown) => value is T): Record<string, T | null> {
+  const map: Record<string, T | null> = Object.create(null) as Record<string, T | null>;
+  const source = event[field];
+  if (typeof source !== 'object' || source === null) return map;
+  for (const [key, value] of Object.entries(source)) {
+    if (value !== null && !isValue(value)) throw new BadRequestError(`${field}.${key.slice(0, 64)}`, 'has the wrong type');
+    map[key] = value;
+  }
+  return map;
+}
+
+function withoutNulls(map: Record<string, string | null>): Record<string, string> {
+  const result: Record<string, string> = Object.create(null) as Record<string, string>;
+  for (const [key, value] of Object.entries(map)) if (value !== null) result[key] = value;
   return result;
 }
 
 /** API Gateway fills both maps; the multi-value one is complete, the other keeps the last value. */
-function queryOf(
-  single: Record<string, string | null> | null | undefined,
-  multi: Record<string, string[] | null> | null | undefined,
-): Record<string, string[]> {
-  const query: Record<string, string[]> = {};
-  for (const [key, value] of Object.entries(single ?? {})) if (value !== null) query[key] = [value];
-  for (const [key, values] of Object.entries(multi ?? {})) if (values && values.length > 0) query[key] = [...values];
+function queryOf(single: Record<string, string | null>, multi: Record<string, string[] | null>): Record<string, string[]> {
+  const query: Record<string, string[]> = Object.create(null) as Record<string, string[]>;
+  for (const [key, value] of Object.entries(single)) if (value !== null) query[key] = [value];
+  for (const [key, values] of Object.entries(multi)) if (values && values.length > 0) query[key] = [...values];
   return query;
+}
+
+/** Any query parameter the route does not read is a 400 naming it (a misspelt `tier` must not be ignored). */
+export function rejectUnknownQueryParameters(request: ApiRequest, known: readonly string[]): void {
+  const unknown = Object.keys(request.query).filter((key) => !known.includes(key));
+  const [first, ...more] = unknown.map((key) => ({
+    field: key.slice(0, 64),
+    detail: known.length === 0 ? 'is not a known query parameter (this route takes none)' : `is not a known query parameter (this route takes ${known.join(', ')})`,
+  }));
+  if (first) throw new BadRequestError(first.field, first.detail, more);
 }
 
 /** The body as text: base64-decoded when flagged, size-limited, valid UTF-8. Null when empty. */
@@ -118,8 +151,15 @@ export function bodyText(request: ApiRequest): string | null {
   }
 }
 
-function tooLarge(): BadRequestError {
-  return new BadRequestError('body', `must be at most ${MAX_BODY_BYTES} bytes`);
+/** A body over MAX_BODY_BYTES: answered 413, not 400, so a client can tell "too big" from "malformed". */
+export class PayloadTooLargeError extends Error {
+  constructor(readonly limitBytes: number) {
+    super(`body: must be at most ${limitBytes} bytes`);
+  }
+}
+
+function tooLarge(): PayloadTooLargeError {
+  return new PayloadTooLargeError(MAX_BODY_BYTES);
 }
 
 /** Parses the JSON object body against `schema`. */
@@ -140,7 +180,7 @@ export function jsonBody<T>(request: ApiRequest, schema: z.ZodType<T>): T {
 
 /** Parses the query string against `schema`; each parameter may appear once. */
 export function queryParameters<T>(request: ApiRequest, schema: z.ZodType<T>): T {
-  const single: Record<string, string> = {};
+  const single: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [key, values] of Object.entries(request.query)) {
     if (values.length > 1) throw new BadRequestError(key, 'must be given once');
     single[key] = values[0]!;

@@ -12,13 +12,17 @@ export interface ApiRoute {
   readonly method: 'GET' | 'POST';
   /** Resource path as API Gateway writes it in `event.resource`. */
   readonly resource: string;
+  /** The query parameters the route reads; any other one is a 400 naming it. */
+  readonly query: readonly string[];
+  /** Whether the route reads a JSON body (the local server then requires `Content-Type: application/json`). */
+  readonly jsonBody: boolean;
 }
 
 export const ROUTES: Readonly<Record<RouteName, ApiRoute>> = Object.freeze({
-  check: { name: 'check', method: 'POST', resource: '/v1/check' },
-  settle: { name: 'settle', method: 'POST', resource: '/v1/settle' },
-  status: { name: 'status', method: 'GET', resource: '/v1/status/{creatorId}' },
-  reset: { name: 'reset', method: 'POST', resource: '/v1/reset' },
+  check: { name: 'check', method: 'POST', resource: '/v1/check', query: [], jsonBody: true },
+  settle: { name: 'settle', method: 'POST', resource: '/v1/settle', query: [], jsonBody: true },
+  status: { name: 'status', method: 'GET', resource: '/v1/status/{creatorId}', query: ['tier'], jsonBody: false },
+  reset: { name: 'reset', method: 'POST', resource: '/v1/reset', query: [], jsonBody: true },
 });
 
 export interface RouteMatch {
@@ -62,7 +66,29 @@ export function matchResource(resource: string, path: string): Record<string, st
   return parameters;
 }
 
-/** Finds the route serving `method path`; undefined means 404. */
+/**
+ * The methods some route serves at this path (for `Allow`). Empty means no route has the path: 404;
+ * otherwise a method outside the list is a 405. `resource`, when API Gateway gave one, decides
+ * instead of the path (behind a custom domain the path carries the base path mapping too).
+ */
+export function allowedMethods(path: string, resource?: string): string[] {
+  const methods = new Set<string>();
+  for (const route of Object.values(ROUTES)) {
+    const fits = resource !== undefined ? route.resource === resource : matchesQuietly(route.resource, path);
+    if (fits) methods.add(route.method);
+  }
+  return [...methods].sort();
+}
+
+function matchesQuietly(resource: string, path: string): boolean {
+  try {
+    return matchResource(resource, path) !== undefined;
+  } catch {
+    return true; // the segment is there but undecodable: the route fits, its parameter is bad
+  }
+}
+
+/** Finds the route serving `method path`; undefined means 404 or 405 (see allowedMethods). */
 export function findRoute(method: string, path: string): RouteMatch | undefined {
   for (const route of Object.values(ROUTES)) {
     if (route.method !== method) continue;

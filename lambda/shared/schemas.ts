@@ -4,7 +4,7 @@
  * They check structure and JSON types only: what a creator id, tier, token count or request id may
  * contain is the library's rule (RateLimitInputError names the field), so it is written once.
  *
- * Unknown fields are rejected, in bodies and in the query string: a misspelt optional field
+ * Unknown fields are rejected, in bodies here and in the query string by the route table (routes.ts): a misspelt optional field
  * (`token` for `tokens`, `requestID` for `requestId`) would otherwise be dropped silently and
  * change what gets counted.
  */
@@ -34,8 +34,8 @@ export type SettleBody = z.infer<typeof SettleBody>;
 export const ResetBody = z.strictObject({ creatorId, tier: tier.optional() });
 export type ResetBody = z.infer<typeof ResetBody>;
 
-/** GET /v1/status/{creatorId}?tier=... */
-export const StatusQuery = z.strictObject({ tier: tier.optional() });
+/** GET /v1/status/{creatorId}?tier=... (unknown parameters are refused for every route, by the route table) */
+export const StatusQuery = z.object({ tier: tier.optional() });
 export type StatusQuery = z.infer<typeof StatusQuery>;
 
 export function describe(value: unknown): string {

@@ -27,14 +27,12 @@ export interface IncomingRequest {
 
 export function toProxyEvent(request: IncomingRequest, match: RouteMatch): APIGatewayProxyEvent {
   const { path, query } = splitUrl(request.url);
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
+  const headerValues = new Map<string, string[]>();
   for (let index = 0; index + 1 < request.rawHeaders.length; index += 2) {
-    const name = request.rawHeaders[index]!;
-    const value = request.rawHeaders[index + 1]!;
-    headers[name] = value;
-    (multiValueHeaders[name] ??= []).push(value);
+    appendTo(headerValues, request.rawHeaders[index]!, request.rawHeaders[index + 1]!);
   }
+  const multiValueHeaders = recordOf(headerValues);
+  const headers = lastValues(multiValueHeaders);
   const queryParameters = parseQuery(query);
   const now = new Date();
   const requestId = randomUUID();
@@ -115,17 +113,30 @@ export function splitUrl(url: string): { path: string; query: string } {
   return mark === -1 ? { path: url, query: '' } : { path: url.slice(0, mark), query: url.slice(mark + 1) };
 }
 
+/*
+ * Maps keyed by what the client sent are built in a Map and turned into records with
+ * Object.fromEntries, which defines own properties: a header or query parameter named `__proto__`,
+ * `constructor` or `toString` is then an ordinary key, never the inherited member.
+ */
+function appendTo(map: Map<string, string[]>, key: string, value: string): void {
+  const values = map.get(key);
+  if (values) values.push(value);
+  else map.set(key, [value]);
+}
+
+function recordOf<T>(map: Map<string, T>): Record<string, T> {
+  return Object.fromEntries(map) as Record<string, T>;
+}
+
 function parseQuery(query: string): Record<string, string[]> | null {
   if (query.length === 0) return null;
-  const result: Record<string, string[]> = {};
-  for (const [key, value] of new URLSearchParams(query)) (result[key] ??= []).push(value);
-  return Object.keys(result).length > 0 ? result : null;
+  const values = new Map<string, string[]>();
+  for (const [key, value] of new URLSearchParams(query)) appendTo(values, key, value);
+  return values.size > 0 ? recordOf(values) : null;
 }
 
 function lastValues(multi: Record<string, string[]>): Record<string, string> {
-  const single: Record<string, string> = {};
-  for (const [key, values] of Object.entries(multi)) single[key] = values[values.length - 1]!;
-  return single;
+  return Object.fromEntries(Object.entries(multi).map(([key, values]) => [key, values[values.length - 1]!]));
 }
 
 function encodeBody(body: Buffer): { text: string | null; isBase64Encoded: boolean } {
@@ -138,8 +149,7 @@ function encodeBody(body: Buffer): { text: string | null; isBase64Encoded: boole
 }
 
 function headerValue(headers: Record<string, string>, name: string): string | undefined {
-  const key = Object.keys(headers).find((candidate) => candidate.toLowerCase() === name);
-  return key === undefined ? undefined : headers[key];
+  return Object.entries(headers).find(([candidate]) => candidate.toLowerCase() === name)?.[1];
 }
 
 const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];

@@ -1,7 +1,7 @@
 /**
  * The local API server over real HTTP: the same scenarios as the handler tests (ElastiCache
  * backend on a real redis-server), plus what only the server does: choosing the embedded memory
- * backend, translating requests into API Gateway events, routing and 404, bodies on the wire.
+ * backend, translating requests into API Gateway events, routing, 404 and 405, bodies on the wire.
  */
 import { APIGatewayProxyEventSchema } from '@aws-lambda-powertools/parser/schemas/api-gateway';
 import { startDevServer, type DevServer } from '../../scripts/dev-server';
@@ -105,13 +105,17 @@ describe('local server specifics', () => {
       expectBadRequest(await api({ method: 'POST', path: '/v1/check', body: Buffer.from([0x7b, 0xff, 0xfe, 0x7d]) }), 'body');
     });
 
-    it('answers 400 body for a request body over 1 MiB without buffering it', async () => {
-      expectBadRequest(await api({ method: 'POST', path: '/v1/check', body: Buffer.alloc(2 * 1024 * 1024, 0x20) }), 'body');
+    it('answers 413 for a request body over 16 KiB without buffering it', async () => {
+      const reply = await api({ method: 'POST', path: '/v1/check', body: Buffer.alloc(2 * 1024 * 1024, 0x20) });
+      expectProblem(reply, 413);
+      expect(reply.body.field).toBe('body');
     });
 
-    it('answers 400 creatorId for an undecodable path segment, 404 for anything unrouted', async () => {
+    it('answers 400 creatorId for an undecodable path segment, 405 for a wrong method, 404 for anything unrouted', async () => {
       expectBadRequest(await api({ method: 'GET', path: '/v1/status/%E0%A4%A' }), 'creatorId');
-      expectProblem(await api({ method: 'PUT', path: '/v1/check', body: {} }), 404);
+      const wrongMethod = await api({ method: 'PUT', path: '/v1/check', body: {} });
+      expectProblem(wrongMethod, 405);
+      expect(wrongMethod.headers.allow).toBe('POST');
       expectProblem(await api({ method: 'GET', path: '/favicon.ico' }), 404);
     });
 

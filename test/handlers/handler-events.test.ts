@@ -63,13 +63,28 @@ describe('event shapes', () => {
   it.each([
     ['not base64', { body: 'this is not base64!', isBase64Encoded: true }],
     ['base64 of bytes that are not UTF-8', { body: Buffer.from([0x7b, 0xc3, 0x28, 0x7d]).toString('base64'), isBase64Encoded: true }],
-    ['base64 of a body over 16 KiB', { body: Buffer.alloc(17 * 1024, 0x20).toString('base64'), isBase64Encoded: true }],
-    ['a body over 16 KiB of multi-byte characters', { body: `{"creatorId":"${'é'.repeat(9000)}"}` }],
     ['a body that is not a string', { body: { creatorId: 'a', tier: 'pro' } as unknown as string }],
   ])('rejects %s as 400 body', async (_label, overrides) => {
     const result = reply(await handlers.check({ ...checkEvent({}), ...overrides }, lambdaContext()));
     expect(result.status).toBe(400);
     expect(result.body.field).toBe('body');
+  });
+
+  it.each([
+    ['base64 of a body over 16 KiB', { body: Buffer.alloc(17 * 1024, 0x20).toString('base64'), isBase64Encoded: true }],
+    ['a body over 16 KiB of multi-byte characters', { body: `{"creatorId":"${'é'.repeat(9000)}"}` }],
+  ])('rejects %s as 413 body', async (_label, overrides) => {
+    const result = reply(await handlers.check({ ...checkEvent({}), ...overrides }, lambdaContext()));
+    expect(result.status).toBe(413);
+    expect(result.body).toMatchObject({ field: 'body', limitBytes: 16 * 1024 });
+  });
+
+  it('keeps query parameters named like Object.prototype members, and refuses them by name', async () => {
+    for (const name of ['__proto__', 'constructor', 'toString']) {
+      const event = { ...checkEvent({ creatorId: 'a', tier: 'pro' }), queryStringParameters: JSON.parse(`{"${name}":"x"}`), multiValueQueryStringParameters: null };
+      const result = reply(await handlers.check(event, lambdaContext()));
+      expect({ status: result.status, field: result.body.field }).toEqual({ status: 400, field: name });
+    }
   });
 
   it('serves hand-made events without resource or pathParameters from the path', async () => {

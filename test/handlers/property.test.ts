@@ -1,5 +1,5 @@
 /**
- * Property: whatever event a handler receives, it answers 200, 400, 404, 429 or 503, with a JSON
+ * Property: whatever event a handler receives, it answers 200, 400, 404, 405, 413, 429 or 503, with a JSON
  * body of the right content type, and the headers its status promises. Never a 500, never a throw.
  *
  * Events range from well-formed API Gateway events with hostile field values, through
@@ -122,7 +122,7 @@ const invocation: fc.Arbitrary<{ target: RouteName; event: unknown }> = fc.oneof
 
 // --- the property ----------------------------------------------------------------------------
 
-const ALLOWED = [200, 400, 404, 429, 503];
+const ALLOWED = [200, 400, 404, 405, 413, 429, 503];
 
 function checkResponse(result: APIGatewayProxyResult): void {
   expect(ALLOWED).toContain(result.statusCode);
@@ -140,7 +140,8 @@ function checkResponse(result: APIGatewayProxyResult): void {
       expect(typeof headers[name]).toBe('string');
     }
   }
-  if (result.statusCode === 400) expect(typeof body.field).toBe('string');
+  if (result.statusCode === 400 || result.statusCode === 413) expect(typeof body.field).toBe('string');
+  if (result.statusCode === 405) expect(headers.Allow).toMatch(/^[A-Z]+(, [A-Z]+)*$/);
   if (result.statusCode === 429) expect(Number(headers['Retry-After'])).toBeGreaterThanOrEqual(1);
   if (result.statusCode === 503) expect(headers['Retry-After']).toBe('60');
 }

@@ -229,7 +229,6 @@ export function defineApiScenarios(harness: () => ScenarioHarness): void {
       ['an empty body', { method: 'POST', path: '/v1/check' }, 'body'],
       ['a JSON array', post('/v1/check', [1, 2]), 'body'],
       ['a JSON string', post('/v1/check', '"creator"'), 'body'],
-      ['a body over 16 KiB', post('/v1/check', { creatorId: 'a', tier: 'pro', requestId: 'x'.repeat(17 * 1024) }), 'body'],
       ['a boolean creatorId', post('/v1/check', { creatorId: true, tier: 'pro' }), 'creatorId'],
       ['an empty creatorId', post('/v1/check', { creatorId: '', tier: 'pro' }), 'creatorId'],
       ['a 200-character creatorId', post('/v1/check', { creatorId: 'c'.repeat(200), tier: 'pro' }), 'creatorId'],
@@ -258,17 +257,75 @@ export function defineApiScenarios(harness: () => ScenarioHarness): void {
 
   describe('unknown routes are 404', () => {
     const calls: readonly ApiCall[] = [
-      get('/v1/check'),
       post('/v1/unknown', {}),
       get('/'),
-      post('/v1/status/someone', {}),
       get('/v1/status/'),
       get('/v1/status/a/b'),
-      { method: 'DELETE', path: '/v1/reset' },
       post('/v2/check', { creatorId: 'a', tier: 'pro' }),
     ];
     it.each(calls.map((call) => [`${call.method} ${call.path}`, call] as const))('%s', async (_label, call) => {
       expectProblem(await api(call), 404);
+    });
+  });
+
+  describe('a method the path does not serve is 405 with Allow', () => {
+    const calls: ReadonlyArray<readonly [ApiCall, string]> = [
+      [get('/v1/check'), 'POST'],
+      [post('/v1/status/someone', {}), 'GET'],
+      [{ method: 'DELETE', path: '/v1/reset' }, 'POST'],
+      [{ method: 'PUT', path: '/v1/settle', body: {} }, 'POST'],
+    ];
+    it.each(calls.map(([call, allow]) => [`${call.method} ${call.path}`, call, allow] as const))('%s', async (_label, call, allow) => {
+      const reply = await api(call);
+      expectProblem(reply, 405);
+      expect(reply.headers.allow).toBe(allow);
+      expect(reply.body.detail).toContain(allow);
+    });
+  });
+
+  describe('a body over 16 KiB is 413', () => {
+    it.each([
+      ['as JSON text', post('/v1/check', { creatorId: 'a', tier: 'pro', requestId: 'x'.repeat(17 * 1024) })],
+      ['base64-encoded', post('/v1/settle', { creatorId: 'a', tier: 'pro', requestId: 'x'.repeat(17 * 1024), tokens: 1 }, { base64: true })],
+    ] as const)('%s', async (_label, call) => {
+      const reply = await api(call);
+      expectProblem(reply, 413);
+      expect(reply.body).toMatchObject({ field: 'body', limitBytes: 16 * 1024 });
+    });
+  });
+
+  describe('unknown query parameters are a 400 naming them, on every route', () => {
+    const creatorId = 'query-someone';
+    const calls: ReadonlyArray<readonly [ApiCall, string]> = [
+      [post('/v1/check?x=1', { creatorId, tier: 'pro' }), 'x'],
+      [post('/v1/settle?tier=pro', { creatorId, tier: 'pro', requestId: 'r', tokens: 1 }), 'tier'],
+      [post('/v1/reset?creatorId=a', { creatorId }), 'creatorId'],
+      [get(statusPath(creatorId, '?tier=pro&verbose=1')), 'verbose'],
+      // Names of Object.prototype members are ordinary unknown parameters, never a 500 or ignored.
+      [get(statusPath(creatorId, '?__proto__=x')), '__proto__'],
+      [get(statusPath(creatorId, '?constructor=1')), 'constructor'],
+      [get(statusPath(creatorId, '?toString=1&tier=pro')), 'toString'],
+      [post('/v1/check?hasOwnProperty=1', { creatorId, tier: 'pro' }), 'hasOwnProperty'],
+      [post('/v1/check?__proto__=x', { creatorId, tier: 'pro' }), '__proto__'],
+    ];
+    it.each(calls.map(([call, field]) => [`${call.method} ${call.path}`, call, field] as const))('%s', async (_label, call, field) => {
+      expectBadRequest(await api(call), field);
+    });
+
+    it('consumes nothing when it refuses', async () => {
+      const id = uniqueCreator('query-refused');
+      expectBadRequest(await api(post('/v1/check?x=1', { creatorId: id, tier: 'tiny' })), 'x');
+      expect((await api(get(statusPath(id, '?tier=tiny')))).headers['x-ratelimit-remaining']).toBe('3');
+    });
+  });
+
+  describe('headers named like Object.prototype members are ordinary headers', () => {
+    it.each(['toString', 'constructor', '__proto__', 'hasOwnProperty', 'valueOf'])('%s', async (name) => {
+      const creatorId = uniqueCreator('header');
+      const reply = await api(post('/v1/check', { creatorId, tier: 'pro' }, { headers: { [name]: 'x' } }));
+      expectJson(reply, 200);
+      expect(reply.body).toMatchObject({ allowed: true, creatorId });
+      expectJson(await api({ ...get(statusPath(creatorId)), headers: { [name]: 'x' } }), 200);
     });
   });
 

@@ -36,15 +36,12 @@ export function apiGatewayEvent(call: ApiCall, overrides: Partial<APIGatewayProx
   const queryString = mark === -1 ? '' : call.path.slice(mark + 1);
   // API Gateway only invokes a function for a configured resource; for a path no route serves we
   // still need a resource, and the handler must answer 404 for it.
-  const match = safeFindRoute(call.method, path);
+  const match = safeFindRoute(call.method, path) ?? routeAtPath(path);
   const resource = match?.route.resource ?? path;
 
-  const headers: Record<string, string> = {};
-  const multiValueHeaders: Record<string, string[]> = {};
-  const add = (name: string, value: string) => {
-    headers[name] = value;
-    (multiValueHeaders[name] ??= []).push(value);
-  };
+  // Maps and Object.fromEntries: a header or parameter named `__proto__` stays an ordinary key.
+  const headerValues = new Map<string, string[]>();
+  const add = (name: string, value: string) => headerValues.set(name, [...(headerValues.get(name) ?? []), value]);
   add('Host', 'abc123.execute-api.us-east-1.amazonaws.com');
   add('User-Agent', 'handler-tests/1.0');
   add('X-Forwarded-For', '203.0.113.7');
@@ -53,12 +50,15 @@ export function apiGatewayEvent(call: ApiCall, overrides: Partial<APIGatewayProx
     for (const item of typeof value === 'string' ? [value] : value) add(name, item);
   }
   const bytes = bodyBytes(call);
-  if (bytes && !Object.keys(headers).some((name) => name.toLowerCase() === 'content-type')) add('Content-Type', 'application/json');
+  if (bytes && ![...headerValues.keys()].some((name) => name.toLowerCase() === 'content-type')) add('Content-Type', 'application/json');
+  const multiValueHeaders = Object.fromEntries(headerValues);
+  const headers = Object.fromEntries([...headerValues].map(([name, values]) => [name, values.at(-1)!]));
 
   let multiQuery: Record<string, string[]> | null = null;
   if (queryString) {
-    multiQuery = {};
-    for (const [key, value] of new URLSearchParams(queryString)) (multiQuery[key] ??= []).push(value);
+    const queryValues = new Map<string, string[]>();
+    for (const [key, value] of new URLSearchParams(queryString)) queryValues.set(key, [...(queryValues.get(key) ?? []), value]);
+    multiQuery = Object.fromEntries(queryValues);
   }
   const singleQuery = multiQuery && Object.fromEntries(Object.entries(multiQuery).map(([key, values]) => [key, values.at(-1)!]));
   const requestId = randomUUID();
@@ -125,10 +125,22 @@ export function lambdaContext(functionName = 'creator-rate-limit-test'): Context
   };
 }
 
-/** The route whose function API Gateway would invoke for this call; `check` for paths no route serves. */
+/**
+ * The route whose function API Gateway would invoke for this call: the route of the path when the
+ * method is another one (that function must answer 405), `check` for paths no route serves.
+ */
 export function routeNameFor(call: ApiCall): keyof typeof ROUTES {
   const path = call.path.split('?')[0]!;
-  return safeFindRoute(call.method, path)?.route.name ?? 'check';
+  return (safeFindRoute(call.method, path) ?? routeAtPath(path))?.route.name ?? 'check';
+}
+
+/** The route whose resource fits the path whatever the method (API Gateway's resource match). */
+function routeAtPath(path: string): ReturnType<typeof findRoute> {
+  for (const route of Object.values(ROUTES)) {
+    const match = safeFindRoute(route.method, path);
+    if (match) return match;
+  }
+  return undefined;
 }
 
 function safeFindRoute(method: string, path: string): ReturnType<typeof findRoute> {
