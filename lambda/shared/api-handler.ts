@@ -9,7 +9,8 @@
  * Status mapping (DESIGN.md section 5):
  *   RateLimitError            -> 429 problem+json, Retry-After, rate-limit headers
  *   RateLimitInputError       -> 400 naming the field (as do this layer's own BadRequestErrors)
- *   RateLimitUnavailableError -> 503, Retry-After (60)
+ *   RateLimitUnavailableError -> 503, Retry-After (60), `reason` and a detail naming the real cause
+ *   RateLimitDataError        -> 500 "creator-data-error" (one creator's keys unusable; logged as an error)
  *   RateLimitConfigError      -> 500 "misconfigured" (a deployment fault, never caused by input)
  *   anything else             -> 500, logged as a bug
  */
@@ -19,11 +20,12 @@ import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import {
   RateLimitConfigError,
   RateLimitError,
+  RateLimitDataError,
   RateLimitInputError,
   RateLimitUnavailableError,
   type RateLimiter,
 } from '../rate-limit/exports';
-import { badRequest, internalError, misconfigured, notFound, serviceUnavailable, tooManyRequests, type ApiResponse } from './http';
+import { badRequest, creatorDataError, internalError, misconfigured, notFound, serviceUnavailable, tooManyRequests, type ApiResponse } from './http';
 import { runInvocation, type Invocation } from './invocation';
 import { sharedApiRuntime, type ApiRuntime } from './limiter';
 import { countOf, METRIC, millisecondsOf, publishInvocationMetrics } from './metrics';
@@ -143,8 +145,9 @@ function errorResponse(error: unknown, invocation: Invocation, tiers: RateLimite
   }
   if (error instanceof RateLimitUnavailableError) {
     invocation.metrics.push(countOf(METRIC.unavailable));
-    return serviceUnavailable(error.retryAfter);
+    return serviceUnavailable(error.retryAfter, error.reason, error.detail);
   }
+  if (error instanceof RateLimitDataError) return creatorDataError(error.detail);
   if (error instanceof RateLimitConfigError) return misconfigured();
   return internalError();
 }
