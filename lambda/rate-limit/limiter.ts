@@ -363,7 +363,13 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       const requestId = callerRequestId ?? randomUUID();
       const keepRecord = callerRequestId !== undefined || reserve || store.mayResend;
       // A check with the caller's requestId always reaches the backend (it may be a replay).
-      const cached = denyCache ? denyCache.consult(creatorId, tierName, callerRequestId === undefined, reserve, tokens) : 0;
+      const mayServe = callerRequestId === undefined;
+      let cached = denyCache ? denyCache.consult(creatorId, tierName, mayServe, reserve, tokens) : 0;
+      // Another check is re-asking the backend about this creator's denial: share its answer.
+      while (cached instanceof Promise) {
+        await cached;
+        cached = denyCache!.consult(creatorId, tierName, mayServe, reserve, tokens);
+      }
       if (typeof cached !== 'number') {
         throw denial({
           retryAfter: Math.max(1, Math.ceil((cached.until - Date.now()) / 1000)),
@@ -377,7 +383,10 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       // Not answered locally: `cached` is the count of local denials this backend call must report.
       const request = evaluationRequest(creatorId, tier, requestId, tokens, keepRecord, reserve, cached);
 
-      const evaluation = await callStore('check', () => store.evaluate('check', request));
+      const askedAt = Date.now();
+      const call = callStore('check', () => store.evaluate('check', request));
+      denyCache?.track(creatorId, tierName, call);
+      const evaluation = await call;
       if (!evaluation) {
         return decisionOf(degradedStatus(creatorId, tierName, tier), requestId, 0, false, true);
       }
@@ -412,6 +421,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
           policy: details.policy,
           policies: details.policies,
           until: localNow + evaluation.retryMs,
+          checkedAt: askedAt,
           unit: policy.unit,
           tokens,
           anomaly: {
