@@ -54,11 +54,13 @@ export function classifyBackendFailure(error: unknown): BackendFailure {
     return { kind: 'unavailable', reason: 'timeout', summary: `no answer within ${error.timeoutMs} ms` };
   }
   if (error instanceof CircuitOpenError) return circuitOpenFailure(error);
-  if (!(error instanceof Error)) return { kind: 'unavailable', reason: 'server-error', summary: short(String(error)) };
-  // The fetch of @upstash/redis aborted by its own signal (AbortSignal.timeout).
-  if (error.name === 'TimeoutError' || error.name === 'AbortError') {
+  // The fetch of @upstash/redis aborted by its own signal (AbortSignal.timeout). Checked by name:
+  // the DOMException it throws may come from another realm than this module's Error.
+  const name = (error as { name?: unknown } | null)?.name;
+  if (name === 'TimeoutError' || name === 'AbortError') {
     return { kind: 'unavailable', reason: 'timeout', summary: 'no answer in time (request aborted)' };
   }
+  if (!(error instanceof Error)) return { kind: 'unavailable', reason: 'server-error', summary: short(String(error)) };
   const reply = replyText(error);
   const code = /^([A-Z][A-Z_]+)\b/.exec(reply)?.[1];
   if (code !== undefined && (DATA_ERROR_CODES.has(code) || (code === 'ERR' && SCRIPT_RUNTIME_ERROR.test(reply)))) {
