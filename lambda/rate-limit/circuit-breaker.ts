@@ -2,12 +2,23 @@
  * A circuit breaker for backend calls. After `failureThreshold` consecutive failures it opens: calls
  * fail at once for `cooldownMs` instead of each waiting for a deadline. Then one probe call is let
  * through (half-open); its success closes the circuit, its failure opens it again.
+ *
+ * Only failures that mean the backend is unavailable may be reported to it. An error the backend
+ * answered about one creator's data (WRONGTYPE) is an answer: it proves the backend is up, so it is
+ * reported as a success, and one creator's bad keys can never make the limiter fail for everyone.
  */
 
 export class CircuitOpenError extends Error {
   override readonly name = 'CircuitOpenError';
-  constructor(readonly retryInMs: number) {
-    super(`backend circuit open after repeated failures; next probe in ${retryInMs} ms`);
+  /**
+   * @param lastFailure what the failure that opened the circuit was (e.g. "connection refused
+   *   (ECONNREFUSED)"), so the errors of the calls it stops still name the real cause.
+   */
+  constructor(
+    readonly retryInMs: number,
+    readonly lastFailure?: string,
+  ) {
+    super(`backend circuit open after repeated failures; next probe in ${retryInMs} ms${lastFailure ? `; last failure: ${lastFailure}` : ''}`);
   }
 }
 
@@ -26,6 +37,7 @@ export class CircuitBreaker {
   private openedAt = 0;
   private state: CircuitState = 'closed';
   private probing = false;
+  private lastFailure: string | undefined;
   private readonly failureThreshold: number;
   private readonly cooldownMs: number;
   private readonly clock: () => number;
@@ -48,7 +60,7 @@ export class CircuitBreaker {
       this.succeeded(isProbe);
       return result;
     } catch (error) {
-      this.failed(isProbe);
+      this.failed(isProbe, error instanceof Error ? error.message : String(error));
       throw error;
     }
   }
@@ -61,7 +73,7 @@ export class CircuitBreaker {
   enter(): boolean {
     const state = this.current;
     if (state === 'open' || (state === 'half-open' && this.probing)) {
-      throw new CircuitOpenError(Math.max(0, this.openedAt + this.cooldownMs - this.clock()));
+      throw new CircuitOpenError(Math.max(0, this.openedAt + this.cooldownMs - this.clock()), this.lastFailure);
     }
     const isProbe = state === 'half-open';
     if (isProbe) this.probing = true;
@@ -74,9 +86,11 @@ export class CircuitBreaker {
     this.state = 'closed';
   }
 
-  failed(isProbe: boolean): void {
+  /** @param reason what failed, named by the CircuitOpenErrors while the circuit is open. */
+  failed(isProbe: boolean, reason?: string): void {
     if (isProbe) this.probing = false;
     this.failures += 1;
+    this.lastFailure = reason;
     if (isProbe || this.failures >= this.failureThreshold) {
       this.state = 'open';
       this.openedAt = this.clock();

@@ -41,15 +41,57 @@ export class RateLimitError extends Error {
   }
 }
 
-/** The backend could not answer in time (or is failing) and the fail mode is `closed`. Maps to HTTP 503. */
+/**
+ * Why the backend counts as unavailable (see backend-failure.ts):
+ * - `timeout`: no answer within the deadline (time this process's own event loop was blocked is
+ *   not counted against it);
+ * - `connection`: the connection could not be made or was lost (refused, reset, closed, TLS);
+ * - `credentials`: the backend refused the credentials or their permissions (WRONGPASS, NOAUTH, NOPERM);
+ * - `server-error`: the backend answered every caller with an error (LOADING, OOM, READONLY, an
+ *   HTTP 5xx, a reply that is not one at all);
+ * - `circuit-open`: recent calls failed for one of the reasons above, so this one was not made.
+ */
+export type UnavailableReason = 'timeout' | 'connection' | 'credentials' | 'server-error' | 'circuit-open';
+
+/** The backend failed or is too slow, and the fail mode is `closed`. Maps to HTTP 503. */
 export class RateLimitUnavailableError extends Error {
   override readonly name = 'RateLimitUnavailableError';
   /** Seconds a client should wait before retrying. */
   readonly retryAfter: number;
+  readonly reason: UnavailableReason;
+  /**
+   * One sentence naming the real cause, safe to show to a caller: no address, key or credential
+   * (e.g. "no answer within 300 ms", "connection refused (ECONNREFUSED)", "WRONGPASS ...").
+   */
+  readonly detail: string;
 
-  constructor(message: string, options?: { cause?: unknown; retryAfter?: number }) {
+  constructor(message: string, options?: { cause?: unknown; retryAfter?: number; reason?: UnavailableReason; detail?: string }) {
     super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.retryAfter = options?.retryAfter ?? 60;
+    this.reason = options?.reason ?? 'server-error';
+    this.detail = options?.detail ?? message;
+  }
+}
+
+/**
+ * The backend answered, with an error about this creator's stored data or this one call: a key of
+ * the wrong type under the creator's prefix (WRONGTYPE), or a script runtime error caused by what a
+ * key holds. The backend itself is healthy, so this is not an outage: it never opens the circuit
+ * breaker, other creators keep being served, and it is thrown in either fail mode (fail open never
+ * admits a creator unmetered while the backend answers). Resetting the creator deletes every key the
+ * limiter reads for them. Maps to HTTP 500.
+ */
+export class RateLimitDataError extends Error {
+  override readonly name = 'RateLimitDataError';
+  /** The backend's error code: `WRONGTYPE`, or `ERR` for a script runtime error. */
+  readonly code: string;
+  /** One sentence naming the cause, safe to show to a caller (no key names or script hashes). */
+  readonly detail: string;
+
+  constructor(message: string, options: { cause: unknown; code: string; detail: string }) {
+    super(message, { cause: options.cause });
+    this.code = options.code;
+    this.detail = options.detail;
   }
 }
 

@@ -10,10 +10,18 @@ import { RedisScriptStore } from './backends/redis-script-store';
 import { quietEvaluation, type Evaluation, type EvaluationRequest, type PolicySpec, type RateLimitStore } from './backends/store';
 import { createUpstashClient, type UpstashConnectionOptions } from './backends/upstash-client';
 import { UpstashTransport } from './backends/upstash-transport';
-import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
+import { circuitOpenFailure, classifyBackendFailure, type UnavailableFailure } from './backend-failure';
+import { CircuitBreaker, type CircuitBreakerOptions, type CircuitOpenError } from './circuit-breaker';
 import { withDeadline } from './deadline';
 import { DenyCache, DEFAULT_DENY_CACHE_SIZE } from './deny-cache';
-import { RateLimitConfigError, RateLimitError, RateLimitInputError, RateLimitUnavailableError, type RateLimitErrorDetails } from './errors';
+import {
+  RateLimitConfigError,
+  RateLimitDataError,
+  RateLimitError,
+  RateLimitInputError,
+  RateLimitUnavailableError,
+  type RateLimitErrorDetails,
+} from './errors';
 import { DEFAULT_KEY_PREFIX } from './keys';
 import {
   leaseSecondsOf,
@@ -182,35 +190,52 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     ...new Set(Object.values(tiers).flatMap((tier) => tier.policies.filter((p) => p.unit === 'requests').map((p) => p.name))),
   ];
 
-  async function callStore<T>(operation: string, call: () => Promise<T>): Promise<T | undefined> {
+  /**
+   * One backend call under the deadline and the circuit breaker. An error the backend answered
+   * about this creator's data is thrown as RateLimitDataError in either fail mode and counts as an
+   * answer, not an outage; every other failure goes to the fail mode (`failMode` unless overridden).
+   */
+  async function callStore<T>(operation: string, call: () => Promise<T>, mode: FailMode = failMode): Promise<T | undefined> {
     let isProbe = false;
     try {
       if (breaker) isProbe = breaker.enter();
     } catch (cause) {
-      return unavailable(operation, cause);
+      return unavailable(operation, cause, circuitOpenFailure(cause as CircuitOpenError), mode);
     }
     try {
       const result = await withDeadline(call(), timeoutMs);
       breaker?.succeeded(isProbe);
       return result;
     } catch (cause) {
-      breaker?.failed(isProbe);
-      return unavailable(operation, cause);
+      const failure = classifyBackendFailure(cause);
+      if (failure.kind === 'data') {
+        breaker?.succeeded(isProbe);
+        throw new RateLimitDataError(`rate-limit backend ${store.backend} answered ${operation} with a data error: ${failure.summary}`, {
+          cause,
+          code: failure.code,
+          detail: `The creator's rate-limit data could not be used (${failure.summary}); resetting the creator clears it.`,
+        });
+      }
+      breaker?.failed(isProbe, failure.summary);
+      return unavailable(operation, cause, failure, mode);
     }
   }
 
   /** A backend call failed or was not made (circuit open): fail closed (throw) or open (undefined). */
-  function unavailable(operation: string, cause: unknown): undefined {
+  function unavailable(operation: string, cause: unknown, failure: UnavailableFailure, mode: FailMode): undefined {
     const reason = cause instanceof Error ? cause.message : String(cause);
-    if (failMode === 'closed') {
+    if (mode === 'closed') {
       throw new RateLimitUnavailableError(`rate-limit backend ${store.backend} unavailable during ${operation}: ${reason}`, {
         cause,
+        reason: failure.reason,
+        detail: failure.summary,
       });
     }
     logger.warn('rate-limit backend unavailable; allowing (fail mode open)', {
       backend: store.backend,
       operation,
       reason,
+      cause: failure.reason,
     });
     return undefined;
   }
@@ -338,7 +363,13 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       const requestId = callerRequestId ?? randomUUID();
       const keepRecord = callerRequestId !== undefined || reserve || store.mayResend;
       // A check with the caller's requestId always reaches the backend (it may be a replay).
-      const cached = denyCache ? denyCache.consult(creatorId, tierName, callerRequestId === undefined, reserve, tokens) : 0;
+      const mayServe = callerRequestId === undefined;
+      let cached = denyCache ? denyCache.consult(creatorId, tierName, mayServe, reserve, tokens) : 0;
+      // Another check is re-asking the backend about this creator's denial: share its answer.
+      while (cached instanceof Promise) {
+        await cached;
+        cached = denyCache!.consult(creatorId, tierName, mayServe, reserve, tokens);
+      }
       if (typeof cached !== 'number') {
         throw denial({
           retryAfter: Math.max(1, Math.ceil((cached.until - Date.now()) / 1000)),
@@ -352,7 +383,10 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
       // Not answered locally: `cached` is the count of local denials this backend call must report.
       const request = evaluationRequest(creatorId, tier, requestId, tokens, keepRecord, reserve, cached);
 
-      const evaluation = await callStore('check', () => store.evaluate('check', request));
+      const askedAt = Date.now();
+      const call = callStore('check', () => store.evaluate('check', request));
+      denyCache?.track(creatorId, tierName, call);
+      const evaluation = await call;
       if (!evaluation) {
         return decisionOf(degradedStatus(creatorId, tierName, tier), requestId, 0, false, true);
       }
@@ -387,6 +421,7 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
           policy: details.policy,
           policies: details.policies,
           until: localNow + evaluation.retryMs,
+          checkedAt: askedAt,
           unit: policy.unit,
           tokens,
           anomaly: {
@@ -422,8 +457,8 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
     async reset(rawCreatorId) {
       const creatorId = normalizeCreatorId(rawCreatorId);
       denyCache?.forget(creatorId);
-      const done = await callStore('reset', () => store.reset(creatorId, requestPolicyNames).then(() => true));
-      if (!done) throw new RateLimitUnavailableError(`rate-limit backend ${store.backend} unavailable during reset`);
+      // A reset that did not happen must say so in either fail mode.
+      await callStore('reset', () => store.reset(creatorId, requestPolicyNames), 'closed');
     },
 
     async warmUp() {

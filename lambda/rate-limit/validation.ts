@@ -13,6 +13,12 @@ export const MAX_TOKENS_PER_REQUEST = 1e9;
 // C0 and C1 control characters, DEL, and the Unicode line/paragraph separators.
 const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:@/+=-]+$/;
+/**
+ * A UTF-16 surrogate not part of a pair (in `u` mode a pair is one code point and does not match).
+ * Such a string is not well-formed Unicode: encoded to UTF-8 for Redis, every lone surrogate
+ * becomes U+FFFD, so "x\ud800", "x\udfff" and "x\ufffd" would share one creator's keys.
+ */
+const LONE_SURROGATE = /[\ud800-\udfff]/u;
 
 /** Normalises a creator id to its canonical string: numbers and their decimal strings are the same creator. */
 export function normalizeCreatorId(creatorId: unknown, field = 'creatorId'): string {
@@ -31,6 +37,9 @@ export function normalizeCreatorId(creatorId: unknown, field = 'creatorId'): str
   }
   if (CONTROL_CHARACTERS.test(creatorId)) {
     throw new RateLimitInputError(field, 'must not contain control characters');
+  }
+  if (LONE_SURROGATE.test(creatorId)) {
+    throw new RateLimitInputError(field, 'must be well-formed Unicode (it contains an unpaired surrogate)');
   }
   if (creatorId.trim() !== creatorId) {
     throw new RateLimitInputError(field, 'must not start or end with whitespace');
@@ -64,6 +73,7 @@ export function validateRequestId(requestId: unknown, field = 'requestId'): stri
       `must be a string of 1 to ${MAX_REQUEST_ID_LENGTH} characters, got ${typeof requestId === 'string' ? `${requestId.length} characters` : typeName(requestId)}`,
     );
   }
+  // The pattern is ASCII only, so it also rejects lone surrogates (not well-formed Unicode).
   if (!REQUEST_ID_PATTERN.test(requestId)) {
     throw new RateLimitInputError(field, 'may only contain letters, digits and . _ : @ / + = -');
   }

@@ -12,7 +12,8 @@
  *                                unknown query parameters included)
  *   PayloadTooLargeError      -> 413
  *   another route's method    -> 405 with Allow; another route's path -> 404
- *   RateLimitUnavailableError -> 503, Retry-After (60)
+ *   RateLimitUnavailableError -> 503, Retry-After (60), `reason` and a detail naming the real cause
+ *   RateLimitDataError        -> 500 "creator-data-error" (one creator's keys unusable; logged as an error)
  *   RateLimitConfigError      -> 500 "misconfigured" (a deployment fault, never caused by input)
  *   anything else             -> 500, logged as a bug
  */
@@ -22,12 +23,14 @@ import type { APIGatewayProxyResult, Context } from 'aws-lambda';
 import {
   RateLimitConfigError,
   RateLimitError,
+  RateLimitDataError,
   RateLimitInputError,
   RateLimitUnavailableError,
   type RateLimiter,
 } from '../rate-limit/exports';
 import {
   badRequest,
+  creatorDataError,
   internalError,
   methodNotAllowed,
   misconfigured,
@@ -166,8 +169,9 @@ function errorResponse(error: unknown, invocation: Invocation, tiers: RateLimite
   }
   if (error instanceof RateLimitUnavailableError) {
     invocation.metrics.push(countOf(METRIC.unavailable));
-    return serviceUnavailable(error.retryAfter);
+    return serviceUnavailable(error.retryAfter, error.reason, error.detail);
   }
+  if (error instanceof RateLimitDataError) return creatorDataError(error.detail);
   if (error instanceof RateLimitConfigError) return misconfigured();
   return internalError();
 }

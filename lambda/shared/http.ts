@@ -23,6 +23,7 @@ export const PROBLEM_TYPE = Object.freeze({
   unsupportedMediaType: 'urn:creator-rate-limit:problem:unsupported-media-type',
   forbidden: 'urn:creator-rate-limit:problem:forbidden',
   backendUnavailable: 'urn:creator-rate-limit:problem:backend-unavailable',
+  creatorDataError: 'urn:creator-rate-limit:problem:creator-data-error',
   misconfigured: 'urn:creator-rate-limit:problem:misconfigured',
   internal: 'urn:creator-rate-limit:problem:internal-error',
 });
@@ -145,17 +146,29 @@ export function tooManyRequests(error: RateLimitError, tier: TierDefinition | un
   );
 }
 
-export function serviceUnavailable(retryAfter: number): ApiResponse {
+/** `reason` and `cause` come from RateLimitUnavailableError: its kind, and the real cause in words. */
+export function serviceUnavailable(retryAfter: number, reason?: string, cause?: string): ApiResponse {
   return problemResponse(
     {
       type: PROBLEM_TYPE.backendUnavailable,
       title: 'Rate-limit backend unavailable',
       status: 503,
-      detail: 'The rate-limit backend did not answer in time and the fail mode is closed. Retry later.',
+      detail: `The rate-limit backend is unavailable${cause ? ` (${cause})` : ''} and the fail mode is closed. Retry later.`,
       retryAfter,
+      ...(reason ? { reason } : {}),
     },
     { 'Retry-After': String(retryAfter) },
   );
+}
+
+/** RateLimitDataError: the backend answered, but this creator's stored data is unusable (WRONGTYPE, ...). */
+export function creatorDataError(detail: string): ApiResponse {
+  return problemResponse({
+    type: PROBLEM_TYPE.creatorDataError,
+    title: "Creator's rate-limit data unusable",
+    status: 500,
+    detail,
+  });
 }
 
 export function misconfigured(): ApiResponse {

@@ -5,8 +5,8 @@
 import { createRateLimiter, RateLimitError, type RateLimiter, type TierTable } from '../../lambda/rate-limit';
 import { MemoryStore } from '../../lambda/rate-limit/backends/memory-store';
 import type { RateLimitStore } from '../../lambda/rate-limit/backends/store';
-import { DenyCache, type CachedDenial } from '../../lambda/rate-limit/deny-cache';
-import { sleep, useTestServers } from '../support/backends';
+import { DENIAL_COHERENCE_MS, DenyCache, type CachedDenial } from '../../lambda/rate-limit/deny-cache';
+import { concurrently, REDIS_BACKENDS, sleep, useTestServers, type BackendUnderTest } from '../support/backends';
 
 const servers = useTestServers();
 
@@ -46,13 +46,14 @@ describe('deny cache on the ElastiCache backend', () => {
     limiter = servers.limiter('elasticache', { tiers: TIERS, anomalyFactor: 0 });
   });
 
-  it('serves repeated denials with zero Redis commands, with the backend reset, until exactly then', async () => {
+  it('serves repeated denials with zero Redis commands for up to a second, then re-asks once, until the reset', async () => {
     const [first] = [await limiter.check('cached', 'pair'), await limiter.check('cached', 'pair')];
+    const deniedAt = Date.now();
     const original = await denial(limiter.check('cached', 'pair'));
     expect(original.reset).toBe(first!.at + 2000);
 
     const commands = await clientCommands(async () => {
-      for (let i = 0; i < 30; i += 1) {
+      for (let i = 0; i < 30 && Date.now() - deniedAt < DENIAL_COHERENCE_MS - 200; i += 1) {
         const served = await denial(limiter.check('cached', 'pair'));
         expect(served).toMatchObject({ reset: original.reset, policy: 'per-2s', limit: 2, remaining: 0 });
         expect(served.retryAfter).toBeGreaterThanOrEqual(1);
@@ -61,8 +62,13 @@ describe('deny cache on the ElastiCache backend', () => {
     });
     expect(commands).toEqual([]);
 
-    await sleep(original.reset - Date.now() - 150);
-    expect(await clientCommands(async () => void (await denial(limiter.check('cached', 'pair'))))).toEqual([]);
+    // Past the coherence bound (still inside the 2 s window): one call re-checks, then local again.
+    await sleep(deniedAt + DENIAL_COHERENCE_MS + 20 - Date.now());
+    const refreshed = await clientCommands(async () => {
+      expect((await denial(limiter.check('cached', 'pair'))).reset).toBe(original.reset);
+      expect((await denial(limiter.check('cached', 'pair'))).reset).toBe(original.reset);
+    });
+    expect(refreshed).toEqual(['evalsha']);
     await sleep(original.reset - Date.now() + 30);
     const afterExpiry = await clientCommands(async () => void (await limiter.check('cached', 'pair')));
     expect(afterExpiry).toEqual(['evalsha']);
@@ -115,6 +121,7 @@ describe('deny cache on the Upstash backend', () => {
 describe('DenyCache', () => {
   const denialUntil = (until: number, unit: CachedDenial['unit'] = 'requests', tokens = 0): CachedDenial => ({
     until,
+    checkedAt: 0,
     unit,
     tokens,
     retryAfter: 1,
@@ -182,6 +189,52 @@ describe('DenyCache', () => {
   });
 });
 
+describe('DenyCache coherence', () => {
+  const denial1s = (checkedAt: number): CachedDenial => ({
+    until: 3_600_000,
+    checkedAt,
+    unit: 'requests',
+    tokens: 0,
+    retryAfter: 3600,
+    limit: 1,
+    remaining: 0,
+    reset: 3_600_000,
+    policy: 'p',
+    anomaly: { attempts: 0, threshold: 0, endsAt: 0, warned: false },
+  });
+
+  it('serves a denial for less than DENIAL_COHERENCE_MS after the call that computed it, then picks one check to re-ask', async () => {
+    let now = 0;
+    const cache = new DenyCache(10, () => now);
+    cache.remember('c', 'pro', denial1s(0));
+    now = DENIAL_COHERENCE_MS - 1;
+    expect(cache.consult('c', 'pro', true, false, 0)).toMatchObject({ policy: 'p' });
+    now = DENIAL_COHERENCE_MS;
+    expect(cache.consult('c', 'pro', true, false, 0)).toBe(1); // the refresher, with the 1 served
+    let answer!: () => void;
+    cache.track('c', 'pro', new Promise<void>((resolve) => (answer = resolve)));
+    const waiting = cache.consult('c', 'pro', true, false, 0);
+    expect(waiting).toBeInstanceOf(Promise);
+    // The refresh is denied again: the new denial serves the checks that waited.
+    cache.remember('c', 'pro', denial1s(now));
+    answer();
+    await waiting;
+    expect(cache.consult('c', 'pro', true, false, 0)).toMatchObject({ checkedAt: DENIAL_COHERENCE_MS });
+  });
+
+  it('drops a stale denial that its refresh did not renew (admitted, or failed): the waiting checks ask themselves', async () => {
+    let now = DENIAL_COHERENCE_MS;
+    const cache = new DenyCache(10, () => now);
+    cache.remember('c', 'pro', denial1s(0));
+    expect(cache.consult('c', 'pro', true, false, 0)).toBe(0);
+    cache.track('c', 'pro', Promise.reject(new Error('backend down')));
+    const waiting = cache.consult('c', 'pro', true, false, 0);
+    await waiting;
+    expect(cache.size).toBe(0);
+    expect(cache.consult('c', 'pro', true, false, 0)).toBe(0);
+  });
+});
+
 describe('deny cache and anomaly counting', () => {
   afterEach(() => jest.useRealTimers());
 
@@ -214,12 +267,109 @@ describe('deny cache and anomaly counting', () => {
     // Two minutes on, the admissions are older than 5 minutes, while the counter's window (opened
     // by that denial) is still open: it still holds them, and the cache's prediction stays exact.
     jest.setSystemTime(start + 6 * 60_000);
-    await denial(limiter.check('ageing', 'hourly')); // 5, served locally
+    // The cached denial is older than the coherence bound (1 s): this check re-asks the store.
+    await denial(limiter.check('ageing', 'hourly')); // 5, counted by the store
+    expect(storeCalls).toBe(5);
     await denial(limiter.check('ageing', 'hourly')); // 6, served locally
     expect(reports).toHaveLength(0);
-    expect(storeCalls).toBe(4);
-    await denial(limiter.check('ageing', 'hourly')); // 7 > 6: let through, and reported
     expect(storeCalls).toBe(5);
+    await denial(limiter.check('ageing', 'hourly')); // 7 > 6: let through, and reported
+    expect(storeCalls).toBe(6);
     expect(reports).toEqual([{ creatorId: 'ageing', tier: 'hourly', attempts: 7, threshold: 6, windowSeconds: 300 }]);
   });
+});
+
+/**
+ * Deployed, check, settle and reset are separate Lambda functions, each with its own warm
+ * containers and deny cache: two limiter instances on one Redis stand for two containers.
+ */
+describe.each(REDIS_BACKENDS)('deny cache across processes on the %s backend', (backend: BackendUnderTest) => {
+  /** Scheduling slack on a loaded 2-core machine, on top of the 1-second guarantee. */
+  const MARGIN_MS = 400;
+  const HOURLY: TierTable = { hourly: { policies: [{ name: 'per-hour', unit: 'requests', limit: 2, windowSeconds: 3600 }] } };
+
+  /** Polls `attempt` until it resolves; returns the ms from `since` to that success. */
+  async function firstSuccessAfter(since: number, attempt: () => Promise<unknown>): Promise<number> {
+    for (;;) {
+      try {
+        await attempt();
+        return Date.now() - since;
+      } catch (error) {
+        if (!(error instanceof RateLimitError)) throw error;
+        if (Date.now() - since > 5000) throw new Error('still denied 5 s after the change');
+        await sleep(20);
+      }
+    }
+  }
+
+  it('a reset made through another process is honoured within 1 second', async () => {
+    const keyPrefix = uniquePrefix();
+    const checkContainer = servers.limiter(backend, { tiers: HOURLY, keyPrefix, anomalyFactor: 0 });
+    const resetContainer = servers.limiter(backend, { tiers: HOURLY, keyPrefix });
+    await checkContainer.check('reset-elsewhere', 'hourly');
+    await checkContainer.check('reset-elsewhere', 'hourly');
+    const denied = await denial(checkContainer.check('reset-elsewhere', 'hourly'));
+    expect(denied.retryAfter).toBeGreaterThan(3500);
+    await denial(checkContainer.check('reset-elsewhere', 'hourly')); // served from the cache
+
+    await resetContainer.reset('reset-elsewhere');
+    const resetAt = Date.now();
+    expect(await firstSuccessAfter(resetAt, () => checkContainer.check('reset-elsewhere', 'hourly'))).toBeLessThanOrEqual(
+      DENIAL_COHERENCE_MS + MARGIN_MS,
+    );
+  });
+
+  it('tokens refunded by settles in another process are honoured within 1 second', async () => {
+    const keyPrefix = uniquePrefix();
+    const checkContainer = servers.limiter(backend, { keyPrefix });
+    const settleContainer = servers.limiter(backend, { keyPrefix });
+    // pro: 1M tokens a day. Four reservations of 250k fill it; a fifth is denied for a day.
+    const held = [];
+    for (let i = 0; i < 4; i += 1) held.push(await checkContainer.check('refunded', 'pro', { tokens: 250_000 }));
+    const denied = await denial(checkContainer.check('refunded', 'pro', { tokens: 250_000 }));
+    expect(denied.policy).toBe('tokens-per-day');
+    expect(denied.retryAfter).toBeGreaterThan(86_000);
+
+    for (const reservation of held) await settleContainer.settle('refunded', 'pro', reservation.requestId, 5_000);
+    const settledAt = Date.now();
+    const ms = await firstSuccessAfter(settledAt, () => checkContainer.check('refunded', 'pro', { tokens: 250_000 }));
+    expect(ms).toBeLessThanOrEqual(DENIAL_COHERENCE_MS + MARGIN_MS);
+  });
+
+  it('denied traffic costs one backend call per creator and second, however many checks are in flight', async () => {
+    const keyPrefix = uniquePrefix();
+    const limiter = servers.limiter(backend, { tiers: HOURLY, keyPrefix, anomalyFactor: 0 });
+    await limiter.check('busy-denied', 'hourly');
+    await limiter.check('busy-denied', 'hourly');
+    const deniedAt = Date.now();
+    await denial(limiter.check('busy-denied', 'hourly'));
+    const calls = await backendCalls(backend, async () => {
+      // 2.5 s of denied traffic: bursts of 50 concurrent checks every 50 ms. Each second's first
+      // burst after the bound finds a stale denial: one check re-asks, the others wait for it.
+      while (Date.now() - deniedAt < 2500) {
+        const outcomes = await concurrently(50, () => limiter.check('busy-denied', 'hourly'));
+        expect(outcomes.every((o) => o.status === 'rejected' && o.reason instanceof RateLimitError)).toBe(true);
+        await sleep(50);
+      }
+    });
+    // Refreshes at about 1 s and 2 s after the denial (a late burst may push the second past 2.5 s).
+    expect(calls).toBeGreaterThanOrEqual(1);
+    expect(calls).toBeLessThanOrEqual(2);
+  });
+
+  let prefixes = 0;
+  function uniquePrefix(): string {
+    prefixes += 1;
+    return `coh${process.pid}${backend[0]}${prefixes}`;
+  }
+
+  /** Backend calls made while `action` runs: Redis commands from clients (MONITOR) or REST requests. */
+  async function backendCalls(which: BackendUnderTest, action: () => Promise<void>): Promise<number> {
+    if (which === 'upstash') {
+      servers.upstash.resetStats();
+      await action();
+      return servers.upstash.stats.httpRequests;
+    }
+    return (await clientCommands(action)).length;
+  }
 });

@@ -23,6 +23,9 @@ export interface UpstashConnectionOptions {
   readonly retries?: number;
 }
 
+/** How long after the limiter's deadline a request it gave up on is aborted. */
+export const REQUEST_ABORT_GRACE_MS = 5000;
+
 export function createUpstashClient(credentials: UpstashCredentials, timeoutMs: number, retries = 0): Redis {
   if (!credentials.url) throw new Error('Upstash REST URL is required');
   if (!credentials.token) throw new Error('Upstash REST token is required');
@@ -34,7 +37,10 @@ export function createUpstashClient(credentials: UpstashCredentials, timeoutMs: 
     readYourWrites: false,
     enableTelemetry: false,
     // A function (not a plain AbortSignal) makes an abort throw instead of resolving "Aborted".
-    signal: () => AbortSignal.timeout(timeoutMs),
+    // The limiter's deadline decides when a call has failed (it discounts time this process's own
+    // event loop was blocked); this abort only frees a request the limiter has given up on, so it
+    // must not fire first.
+    signal: () => AbortSignal.timeout(timeoutMs + REQUEST_ABORT_GRACE_MS),
     retry: { retries, backoff: (attempt: number) => Math.min(50 * 2 ** attempt, 200) },
   });
 }
