@@ -191,8 +191,14 @@ describe('bench options', () => {
     expect(defaults.outMarkdown).toBe(DOCS_REPORT);
     expect(defaults.outSvg).toBe(path.join(REPO, 'docs', 'benchmarks.svg'));
     expect(defaults.repetitions).toBeGreaterThanOrEqual(3);
-    const moved = parseOptions(['--quick', '--out', '/tmp/x/report.md']);
-    expect(moved).toMatchObject({ quick: true, outMarkdown: '/tmp/x/report.md', outSvg: '/tmp/x/report.svg', repetitions: 1 });
+    const elsewhere = path.join(tmpdir(), 'bench-report');
+    const moved = parseOptions(['--quick', '--out', path.join(elsewhere, 'report.md')]);
+    expect(moved).toMatchObject({
+      quick: true,
+      outMarkdown: path.join(elsewhere, 'report.md'),
+      outSvg: path.join(elsewhere, 'report.svg'),
+      repetitions: 1,
+    });
     expect(() => parseOptions(['--reps', '0'])).toThrow(/--reps/);
     expect(() => parseOptions(['--nope'])).toThrow(/unknown option/);
     expect(parseOptions(['--skip-instructions']).skipInstructions).toBe(true);
