@@ -254,7 +254,7 @@ export function packageBindings(fileName: string, source: string): Map<string, S
 }
 
 function outputInputs(metafile: Metafile): Array<[string, number]> {
-  const output = Object.values(metafile.outputs).find((o) => o.entryPoint !== undefined) ?? Object.values(metafile.outputs)[0]!;
+  const output = Object.values(metafile.outputs).find((o) => o.entryPoint !== undefined) ?? Object.values(metafile.outputs)[0];
   return Object.entries(output.inputs).map(([file, input]) => [file, input.bytesInOutput]);
 }
 
@@ -269,7 +269,7 @@ function packageBytesOf(metafile: Metafile): Array<{ name: string; bytes: number
   for (const [file, bytes] of outputInputs(metafile)) {
     // The innermost node_modules/<package> of the path names the package.
     const match = /.*node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file);
-    if (match) totals.set(match[1]!, (totals.get(match[1]!) ?? 0) + bytes);
+    if (match) totals.set(match[1], (totals.get(match[1]) ?? 0) + bytes);
   }
   return [...totals.entries()].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes);
 }

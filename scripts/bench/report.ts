@@ -31,7 +31,7 @@ export function find(result: BenchResult, workload: Workload, id: LimiterId): Li
 
 /** This project's figure over rate-limiter-flexible's, repetition by repetition (e.g. "1.02/0.97/1.10"). */
 function ratiosOf(ours: LimiterResult, theirs: LimiterResult, pick: (phase: PhaseResult) => number): string {
-  return ours.repetitions.map((rep, i) => fixed(pick(rep.concurrent) / pick(theirs.repetitions[i]!.concurrent), 2)).join('/');
+  return ours.repetitions.map((rep, i) => fixed(pick(rep.concurrent) / pick(theirs.repetitions[i].concurrent), 2)).join('/');
 }
 
 function instructionsOf(result: BenchResult, id: LimiterId, concurrency: number): number | undefined {
@@ -74,7 +74,7 @@ export function evaluateTargets(result: BenchResult): TargetVerdict[] {
     // Limiters take turns within each repetition, so a ratio taken within one repetition is immune
     // to the machine's load drifting between repetitions: the verdicts use the median of those.
     const paired = (pick: (phase: PhaseResult) => number, phase: 'sequential' | 'concurrent'): number =>
-      median(single.repetitions.map((rep, i) => pick(rep[phase]) / pick(rlf.repetitions[i]![phase])));
+      median(single.repetitions.map((rep, i) => pick(rep[phase]) / pick(rlf.repetitions[i][phase])));
     const ratio = paired((p) => p.checksPerSecond, 'concurrent');
     verdicts.push({
       target: 'Throughput at 64 in flight at least that of rate-limiter-flexible (single-policy tier)',
@@ -222,7 +222,7 @@ function instructionSection(result: BenchResult): string[] {
     const first = rows.find((r) => r !== undefined)!;
     lines.push(
       `| ${first.label} | ${rows.map((r) => (r ? int(r.instructionsPerCheck) : 'n/a')).join(' | ')} | ` +
-        `${rows.map((r, i) => (r && rlf(levels[i]!) ? `${fixed(r.instructionsPerCheck / rlf(levels[i]!)!, 2)}x` : 'n/a')).join(' | ')} | ` +
+        `${rows.map((r, i) => (r && rlf(levels[i]) ? `${fixed(r.instructionsPerCheck / rlf(levels[i])!, 2)}x` : 'n/a')).join(' | ')} | ` +
         `${rows.map((r) => (r ? `${int(r.checks)} (${r.errors})` : 'n/a')).join(', ')} |`,
     );
   }
@@ -332,7 +332,7 @@ export function renderReport(result: BenchResult, options: ReportOptions): strin
       `Largest packages in the ${lambda.handlers[0]?.handler ?? ''} bundle: ` +
         (lambda.handlers[0]?.packages ?? [])
           .slice(0, 6)
-          .map((p) => `${p.name} ${kb(p.bytes)} (${fixed((p.bytes / lambda.handlers[0]!.bytes) * 100, 0)}%)`)
+          .map((p) => `${p.name} ${kb(p.bytes)} (${fixed((p.bytes / lambda.handlers[0].bytes) * 100, 0)}%)`)
           .join(', ') +
         '.',
       '',
@@ -400,7 +400,7 @@ export function renderReport(result: BenchResult, options: ReportOptions): strin
     `  figures in the tables are those of the ${o.concurrency}-in-flight phase; at 1 in flight, socket work is not batched and the`,
     '  process figure is higher for everyone.',
     '- **Client CPU µs per check (Node):** `process.cpuUsage()` of the bench\'s Node process over the',
-    `  ${o.concurrency}-in-flight phase, divided by the checks: the library\'s own work plus its Redis client\'s. With Redis on the same`,
+    `  ${o.concurrency}-in-flight phase, divided by the checks: the library's own work plus its Redis client's. With Redis on the same`,
     `  ${machine.cores} cores, throughput at ${o.concurrency} in flight is bounded by client and server CPU together.`,
     '- **Latency** is measured around each check in the client (Node `performance.now()`); at 64 in flight it includes',
     '  waiting behind the other 63.',

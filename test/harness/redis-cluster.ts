@@ -140,11 +140,11 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
       return existing;
     };
     const byAddress = (address: string): ClusterNode | undefined => {
-      const port = Number(address.split('@')[0]!.split(':').pop());
+      const port = Number(address.split('@')[0].split(':').pop());
       return nodes.find((node) => node.port === port);
     };
     const shards = async (via?: ClusterNode): Promise<ShardView[]> => {
-      const asked = via ?? nodes[0]!;
+      const asked = via ?? nodes[0];
       return parseShards(String(await client(asked).cluster('NODES')), byAddress);
     };
 
@@ -165,12 +165,12 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
 
     const cluster: RedisCluster = {
       host: HOST,
-      port: nodes[0]!.port,
+      port: nodes[0].port,
       tls: options.tls !== undefined,
       nodes,
       client,
       shards,
-      slotOf: async (key) => Number(await client(nodes[0]!).cluster('KEYSLOT', key)),
+      slotOf: async (key) => Number(await client(nodes[0]).cluster('KEYSLOT', key)),
       masterOf: async (slot) => {
         const owner = (await shards()).find((shard) => shard.slots.some(([from, to]) => slot >= from && slot <= to));
         if (!owner) throw new Error(`no master serves slot ${slot}`);
@@ -270,7 +270,7 @@ async function createCluster(nodes: readonly ClusterNode[], replicasPerMaster: n
     await execFileAsync('redis-cli', args, { timeout: 60_000 });
   } catch (error) {
     const output = error as { stdout?: string; stderr?: string };
-    throw new Error(`redis-cli --cluster create failed:\n${output.stdout ?? ''}${output.stderr ?? ''}`);
+    throw new Error(`redis-cli --cluster create failed:\n${output.stdout ?? ''}${output.stderr ?? ''}`, { cause: error });
   }
 }
 
@@ -329,20 +329,20 @@ export function parseShards(nodesReply: string, byAddress: (address: string) => 
     .filter((fields) => fields.length >= 8);
   const result: ShardView[] = [];
   for (const [id, address, flags, , , , , , ...slotFields] of lines) {
-    const flagSet = new Set(flags!.split(','));
+    const flagSet = new Set(flags.split(','));
     if (!flagSet.has('master') || flagSet.has('fail') || flagSet.has('fail?')) continue;
     const slots = slotFields
       .filter((field) => !field.startsWith('['))
       .map((field): [number, number] => {
         const [from, to] = field.split('-').map(Number);
-        return [from!, to ?? from!];
+        return [from, to ?? from];
       });
     if (slots.length === 0) continue;
-    const master = byAddress(address!);
+    const master = byAddress(address);
     if (!master) continue;
     const replicas = lines
-      .filter(([, , replicaFlags, masterId]) => masterId === id && !replicaFlags!.split(',').some((flag) => flag === 'fail' || flag === 'fail?'))
-      .flatMap(([, replicaAddress]) => byAddress(replicaAddress!) ?? []);
+      .filter(([, , replicaFlags, masterId]) => masterId === id && !replicaFlags.split(',').some((flag) => flag === 'fail' || flag === 'fail?'))
+      .flatMap(([, replicaAddress]) => byAddress(replicaAddress) ?? []);
     result.push({ master, replicas, slots });
   }
   return result.sort((a, b) => a.master.port - b.master.port);
@@ -369,7 +369,7 @@ export interface CommandStat {
 export function parseCommandStats(text: string): Record<string, CommandStat> {
   const stats: Record<string, CommandStat> = {};
   for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+),[^\n]*?rejected_calls=(\d+),failed_calls=(\d+)/gm)) {
-    stats[match[1]!] = {
+    stats[match[1]] = {
       calls: Number(match[2]),
       usec: Number(match[3]),
       rejectedCalls: Number(match[4]),
@@ -382,7 +382,7 @@ export function parseCommandStats(text: string): Record<string, CommandStat> {
 /** INFO errorstats: error replies by prefix (MOVED, ASK, NOSCRIPT, ...). */
 export function parseErrorStats(text: string): Record<string, number> {
   const errors: Record<string, number> = {};
-  for (const match of text.matchAll(/^errorstat_([^:]+):count=(\d+)/gm)) errors[match[1]!] = Number(match[2]);
+  for (const match of text.matchAll(/^errorstat_([^:]+):count=(\d+)/gm)) errors[match[1]] = Number(match[2]);
   return errors;
 }
 
