@@ -73,7 +73,15 @@ const SCENARIOS: readonly Scenario[] = [
       await limiter.settle(creator, 't', decision.requestId, 500);
     },
   },
-  { name: 'denial reaching Redis (deny cache off), 100/h', tiers: requests(100), tier: 't', perCreator: 50, prime: 100, denyCache: false, request: check },
+  {
+    name: 'denial reaching Redis (deny cache off), 100/h',
+    tiers: requests(100),
+    tier: 't',
+    perCreator: 50,
+    prime: 100,
+    denyCache: false,
+    request: check,
+  },
   { name: 'admission, 1 policy (500/h)', tiers: requests(500), tier: 't', perCreator: 50, request: check },
   { name: 'admission, 1 policy (10,000/h)', tiers: requests(10_000), tier: 't', perCreator: 50, request: check },
 ];

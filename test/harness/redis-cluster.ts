@@ -222,16 +222,22 @@ async function startNode(options: StartRedisClusterOptions): Promise<{ process: 
   for (let attempt = 1; ; attempt += 1) {
     const busPort = await findFreePort(HOST);
     const args = [
-      '--cluster-enabled', 'yes',
-      '--cluster-config-file', 'nodes.conf',
-      '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 2000),
-      '--cluster-port', String(busPort),
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      'nodes.conf',
+      '--cluster-node-timeout',
+      String(options.nodeTimeoutMs ?? 2000),
+      '--cluster-port',
+      String(busPort),
       // A replica may take over however stale it is: tests kill masters on purpose.
-      '--cluster-replica-validity-factor', '0',
+      '--cluster-replica-validity-factor',
+      '0',
       // Full syncs through a (tiny) RDB file: after a diskless sync Redis 7.0 holds the command
       // stream back until the replica's first periodic ACK, up to a second in which the replica
       // reports a live link but receives nothing, so a master killed then loses more than it must.
-      '--repl-diskless-sync', 'no',
+      '--repl-diskless-sync',
+      'no',
       ...(options.tls ? ['--tls-cluster', 'yes', '--tls-replication', 'yes'] : []),
       ...(options.extraArgs ?? []),
     ];
@@ -261,9 +267,11 @@ function connectNode(port: number, tlsCa: Buffer | undefined): Redis {
 async function createCluster(nodes: readonly ClusterNode[], replicasPerMaster: number, tls: RedisTlsFiles | undefined): Promise<void> {
   const args = [
     ...(tls ? ['--tls', '--cacert', tls.caFile] : []),
-    '--cluster', 'create',
+    '--cluster',
+    'create',
     ...nodes.map((node) => `${node.host}:${node.port}`),
-    '--cluster-replicas', String(replicasPerMaster),
+    '--cluster-replicas',
+    String(replicasPerMaster),
     '--cluster-yes',
   ];
   try {
@@ -341,7 +349,9 @@ export function parseShards(nodesReply: string, byAddress: (address: string) => 
     const master = byAddress(address);
     if (!master) continue;
     const replicas = lines
-      .filter(([, , replicaFlags, masterId]) => masterId === id && !replicaFlags.split(',').some((flag) => flag === 'fail' || flag === 'fail?'))
+      .filter(
+        ([, , replicaFlags, masterId]) => masterId === id && !replicaFlags.split(',').some((flag) => flag === 'fail' || flag === 'fail?'),
+      )
       .flatMap(([, replicaAddress]) => byAddress(replicaAddress) ?? []);
     result.push({ master, replicas, slots });
   }

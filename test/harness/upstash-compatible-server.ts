@@ -137,9 +137,7 @@ function errorBody(message: string): string {
   return JSON.stringify({ error: message });
 }
 
-export async function startUpstashCompatibleServer(
-  options: UpstashCompatibleServerOptions,
-): Promise<UpstashCompatibleServer> {
+export async function startUpstashCompatibleServer(options: UpstashCompatibleServerOptions): Promise<UpstashCompatibleServer> {
   if (options.redisUrl === undefined && options.redis === undefined) {
     throw new Error('startUpstashCompatibleServer needs redisUrl or redis');
   }

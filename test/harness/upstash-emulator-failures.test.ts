@@ -205,9 +205,9 @@ describe('backend failures', () => {
 
   it('refuses to start when Redis is unreachable', async () => {
     const port = await findFreePort();
-    await expect(
-      startUpstashCompatibleServer({ redis: { host: '127.0.0.1', port }, token: TOKEN }),
-    ).rejects.toThrow(/backend Redis unavailable/);
+    await expect(startUpstashCompatibleServer({ redis: { host: '127.0.0.1', port }, token: TOKEN })).rejects.toThrow(
+      /backend Redis unavailable/,
+    );
   });
 });
 

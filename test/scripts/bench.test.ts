@@ -73,8 +73,22 @@ describe('npm run bench -- --quick', () => {
   test('every figure is a finite number; throughput and latencies are positive', () => {
     for (const row of result.results) {
       const m = row.median;
-      const positive = { checksPerSecond1: m.checksPerSecond1, checksPerSecond64: m.checksPerSecond64, p50Ms1: m.p50Ms1, p99Ms1: m.p99Ms1, p50Ms64: m.p50Ms64, p99Ms64: m.p99Ms64 };
-      const nonNegative = { commandsPerCheck: m.commandsPerCheck, roundTripsPerCheck: m.roundTripsPerCheck, scriptUsecPerCheck: m.scriptUsecPerCheck, cpuUsPerCheck: m.cpuUsPerCheck, clientCpuUsPerCheck: m.clientCpuUsPerCheck, allowedFraction: m.allowedFraction };
+      const positive = {
+        checksPerSecond1: m.checksPerSecond1,
+        checksPerSecond64: m.checksPerSecond64,
+        p50Ms1: m.p50Ms1,
+        p99Ms1: m.p99Ms1,
+        p50Ms64: m.p50Ms64,
+        p99Ms64: m.p99Ms64,
+      };
+      const nonNegative = {
+        commandsPerCheck: m.commandsPerCheck,
+        roundTripsPerCheck: m.roundTripsPerCheck,
+        scriptUsecPerCheck: m.scriptUsecPerCheck,
+        cpuUsPerCheck: m.cpuUsPerCheck,
+        clientCpuUsPerCheck: m.clientCpuUsPerCheck,
+        allowedFraction: m.allowedFraction,
+      };
       const wrong = [
         ...Object.entries(positive).filter(([, value]) => !(Number.isFinite(value) && value > 0)),
         ...Object.entries(nonNegative).filter(([, value]) => !(Number.isFinite(value) && value >= 0)),
@@ -157,7 +171,8 @@ describe('npm run bench -- --quick', () => {
     for (const concurrency of [1, result.options.concurrency]) {
       const at = counted.figures.filter((f) => f.concurrency === concurrency);
       expect(at.map((f) => f.id)).toEqual([...INSTRUCTION_LIMITERS]);
-      for (const figure of at) expect({ id: figure.id, errors: figure.errors, checks: figure.checks }).toEqual({ id: figure.id, errors: 0, checks: 200 });
+      for (const figure of at)
+        expect({ id: figure.id, errors: figure.errors, checks: figure.checks }).toEqual({ id: figure.id, errors: 0, checks: 200 });
       const of = (id: string): number => at.find((f) => f.id === id)!.instructionsPerCheck;
       // The bare script call < the calls an exact log needs < this project's whole check.
       expect(of('floor')).toBeGreaterThan(1000);
