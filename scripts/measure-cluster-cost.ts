@@ -73,7 +73,15 @@ const SCENARIOS: readonly Scenario[] = [
       await limiter.settle(creator, 't', decision.requestId, 500);
     },
   },
-  { name: 'denial reaching Redis (deny cache off), 100/h', tiers: requests(100), tier: 't', perCreator: 50, prime: 100, denyCache: false, request: check },
+  {
+    name: 'denial reaching Redis (deny cache off), 100/h',
+    tiers: requests(100),
+    tier: 't',
+    perCreator: 50,
+    prime: 100,
+    denyCache: false,
+    request: check,
+  },
   { name: 'admission, 1 policy (500/h)', tiers: requests(500), tier: 't', perCreator: 50, request: check },
   { name: 'admission, 1 policy (10,000/h)', tiers: requests(10_000), tier: 't', perCreator: 50, request: check },
 ];
@@ -98,7 +106,7 @@ async function idleCpuRate(cluster: RedisCluster, masters: readonly ClusterNode[
   const started = performance.now();
   await new Promise((resolve) => setTimeout(resolve, ms));
   const after = await Promise.all(masters.map((master) => sample(cluster, master)));
-  const cpuUs = after.reduce((sum, s, i) => sum + (s.cpuSeconds - before[i]!.cpuSeconds), 0) * 1e6;
+  const cpuUs = after.reduce((sum, s, i) => sum + (s.cpuSeconds - before[i].cpuSeconds), 0) * 1e6;
   return cpuUs / (performance.now() - started);
 }
 
@@ -140,7 +148,7 @@ async function measure(
     const started = performance.now();
     await Promise.all(
       Array.from({ length: concurrency }, async () => {
-        for (let n = next++; n < total; n = next++) await scenario.request(target, creators[n % creatorCount]!, n);
+        for (let n = next++; n < total; n = next++) await scenario.request(target, creators[n % creatorCount], n);
       }),
     );
     const elapsedMs = performance.now() - started;
@@ -164,9 +172,9 @@ async function measure(
       }
       perMasterScripts.push(mine);
     }
-    const rawCpuUs = after.reduce((sum, s, i) => sum + (s.cpuSeconds - before[i]!.cpuSeconds), 0) * 1e6;
+    const rawCpuUs = after.reduce((sum, s, i) => sum + (s.cpuSeconds - before[i].cpuSeconds), 0) * 1e6;
     const cpuUs = Math.max(0, rawCpuUs - idleUsPerMs * elapsedMs);
-    const replBytes = after.reduce((sum, s, i) => sum + (s.replOffset - before[i]!.replOffset), 0);
+    const replBytes = after.reduce((sum, s, i) => sum + (s.replOffset - before[i].replOffset), 0);
     return {
       scenario: scenario.name,
       requests: total,
@@ -177,7 +185,7 @@ async function measure(
       replicationBytesPerRequest: Math.round(replBytes / total),
       scriptCallsPerMaster: perMasterScripts.join('/'),
       clientRequestsPerSecond: Math.round((total / elapsedMs) * 1000),
-      stateBytes: await stateSize(cluster, creatorKeys(creators[0]!, keyPrefix).state),
+      stateBytes: await stateSize(cluster, creatorKeys(creators[0], keyPrefix).state),
     };
   } finally {
     await limiter.close();

@@ -181,9 +181,7 @@ export async function runBench(options: BenchOptions, progress: Progress = () =>
           const limiter = get(id);
           const measure = async (concurrency: number, total: number): Promise<PhaseResult> => {
             const operation =
-              workload === 'allowed'
-                ? allowedOperation(limiter, `r${rep}c${concurrency}`, options)
-                : deniedOperation(limiter, options);
+              workload === 'allowed' ? allowedOperation(limiter, `r${rep}c${concurrency}`, options) : deniedOperation(limiter, options);
             const reportsBefore = limiter.anomalyReports?.() ?? 0;
             await meter.start();
             const load = await runLoad({ total, concurrency, timeLimitMs: options.phaseTimeLimitMs, operation });
@@ -287,8 +285,7 @@ function perCheck(load: LoadResult, cost: RedisCost, anomalyReports: number): Ph
 }
 
 function summarize(repetitions: ReadonlyArray<{ sequential: PhaseResult; concurrent: PhaseResult }>): LimiterFigures {
-  const of = (pick: (phase: { sequential: PhaseResult; concurrent: PhaseResult }) => number): number =>
-    median(repetitions.map(pick));
+  const of = (pick: (phase: { sequential: PhaseResult; concurrent: PhaseResult }) => number): number => median(repetitions.map(pick));
   return {
     checksPerSecond1: of((r) => r.sequential.checksPerSecond),
     checksPerSecond64: of((r) => r.concurrent.checksPerSecond),

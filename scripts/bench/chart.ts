@@ -26,7 +26,18 @@ export function niceAxis(value: number): { max: number; ticks: number } {
   if (!(value > 0) || !Number.isFinite(value)) return { max: 1, ticks: 5 };
   const target = value * 1.08;
   const power = 10 ** Math.floor(Math.log10(target));
-  const steps = [[1, 5], [1.5, 3], [2, 4], [2.5, 5], [3, 3], [4, 4], [5, 5], [6, 3], [8, 4], [10, 5]] as const;
+  const steps = [
+    [1, 5],
+    [1.5, 3],
+    [2, 4],
+    [2.5, 5],
+    [3, 3],
+    [4, 4],
+    [5, 5],
+    [6, 3],
+    [8, 4],
+    [10, 5],
+  ] as const;
   for (const [step, ticks] of steps) {
     if (step * power >= target) return { max: step * power, ticks };
   }
@@ -51,14 +62,18 @@ export function renderChart(result: BenchResult): string {
   const parts: string[] = [];
   const add = (svg: string): void => void parts.push(svg);
 
-  add(`<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" role="img" aria-labelledby="title desc">`);
+  add(
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${WIDTH}" height="${height}" viewBox="0 0 ${WIDTH} ${height}" role="img" aria-labelledby="title desc">`,
+  );
   add(`<title id="title">Rate limiters on one Redis: throughput and Redis cost per check</title>`);
   add(
     `<desc id="desc">Mostly-allowed workload, ${escapeXml(result.machine.cpuModel)}, ${result.machine.cores} cores, Redis ${escapeXml(result.machine.redisVersion)}; medians of ${result.options.repetitions} repetitions.</desc>`,
   );
   add(`<rect width="${WIDTH}" height="${height}" fill="#ffffff"/>`);
   add(`<g ${FONT} fill="#1f2328">`);
-  add(`<text x="10" y="24" font-size="16" font-weight="600">Mostly-allowed workload, one Redis ${escapeXml(result.machine.redisVersion)}, medians of ${result.options.repetitions} runs</text>`);
+  add(
+    `<text x="10" y="24" font-size="16" font-weight="600">Mostly-allowed workload, one Redis ${escapeXml(result.machine.redisVersion)}, medians of ${result.options.repetitions} runs</text>`,
+  );
   add(`<text x="${leftX}" y="52" font-size="13" font-weight="600">checks/s at 64 in flight (higher is better)</text>`);
   add(`<text x="${rightX}" y="52" font-size="13" font-weight="600">Redis µs per check (lower is better)</text>`);
 
@@ -72,7 +87,9 @@ export function renderChart(result: BenchResult): string {
       const y1 = TOP - 6;
       const y2 = TOP + rows.length * ROW_HEIGHT;
       add(`<line x1="${x.toFixed(1)}" y1="${y1}" x2="${x.toFixed(1)}" y2="${y2}" stroke="#d0d7de" stroke-width="1"/>`);
-      add(`<text x="${x.toFixed(1)}" y="${y2 + 16}" font-size="11" text-anchor="middle" fill="#57606a">${format((axis.max * i) / axis.ticks, digits)}</text>`);
+      add(
+        `<text x="${x.toFixed(1)}" y="${y2 + 16}" font-size="11" text-anchor="middle" fill="#57606a">${format((axis.max * i) / axis.ticks, digits)}</text>`,
+      );
     }
   }
 
@@ -80,7 +97,9 @@ export function renderChart(result: BenchResult): string {
     const y = TOP + index * ROW_HEIGHT;
     const ours = row.id.startsWith('ours');
     const m = row.median;
-    add(`<text x="${LABEL_WIDTH - 10}" y="${y + 22}" font-size="12" text-anchor="end"${ours ? ' font-weight="600"' : ''}>${escapeXml(row.shortLabel)}</text>`);
+    add(
+      `<text x="${LABEL_WIDTH - 10}" y="${y + 22}" font-size="12" text-anchor="end"${ours ? ' font-weight="600"' : ''}>${escapeXml(row.shortLabel)}</text>`,
+    );
     const w1 = scale(m.checksPerSecond64, throughputMax);
     add(`<rect x="${leftX}" y="${y + 8}" width="${w1.toFixed(1)}" height="20" fill="${ours ? OURS : OTHER}"/>`);
     add(`<text x="${(leftX + w1 + 4).toFixed(1)}" y="${y + 22}" font-size="11">${format(m.checksPerSecond64)}</text>`);

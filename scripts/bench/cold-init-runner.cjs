@@ -6,8 +6,7 @@
  * event and a minimal Lambda context, and reports over IPC: Node start-up until this line, the time
  * to require the bundle, the time to answer, and the status code. Then exits.
  */
-const { performance } = require('node:perf_hooks');
-
+// `performance` is Node's global: no require runs before the first reading.
 const startupMs = performance.now();
 const [bundle, eventText] = process.argv.slice(2);
 

@@ -118,7 +118,10 @@ export async function measureLambdaBudget(
 
     // Cold starts, round-robin over the bundles so that machine noise is spread evenly.
     const runs = new Map<string, ColdStartRun[]>();
-    const targets = [{ name: 'empty', file: empty.file, handler: undefined as HandlerName | undefined }, ...handlers.map((h) => ({ name: h.name, file: h.file, handler: h.handler }))];
+    const targets = [
+      { name: 'empty', file: empty.file, handler: undefined as HandlerName | undefined },
+      ...handlers.map((h) => ({ name: h.name, file: h.file, handler: h.handler })),
+    ];
     for (let run = 0; run < options.coldStarts; run++) {
       progress(`cold starts ${run + 1}/${options.coldStarts}`);
       for (const target of targets) {
@@ -127,7 +130,8 @@ export async function measureLambdaBudget(
       }
     }
     return {
-      settings: 'esbuild: bundle, platform node, format cjs, target node24, minify, keepNames, external @aws-sdk/* (as lib/constructs/rate-limit-function.ts); sizes without the source map',
+      settings:
+        'esbuild: bundle, platform node, format cjs, target node24, minify, keepNames, external @aws-sdk/* (as lib/constructs/rate-limit-function.ts); sizes without the source map',
       empty: { name: 'empty', bytes: empty.bytes, gzipBytes: empty.gzipBytes, coldStart: summarizeColdStarts(runs.get('empty') ?? []) },
       handlers: handlers.map(({ file: _file, ...rest }) => ({ ...rest, coldStart: summarizeColdStarts(runs.get(rest.name) ?? []) })),
     };
@@ -179,9 +183,7 @@ export async function dependencyImports(metafile: Metafile): Promise<string[]> {
   const bindings = new Map<string, Set<string>>();
   for (const [file, input] of Object.entries(metafile.inputs)) {
     if (file.includes('node_modules/') || !/\.[cm]?[jt]s$/.test(file)) continue;
-    const kept = new Set(
-      input.imports.filter((i) => i.original !== undefined && isPackageSpecifier(i.original)).map((i) => i.original!),
-    );
+    const kept = new Set(input.imports.filter((i) => i.original !== undefined && isPackageSpecifier(i.original)).map((i) => i.original!));
     if (kept.size === 0) continue;
     const source = await readFile(path.join(REPO_ROOT, file), 'utf8');
     for (const [specifier, names] of packageBindings(file, source)) {
@@ -198,7 +200,10 @@ export async function dependencyImports(metafile: Metafile): Promise<string[]> {
       const list = [...names].sort();
       const star = list.includes('*');
       const named = list.filter((name) => name !== '*').map((name) => `${name === 'default' ? 'default' : name} as d${alias++}`);
-      const parts = [star ? `import * as d${alias++} from '${specifier}';` : '', named.length > 0 ? `import { ${named.join(', ')} } from '${specifier}';` : ''];
+      const parts = [
+        star ? `import * as d${alias++} from '${specifier}';` : '',
+        named.length > 0 ? `import { ${named.join(', ')} } from '${specifier}';` : '',
+      ];
       return parts.filter(Boolean).join('\n') || `import '${specifier}';`;
     });
 }
@@ -254,7 +259,7 @@ export function packageBindings(fileName: string, source: string): Map<string, S
 }
 
 function outputInputs(metafile: Metafile): Array<[string, number]> {
-  const output = Object.values(metafile.outputs).find((o) => o.entryPoint !== undefined) ?? Object.values(metafile.outputs)[0]!;
+  const output = Object.values(metafile.outputs).find((o) => o.entryPoint !== undefined) ?? Object.values(metafile.outputs)[0];
   return Object.entries(output.inputs).map(([file, input]) => [file, input.bytesInOutput]);
 }
 
@@ -269,7 +274,7 @@ function packageBytesOf(metafile: Metafile): Array<{ name: string; bytes: number
   for (const [file, bytes] of outputInputs(metafile)) {
     // The innermost node_modules/<package> of the path names the package.
     const match = /.*node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(file);
-    if (match) totals.set(match[1]!, (totals.get(match[1]!) ?? 0) + bytes);
+    if (match) totals.set(match[1], (totals.get(match[1]) ?? 0) + bytes);
   }
   return [...totals.entries()].map(([name, bytes]) => ({ name, bytes })).sort((a, b) => b.bytes - a.bytes);
 }
@@ -331,18 +336,21 @@ function coldStart(bundleFile: string, event: unknown, redis: RedisAddress): Pro
     });
     const timer = setTimeout(() => finish(failed(`no answer within ${COLD_START_LIMIT_MS} ms`)), COLD_START_LIMIT_MS);
     child.stderr?.on('data', (chunk: Buffer) => (stderr = (stderr + chunk.toString()).slice(-2000)));
-    child.on('message', (message: { ok: boolean; status?: number; startupMs?: number; requireMs?: number; invokeMs?: number; error?: string }) => {
-      const wallMs = performance.now() - started;
-      if (!message.ok) return finish(failed(message.error ?? 'runner failed'));
-      finish({
-        ok: true,
-        wallMs,
-        startupMs: message.startupMs ?? Number.NaN,
-        requireMs: message.requireMs ?? Number.NaN,
-        invokeMs: message.invokeMs ?? Number.NaN,
-        statusCode: message.status ?? 0,
-      });
-    });
+    child.on(
+      'message',
+      (message: { ok: boolean; status?: number; startupMs?: number; requireMs?: number; invokeMs?: number; error?: string }) => {
+        const wallMs = performance.now() - started;
+        if (!message.ok) return finish(failed(message.error ?? 'runner failed'));
+        finish({
+          ok: true,
+          wallMs,
+          startupMs: message.startupMs ?? Number.NaN,
+          requireMs: message.requireMs ?? Number.NaN,
+          invokeMs: message.invokeMs ?? Number.NaN,
+          statusCode: message.status ?? 0,
+        });
+      },
+    );
     child.on('error', (error) => finish(failed(error.message)));
     child.on('exit', (code) => finish(failed(`runner exited (${code}) before answering: ${stderr.trim().slice(-500)}`)));
   });

@@ -17,7 +17,7 @@ export interface MachineDescription {
 export async function describeMachine(admin: Redis): Promise<MachineDescription> {
   const server = await admin.info('server');
   const cpus = os.cpus();
-  const load = os.loadavg()[0]!;
+  const load = os.loadavg()[0];
   return {
     cpuModel: cpus[0]?.model.trim() ?? 'unknown',
     cores: cpus.length,

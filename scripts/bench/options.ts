@@ -61,7 +61,7 @@ export class UsageError extends Error {
 export function parseOptions(argv: readonly string[]): BenchOptions {
   const flags = new Map<string, string | true>();
   for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
+    const arg = argv[i];
     if (!arg.startsWith('--')) throw new UsageError(`unexpected argument "${arg}"`);
     const eq = arg.indexOf('=');
     const name = eq > 0 ? arg.slice(2, eq) : arg.slice(2);

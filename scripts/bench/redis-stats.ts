@@ -38,8 +38,8 @@ export function parseCommandStats(info: string): Record<string, CommandStat> {
   for (const line of info.split(/\r?\n/)) {
     const match = /^cmdstat_([^:]+):(.*)$/.exec(line.trim());
     if (!match) continue;
-    const fields = Object.fromEntries(match[2]!.split(',').map((pair) => pair.split('=') as [string, string]));
-    stats[match[1]!.toLowerCase()] = { calls: Number(fields.calls ?? 0), usec: Number(fields.usec ?? 0) };
+    const fields = Object.fromEntries(match[2].split(',').map((pair) => pair.split('=') as [string, string]));
+    stats[match[1].toLowerCase()] = { calls: Number(fields.calls ?? 0), usec: Number(fields.usec ?? 0) };
   }
   return stats;
 }

@@ -20,9 +20,11 @@ export interface TargetVerdict {
 
 const int = (value: number): string => (Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : 'n/a');
 const fixed = (value: number, digits: number): string => (Number.isFinite(value) ? value.toFixed(digits) : 'n/a');
-const ms = (value: number): string => (!Number.isFinite(value) ? 'n/a' : value < 1 ? value.toFixed(3) : value < 10 ? value.toFixed(2) : value.toFixed(1));
+const ms = (value: number): string =>
+  !Number.isFinite(value) ? 'n/a' : value < 1 ? value.toFixed(3) : value < 10 ? value.toFixed(2) : value.toFixed(1);
 const kb = (bytes: number): string => `${(bytes / 1024).toFixed(1)} KiB`;
-const percent = (fraction: number): string => (Number.isFinite(fraction) ? `${(fraction * 100).toFixed(fraction > 0 && fraction < 0.01 ? 2 : 0)}%` : 'n/a');
+const percent = (fraction: number): string =>
+  Number.isFinite(fraction) ? `${(fraction * 100).toFixed(fraction > 0 && fraction < 0.01 ? 2 : 0)}%` : 'n/a';
 const yesNo = (met: boolean | undefined): string => (met === undefined ? 'n/a' : met ? '**met**' : '**not met**');
 
 export function find(result: BenchResult, workload: Workload, id: LimiterId): LimiterResult | undefined {
@@ -31,7 +33,7 @@ export function find(result: BenchResult, workload: Workload, id: LimiterId): Li
 
 /** This project's figure over rate-limiter-flexible's, repetition by repetition (e.g. "1.02/0.97/1.10"). */
 function ratiosOf(ours: LimiterResult, theirs: LimiterResult, pick: (phase: PhaseResult) => number): string {
-  return ours.repetitions.map((rep, i) => fixed(pick(rep.concurrent) / pick(theirs.repetitions[i]!.concurrent), 2)).join('/');
+  return ours.repetitions.map((rep, i) => fixed(pick(rep.concurrent) / pick(theirs.repetitions[i].concurrent), 2)).join('/');
 }
 
 function instructionsOf(result: BenchResult, id: LimiterId, concurrency: number): number | undefined {
@@ -67,14 +69,15 @@ export function evaluateTargets(result: BenchResult): TargetVerdict[] {
         `script calls per check: single-policy ${fixed(single.median.roundTripsPerCheck, 2)}, ` +
         `multi-policy ${fixed(multi.median.roundTripsPerCheck, 2)}; ` +
         `reserve + settle ${fixed(reserve.median.roundTripsPerCheck, 2)} (1 admission + 1 settle, sent after the LLM call)`,
-      met: near(single.median.roundTripsPerCheck, 1) && near(multi.median.roundTripsPerCheck, 1) && near(reserve.median.roundTripsPerCheck, 2),
+      met:
+        near(single.median.roundTripsPerCheck, 1) && near(multi.median.roundTripsPerCheck, 1) && near(reserve.median.roundTripsPerCheck, 2),
     });
   }
   if (single && rlf) {
     // Limiters take turns within each repetition, so a ratio taken within one repetition is immune
     // to the machine's load drifting between repetitions: the verdicts use the median of those.
     const paired = (pick: (phase: PhaseResult) => number, phase: 'sequential' | 'concurrent'): number =>
-      median(single.repetitions.map((rep, i) => pick(rep[phase]) / pick(rlf.repetitions[i]![phase])));
+      median(single.repetitions.map((rep, i) => pick(rep[phase]) / pick(rlf.repetitions[i][phase])));
     const ratio = paired((p) => p.checksPerSecond, 'concurrent');
     verdicts.push({
       target: 'Throughput at 64 in flight at least that of rate-limiter-flexible (single-policy tier)',
@@ -175,7 +178,7 @@ function redisCostExplained(result: BenchResult): string[] {
           `The row "floor of an exact log" makes exactly these three calls and decides nothing: under callgrind it`,
           `took ${int(floor.ours)} Redis instructions per check at 1 in flight, against ${int(floor.theirs)} for rate-limiter-flexible's whole check`,
           `(${fixed(floor.ratio, 2)}x). \`TIME\` answers with two strings that become a Lua table and \`GET\` with the whole log as a Lua`,
-          'string, where `INCRBY` and `PTTL` answer with integers. This project\'s check adds',
+          "string, where `INCRBY` and `PTTL` answer with integers. This project's check adds",
           `${int(ours.ours - ours.theirs)} instructions (${fixed((ours.ratio - 1) * 100, 0)}%) to that floor: converting the clock and the arguments, reading the header and`,
           'the oldest live entry, the decision, packing the new entry and the reply.',
         ]
@@ -183,19 +186,19 @@ function redisCostExplained(result: BenchResult): string[] {
   return [
     '**Where the Redis cost comes from.** rate-limiter-flexible runs a fixed window: `SET NX`, `INCRBY` and `PTTL`',
     'on one short integer. An exact rolling window must know when the N-th most recent admission happened, on one',
-    'clock for every caller: this script reads the server clock (`TIME`) and the creator\'s log of admission times',
+    "clock for every caller: this script reads the server clock (`TIME`) and the creator's log of admission times",
     '(`GET`), and an admission appends 8 bytes to it (`APPEND`). That is the same number of Redis calls (3 inside the',
     'script, 4 commands per check).',
     ...floorFigures,
-    'Getting under a fixed window\'s cost would mean giving up exactness (a fixed or approximate window) or the',
-    'single clock (the callers\' clocks, as @upstash/ratelimit uses), which this product does not do.',
-    'The process figure also holds the socket work. This project\'s ElastiCache transport writes the first command',
+    "Getting under a fixed window's cost would mean giving up exactness (a fixed or approximate window) or the",
+    "single clock (the callers' clocks, as @upstash/ratelimit uses), which this product does not do.",
+    "The process figure also holds the socket work. This project's ElastiCache transport writes the first command",
     'of a tick at once and the ones that follow it in the same tick in socket writes of up to 8, each keeping its own',
-    'reply and deadline; the other libraries\' ioredis clients write once per command. That is why the 64-in-flight',
-    'process figure can be lower than rate-limiter-flexible\'s. At 1 in flight, and for a fleet of Lambda instances',
-    'each sending one command at a time, nothing is batched, and the script\'s difference is what remains. Earlier',
+    "reply and deadline; the other libraries' ioredis clients write once per command. That is why the 64-in-flight",
+    "process figure can be lower than rate-limiter-flexible's. At 1 in flight, and for a fleet of Lambda instances",
+    "each sending one command at a time, nothing is batched, and the script's difference is what remains. Earlier",
     'designs of this project measured 5.4x (a ring rewritten on every check) and 3.0x (a ring written in place with',
-    '`BITFIELD`) rate-limiter-flexible\'s script time on this machine. Denials, the common case under abuse, cost',
+    "`BITFIELD`) rate-limiter-flexible's script time on this machine. Denials, the common case under abuse, cost",
     'nothing in Redis thanks to the deny cache.',
   ];
 }
@@ -210,9 +213,9 @@ function instructionSection(result: BenchResult): string[] {
   lines.push(
     'Time-based figures on a shared machine drift from run to run; an instruction count of the same work does not.',
     `A second redis-server ran under ${counted.valgrind} (callgrind) with instrumentation off; for each limiter it was switched`,
-    'on for one phase of the mostly-allowed workload (fresh creators, 20 checks each), then off, and the dump\'s total',
+    "on for one phase of the mostly-allowed workload (fresh creators, 20 checks each), then off, and the dump's total",
     'was divided by the checks. The count holds every user-space instruction of the server (reading and parsing the',
-    'request, the script and the commands it runs, the reply), not the kernel\'s socket work.',
+    "request, the script and the commands it runs, the reply), not the kernel's socket work.",
     '',
     `| limiter | ${levels.map((c) => `instructions / check, ${c} in flight`).join(' | ')} | ${levels.map((c) => `vs rate-limiter-flexible, ${c} in flight`).join(' | ')} | checks (errors) |`,
     `|---|${levels.map(() => '--:|').join('')}${levels.map(() => '--:|').join('')}--:|`,
@@ -222,7 +225,7 @@ function instructionSection(result: BenchResult): string[] {
     const first = rows.find((r) => r !== undefined)!;
     lines.push(
       `| ${first.label} | ${rows.map((r) => (r ? int(r.instructionsPerCheck) : 'n/a')).join(' | ')} | ` +
-        `${rows.map((r, i) => (r && rlf(levels[i]!) ? `${fixed(r.instructionsPerCheck / rlf(levels[i]!)!, 2)}x` : 'n/a')).join(' | ')} | ` +
+        `${rows.map((r, i) => (r && rlf(levels[i]) ? `${fixed(r.instructionsPerCheck / rlf(levels[i])!, 2)}x` : 'n/a')).join(' | ')} | ` +
         `${rows.map((r) => (r ? `${int(r.checks)} (${r.errors})` : 'n/a')).join(', ')} |`,
     );
   }
@@ -241,7 +244,7 @@ export function renderReport(result: BenchResult, options: ReportOptions): strin
     '',
     `<!-- Generated by scripts/bench/run.ts; do not edit by hand: re-run \`${o.command}\`. -->`,
     '',
-    'This project\'s rate limiter side by side with the libraries a team would otherwise pick, measured in one run, on one',
+    "This project's rate limiter side by side with the libraries a team would otherwise pick, measured in one run, on one",
     'local `redis-server`, from one Node process, on the same workloads. Absolute numbers depend on the machine; the',
     'ratios between rows of one run are what matters.',
     '',
@@ -295,7 +298,7 @@ export function renderReport(result: BenchResult, options: ReportOptions): strin
     'Through the local Upstash-compatible server (`test/harness/upstash-compatible-server.ts`) in front of the same',
     'redis-server; it counts every HTTP request it receives.',
     '',
-    'This project\'s Upstash client sends one request per call (auto-pipelining off: every call has its own deadline).',
+    "This project's Upstash client sends one request per call (auto-pipelining off: every call has its own deadline).",
     '`@upstash/redis` at its defaults batches the commands that one process has in flight into one `/pipeline`',
     'request (auto-pipelining), so at 64 in flight @upstash/ratelimit needs far fewer requests than checks; a Lambda',
     'instance serves one request at a time, where the 1-in-flight figure applies.',
@@ -303,7 +306,8 @@ export function renderReport(result: BenchResult, options: ReportOptions): strin
     '| limiter | workload | in flight | checks | allowed | HTTP requests | per check |',
     '|---|---|--:|--:|--:|--:|--:|',
     ...result.upstashHttp.map(
-      (f) => `| ${f.label} | ${f.workload} | ${f.concurrency} | ${int(f.checks)} | ${int(f.allowed)} | ${int(f.httpRequests)} | ${fixed(f.requestsPerCheck, 2)} |`,
+      (f) =>
+        `| ${f.label} | ${f.workload} | ${f.concurrency} | ${int(f.checks)} | ${int(f.allowed)} | ${int(f.httpRequests)} | ${fixed(f.requestsPerCheck, 2)} |`,
     ),
     '',
   );
@@ -316,7 +320,7 @@ export function renderReport(result: BenchResult, options: ReportOptions): strin
       '',
       `Bundles: ${lambda.settings}. Cold initialisation: a fresh \`node\` process (Node ${machine.node}) loads the bundle`,
       'with `AWS_LAMBDA_FUNCTION_NAME` set (so the handler initialises while loading, as in a Lambda init phase, and opens',
-      'its connection to the bench\'s redis-server) and answers one API Gateway event; wall time from spawn to answer,',
+      "its connection to the bench's redis-server) and answers one API Gateway event; wall time from spawn to answer,",
       `median of ${empty.runs} runs per bundle, round-robin over the bundles.`,
       '',
       '| bundle | minified | gzip | dependencies alone | ratio | project code in bundle | cold init (spawn → answer) | over the empty handler | require | first answer | status |',
@@ -332,7 +336,7 @@ export function renderReport(result: BenchResult, options: ReportOptions): strin
       `Largest packages in the ${lambda.handlers[0]?.handler ?? ''} bundle: ` +
         (lambda.handlers[0]?.packages ?? [])
           .slice(0, 6)
-          .map((p) => `${p.name} ${kb(p.bytes)} (${fixed((p.bytes / lambda.handlers[0]!.bytes) * 100, 0)}%)`)
+          .map((p) => `${p.name} ${kb(p.bytes)} (${fixed((p.bytes / lambda.handlers[0].bytes) * 100, 0)}%)`)
           .join(', ') +
         '.',
       '',
@@ -350,19 +354,19 @@ export function renderReport(result: BenchResult, options: ReportOptions): strin
   push(
     '## How it was measured',
     '',
-    '- **Limits.** Every limiter allows 100 requests per creator per hour. *Single-policy tier*: this project\'s',
+    "- **Limits.** Every limiter allows 100 requests per creator per hour. *Single-policy tier*: this project's",
     '  shipped tiers have three policies (requests per hour, tokens per day, in flight), so the single-policy figure',
     '  uses a requests-only tier with the `pro` number (100 per rolling hour). *Multi-policy tier*: 100 requests per',
     '  hour + 20 per minute (burst) + 1,000,000 tokens per day + 4 in flight. It is measured twice: as plain',
     `  admissions (no tokens: no lease, no ledger entry), and as reservations of ${RESERVED_TOKENS} tokens, each settled`,
     `  (${SETTLED_TOKENS} tokens) by the same worker right after its admission, as a real request would after its LLM call;`,
-    '  that row\'s checks/s count admissions, each followed by its settle, its latency is the admission\'s alone, and its',
+    "  that row's checks/s count admissions, each followed by its settle, its latency is the admission's alone, and its",
     '  Redis figures include the settle (2 script calls per admission). rate-limiter-flexible: `RateLimiterRedis`',
     '  (points 100, duration 3600 s: a fixed window starting at the first request) on ioredis. @upstash/ratelimit:',
     '  `Ratelimit.slidingWindow(100, "1 h")`, analytics off, its defaults otherwise (a 5 s timeout race per call).',
     '  The floor is one `EVALSHA` of `return 1` with one key; the floor of an exact log is a script that receives a',
     '  limit and a window (as rate-limiter-flexible sends its points and duration), calls `TIME`, `GET` on the',
-    '  creator\'s key and `APPEND` of 8 bytes to it (or, the first time, `SET` of 40 bytes with a 2-hour TTL) and',
+    "  creator's key and `APPEND` of 8 bytes to it (or, the first time, `SET` of 40 bytes with a 2-hour TTL) and",
     '  returns three integers, deciding nothing.',
     `- **Workloads.** Mostly allowed: check *i* goes to creator *i* mod ${int(o.creators)}; after ${o.checksPerCreator} checks per`,
     `  creator (within every limit, the 20/minute burst included) the workload moves on to ${int(o.creators)} fresh creators, and`,
@@ -372,26 +376,26 @@ export function renderReport(result: BenchResult, options: ReportOptions): strin
     '  reservation is then denied by tokens-per-day), then one untimed check per creator through each limiter instance',
     '  so that local caches of denials are warm; the measured checks then take turns over those creators.',
     `  Checks per phase: ${int(o.sequentialChecks)} at 1 in flight, ${int(o.concurrentChecks)} at ${o.concurrency} in flight, each phase bounded to ${fixed(o.phaseTimeLimitMs / 1000, 0)} s.`,
-    '- **Local caches of denials.** This project\'s deny cache is on by default; rate-limiter-flexible\'s',
-    '  `inMemoryBlockOnConsumed` is off by default; @upstash/ratelimit\'s `ephemeralCache` is on by default. The denied',
-    '  workload shows each with its cache on and off, so the Redis cost of a denial is visible too. This project\'s',
+    "- **Local caches of denials.** This project's deny cache is on by default; rate-limiter-flexible's",
+    "  `inMemoryBlockOnConsumed` is off by default; @upstash/ratelimit's `ephemeralCache` is on by default. The denied",
+    "  workload shows each with its cache on and off, so the Redis cost of a denial is visible too. This project's",
     '  anomaly detection stays on (its default; reports are counted, not logged); a cached denial lets at most one check',
     '  per creator and 5-minute window through to Redis when the attempts would cross the anomaly threshold. The variants',
     '  with the deny cache off have creators of their own, so their denials cannot count against the cached ones.',
     '- **Same transport for all.** Every limiter talks to the same redis-server over ioredis (TCP, one connection per',
-    '  limiter, ioredis defaults for the libraries; this project\'s own client settings and write batching for it).',
+    "  limiter, ioredis defaults for the libraries; this project's own client settings and write batching for it).",
     '  **@upstash/ratelimit on plain Redis:** its scripts start with `#!lua flags=allow-key-locking`, a flag only Upstash',
     '  accepts (plain Redis answers "Unexpected flag in script shebang"). The bench\'s transport for it',
     '  (`scripts/bench/upstash-over-ioredis.ts`, an object with the `evalsha`/`eval` methods the library calls) replaces',
     `  that first line with a Lua comment before the script reaches Redis (${stripped} script${stripped === 1 ? '' : 's'} rewritten in this run) and maps`,
-    '  the library\'s EVALSHA hash to the rewritten script\'s. Nothing else is changed; only the bench\'s transport does',
+    "  the library's EVALSHA hash to the rewritten script's. Nothing else is changed; only the bench's transport does",
     '  this. The Upstash HTTP figures use the official `@upstash/redis` client against the local Upstash-compatible',
     '  server, which strips the same flag on its side (`test/harness/upstash-emulator/script-rewriter.ts`).',
     '- **Redis commands per check:** `CONFIG RESETSTAT` before each phase, `INFO commandstats` after: calls of every',
     '  command, the commands a script runs included (the EVALSHA itself counts one), divided by the checks. *Round trips',
     '  per check*: EVALSHA/EVAL calls only (on these paths the clients send nothing but scripts).',
     '- **Redis µs per check (commandstats):** the `usec` of the commands clients sent (EVALSHA/EVAL). Redis 7 records',
-    '  the time of a command run inside a script both under its own name and inside the calling EVALSHA\'s time, so',
+    "  the time of a command run inside a script both under its own name and inside the calling EVALSHA's time, so",
     '  summing `usec` over every command would count script work twice; the sum is kept in the JSON output',
     '  (`allUsecPerCheck`) for reference. Redis times each command with the wall clock, so on a busy machine this',
     '  figure also holds moments when the server was descheduled. **Redis CPU µs per check (process):** the growth of `used_cpu_user +',
@@ -399,8 +403,8 @@ export function renderReport(result: BenchResult, options: ReportOptions): strin
     '  writes included, and nothing while it waited for a core. The Redis',
     `  figures in the tables are those of the ${o.concurrency}-in-flight phase; at 1 in flight, socket work is not batched and the`,
     '  process figure is higher for everyone.',
-    '- **Client CPU µs per check (Node):** `process.cpuUsage()` of the bench\'s Node process over the',
-    `  ${o.concurrency}-in-flight phase, divided by the checks: the library\'s own work plus its Redis client\'s. With Redis on the same`,
+    "- **Client CPU µs per check (Node):** `process.cpuUsage()` of the bench's Node process over the",
+    `  ${o.concurrency}-in-flight phase, divided by the checks: the library's own work plus its Redis client's. With Redis on the same`,
     `  ${machine.cores} cores, throughput at ${o.concurrency} in flight is bounded by client and server CPU together.`,
     '- **Latency** is measured around each check in the client (Node `performance.now()`); at 64 in flight it includes',
     '  waiting behind the other 63.',

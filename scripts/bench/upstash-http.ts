@@ -107,7 +107,14 @@ export async function measureUpstashHttp(redis: RedisAddress, options: BenchOpti
     const c = options.concurrency;
     await measure('ours-single', 'this project, single-policy tier', 'allowed', 1, checkOurs(single, 'single', false), '');
     await measure('ours-single', 'this project, single-policy tier', 'allowed', c, checkOurs(single, 'single', false), '');
-    await measure('ours-multi-reserve', 'this project, multi-policy tier, reservations (reserve + settle)', 'allowed', 1, checkOurs(multi, 'multi', true), '');
+    await measure(
+      'ours-multi-reserve',
+      'this project, multi-policy tier, reservations (reserve + settle)',
+      'allowed',
+      1,
+      checkOurs(multi, 'multi', true),
+      '',
+    );
     await measure('ours-single', 'this project, single-policy tier', 'denied', c, checkOurs(single, 'single', false), 'ours-single');
     await measure(
       'ours-single-nocache',

@@ -26,8 +26,7 @@ export async function rawRequest(baseUrl: string, path: string, request: RawRequ
   if (request.token !== null && request.token !== undefined) headers.authorization = `Bearer ${request.token}`;
   if (request.base64 ?? true) headers['Upstash-Encoding'] = 'base64';
   const method = request.method ?? 'POST';
-  const body =
-    request.body === undefined ? undefined : typeof request.body === 'string' ? request.body : JSON.stringify(request.body);
+  const body = request.body === undefined ? undefined : typeof request.body === 'string' ? request.body : JSON.stringify(request.body);
   const res = await fetch(`${baseUrl}${path}`, { method, headers, body });
   const text = await res.text();
   let json: unknown;

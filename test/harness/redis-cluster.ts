@@ -140,11 +140,11 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
       return existing;
     };
     const byAddress = (address: string): ClusterNode | undefined => {
-      const port = Number(address.split('@')[0]!.split(':').pop());
+      const port = Number(address.split('@')[0].split(':').pop());
       return nodes.find((node) => node.port === port);
     };
     const shards = async (via?: ClusterNode): Promise<ShardView[]> => {
-      const asked = via ?? nodes[0]!;
+      const asked = via ?? nodes[0];
       return parseShards(String(await client(asked).cluster('NODES')), byAddress);
     };
 
@@ -165,12 +165,12 @@ export async function startRedisCluster(options: StartRedisClusterOptions = {}):
 
     const cluster: RedisCluster = {
       host: HOST,
-      port: nodes[0]!.port,
+      port: nodes[0].port,
       tls: options.tls !== undefined,
       nodes,
       client,
       shards,
-      slotOf: async (key) => Number(await client(nodes[0]!).cluster('KEYSLOT', key)),
+      slotOf: async (key) => Number(await client(nodes[0]).cluster('KEYSLOT', key)),
       masterOf: async (slot) => {
         const owner = (await shards()).find((shard) => shard.slots.some(([from, to]) => slot >= from && slot <= to));
         if (!owner) throw new Error(`no master serves slot ${slot}`);
@@ -222,16 +222,22 @@ async function startNode(options: StartRedisClusterOptions): Promise<{ process: 
   for (let attempt = 1; ; attempt += 1) {
     const busPort = await findFreePort(HOST);
     const args = [
-      '--cluster-enabled', 'yes',
-      '--cluster-config-file', 'nodes.conf',
-      '--cluster-node-timeout', String(options.nodeTimeoutMs ?? 2000),
-      '--cluster-port', String(busPort),
+      '--cluster-enabled',
+      'yes',
+      '--cluster-config-file',
+      'nodes.conf',
+      '--cluster-node-timeout',
+      String(options.nodeTimeoutMs ?? 2000),
+      '--cluster-port',
+      String(busPort),
       // A replica may take over however stale it is: tests kill masters on purpose.
-      '--cluster-replica-validity-factor', '0',
+      '--cluster-replica-validity-factor',
+      '0',
       // Full syncs through a (tiny) RDB file: after a diskless sync Redis 7.0 holds the command
       // stream back until the replica's first periodic ACK, up to a second in which the replica
       // reports a live link but receives nothing, so a master killed then loses more than it must.
-      '--repl-diskless-sync', 'no',
+      '--repl-diskless-sync',
+      'no',
       ...(options.tls ? ['--tls-cluster', 'yes', '--tls-replication', 'yes'] : []),
       ...(options.extraArgs ?? []),
     ];
@@ -261,16 +267,18 @@ function connectNode(port: number, tlsCa: Buffer | undefined): Redis {
 async function createCluster(nodes: readonly ClusterNode[], replicasPerMaster: number, tls: RedisTlsFiles | undefined): Promise<void> {
   const args = [
     ...(tls ? ['--tls', '--cacert', tls.caFile] : []),
-    '--cluster', 'create',
+    '--cluster',
+    'create',
     ...nodes.map((node) => `${node.host}:${node.port}`),
-    '--cluster-replicas', String(replicasPerMaster),
+    '--cluster-replicas',
+    String(replicasPerMaster),
     '--cluster-yes',
   ];
   try {
     await execFileAsync('redis-cli', args, { timeout: 60_000 });
   } catch (error) {
     const output = error as { stdout?: string; stderr?: string };
-    throw new Error(`redis-cli --cluster create failed:\n${output.stdout ?? ''}${output.stderr ?? ''}`);
+    throw new Error(`redis-cli --cluster create failed:\n${output.stdout ?? ''}${output.stderr ?? ''}`, { cause: error });
   }
 }
 
@@ -329,20 +337,22 @@ export function parseShards(nodesReply: string, byAddress: (address: string) => 
     .filter((fields) => fields.length >= 8);
   const result: ShardView[] = [];
   for (const [id, address, flags, , , , , , ...slotFields] of lines) {
-    const flagSet = new Set(flags!.split(','));
+    const flagSet = new Set(flags.split(','));
     if (!flagSet.has('master') || flagSet.has('fail') || flagSet.has('fail?')) continue;
     const slots = slotFields
       .filter((field) => !field.startsWith('['))
       .map((field): [number, number] => {
         const [from, to] = field.split('-').map(Number);
-        return [from!, to ?? from!];
+        return [from, to ?? from];
       });
     if (slots.length === 0) continue;
-    const master = byAddress(address!);
+    const master = byAddress(address);
     if (!master) continue;
     const replicas = lines
-      .filter(([, , replicaFlags, masterId]) => masterId === id && !replicaFlags!.split(',').some((flag) => flag === 'fail' || flag === 'fail?'))
-      .flatMap(([, replicaAddress]) => byAddress(replicaAddress!) ?? []);
+      .filter(
+        ([, , replicaFlags, masterId]) => masterId === id && !replicaFlags.split(',').some((flag) => flag === 'fail' || flag === 'fail?'),
+      )
+      .flatMap(([, replicaAddress]) => byAddress(replicaAddress) ?? []);
     result.push({ master, replicas, slots });
   }
   return result.sort((a, b) => a.master.port - b.master.port);
@@ -369,7 +379,7 @@ export interface CommandStat {
 export function parseCommandStats(text: string): Record<string, CommandStat> {
   const stats: Record<string, CommandStat> = {};
   for (const match of text.matchAll(/^cmdstat_([^:]+):calls=(\d+),usec=(\d+),[^\n]*?rejected_calls=(\d+),failed_calls=(\d+)/gm)) {
-    stats[match[1]!] = {
+    stats[match[1]] = {
       calls: Number(match[2]),
       usec: Number(match[3]),
       rejectedCalls: Number(match[4]),
@@ -382,7 +392,7 @@ export function parseCommandStats(text: string): Record<string, CommandStat> {
 /** INFO errorstats: error replies by prefix (MOVED, ASK, NOSCRIPT, ...). */
 export function parseErrorStats(text: string): Record<string, number> {
   const errors: Record<string, number> = {};
-  for (const match of text.matchAll(/^errorstat_([^:]+):count=(\d+)/gm)) errors[match[1]!] = Number(match[2]);
+  for (const match of text.matchAll(/^errorstat_([^:]+):count=(\d+)/gm)) errors[match[1]] = Number(match[2]);
   return errors;
 }
 

@@ -43,10 +43,7 @@ export function pingRedis(target: PingTarget): Promise<string> {
       if (err) reject(err);
       else resolve(line ?? '');
     };
-    const timer = setTimeout(
-      () => finish(new Error(`PING to ${target.host}:${target.port} timed out after ${timeoutMs} ms`)),
-      timeoutMs,
-    );
+    const timer = setTimeout(() => finish(new Error(`PING to ${target.host}:${target.port} timed out after ${timeoutMs} ms`)), timeoutMs);
     socket.setEncoding('utf8');
     socket.once('error', (err) => finish(err));
     socket.once('close', () => finish(new Error('connection closed before a PING reply')));

@@ -174,7 +174,14 @@ describe('startRedis: auth', () => {
   });
 
   it('creates ACL users with their rules', async () => {
-    const alice = new Redis({ host: redis.host, port: redis.port, username: 'alice', password: 'alice-pw', lazyConnect: true, protocol: 2 });
+    const alice = new Redis({
+      host: redis.host,
+      port: redis.port,
+      username: 'alice',
+      password: 'alice-pw',
+      lazyConnect: true,
+      protocol: 2,
+    });
     try {
       await alice.connect();
       expect(await alice.set('app:x', '1')).toBe('OK');
@@ -197,7 +204,21 @@ describe('startRedis: TLS only', () => {
     };
     openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=test-ca');
     openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
-    openssl('x509', '-req', '-in', 'server.csr', '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', 'server.crt', '-days', '1');
+    openssl(
+      'x509',
+      '-req',
+      '-in',
+      'server.csr',
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      'server.crt',
+      '-days',
+      '1',
+    );
     ca = readFileSync(join(certDir, 'ca.crt'));
     redis = await startRedis({
       tls: { certFile: join(certDir, 'server.crt'), keyFile: join(certDir, 'server.key'), caFile: join(certDir, 'ca.crt') },

@@ -105,22 +105,33 @@ function splitRules(rules: string | string[]): string[] {
 
 function buildArgs(port: number, dir: string, options: StartRedisOptions): string[] {
   const args = [
-    '--bind', HOST,
+    '--bind',
+    HOST,
     // No persistence: tests must start from an empty dataset and never leave
     // dump files behind.
-    '--save', '',
-    '--appendonly', 'no',
-    '--dir', dir,
-    '--daemonize', 'no',
+    '--save',
+    '',
+    '--appendonly',
+    'no',
+    '--dir',
+    dir,
+    '--daemonize',
+    'no',
   ];
   if (options.tls) {
     args.push(
-      '--port', '0',
-      '--tls-port', String(port),
-      '--tls-cert-file', options.tls.certFile,
-      '--tls-key-file', options.tls.keyFile,
-      '--tls-ca-cert-file', options.tls.caFile,
-      '--tls-auth-clients', 'no',
+      '--port',
+      '0',
+      '--tls-port',
+      String(port),
+      '--tls-cert-file',
+      options.tls.certFile,
+      '--tls-key-file',
+      options.tls.keyFile,
+      '--tls-ca-cert-file',
+      options.tls.caFile,
+      '--tls-auth-clients',
+      'no',
     );
   } else {
     args.push('--port', String(port));
@@ -138,12 +149,7 @@ interface Launched {
   output: () => string;
 }
 
-async function launch(
-  port: number,
-  dir: string,
-  options: StartRedisOptions,
-  tlsCa: Buffer | undefined,
-): Promise<Launched> {
+async function launch(port: number, dir: string, options: StartRedisOptions, tlsCa: Buffer | undefined): Promise<Launched> {
   const child = spawn(options.redisServerPath ?? 'redis-server', buildArgs(port, dir, options), {
     stdio: ['ignore', 'pipe', 'pipe'],
   });

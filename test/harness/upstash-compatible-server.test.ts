@@ -100,7 +100,7 @@ describe('wire encoding (raw HTTP)', () => {
 
   it('converts JSON arguments to text per the protocol', async () => {
     await post('', ['SET', 'float', 1.5]);
-    await post('', ['SET', 'trailing-zero', 2.50]);
+    await post('', ['SET', 'trailing-zero', 2.5]);
     await post('/pipeline', [
       ['SET', 'exp', 1e21],
       ['SET', 'bool', true],
@@ -109,7 +109,12 @@ describe('wire encoding (raw HTTP)', () => {
     // Integer literals are passed verbatim, beyond what a JS number can hold.
     await post('', '["SET","huge",101600000000150081467]');
     expect(await direct.mget('float', 'trailing-zero', 'exp', 'bool', 'null', 'huge')).toEqual([
-      '1.5', '2.5', '1e+21', 'true', '', '101600000000150081467',
+      '1.5',
+      '2.5',
+      '1e+21',
+      'true',
+      '',
+      '101600000000150081467',
     ]);
   });
 
@@ -121,7 +126,11 @@ describe('wire encoding (raw HTTP)', () => {
 
 describe('pipelines', () => {
   it('reports a failing command in its own entry without stopping the rest', async () => {
-    const res = await post('/pipeline', [['SET', 'k', 'v'], ['LPUSH', 'k', 'x'], ['GET', 'k']]);
+    const res = await post('/pipeline', [
+      ['SET', 'k', 'v'],
+      ['LPUSH', 'k', 'x'],
+      ['GET', 'k'],
+    ]);
     expect(res.status).toBe(200);
     const entries = res.json as Array<Record<string, unknown>>;
     expect(entries).toEqual([{ result: 'OK' }, { error: expect.stringMatching(/^WRONGTYPE/) }, { result: b64('v') }]);
@@ -168,7 +177,11 @@ describe('transactions', () => {
   });
 
   it('turns runtime errors into entries while the other commands still run', async () => {
-    const res = await post('/multi-exec', [['SET', 'k', 'v'], ['INCR', 'k'], ['SET', 'after', '1']]);
+    const res = await post('/multi-exec', [
+      ['SET', 'k', 'v'],
+      ['INCR', 'k'],
+      ['SET', 'after', '1'],
+    ]);
     expect(res.status).toBe(200);
     expect(res.json).toEqual([{ result: 'OK' }, { error: 'ERR value is not an integer or out of range' }, { result: 'OK' }]);
     expect(await direct.get('after')).toBe('1');
@@ -229,7 +242,7 @@ describe('scripts', () => {
   });
 
   it('works with the ratelimit-style evalsha-then-eval fallback inside pipelines', async () => {
-    const source = "#!lua flags=allow-key-locking\nreturn #KEYS";
+    const source = '#!lua flags=allow-key-locking\nreturn #KEYS';
     const res = await post('/pipeline', [
       ['EVALSHA', sha1(source), 1, 'a'],
       ['EVAL', source, 2, 'a', 'b'],
@@ -242,9 +255,7 @@ describe('scripts', () => {
 describe('auth, sync tokens and HTTP details', () => {
   it('answers 401 with the Upstash text for a missing or wrong token', async () => {
     const wrong = new UpstashRedis({ url: emulator.url, token: 'nope', enableAutoPipelining: false });
-    await expect(wrong.get('k')).rejects.toThrow(
-      'WRONGPASS invalid or missing auth token, command was: ["get","k"]',
-    );
+    await expect(wrong.get('k')).rejects.toThrow('WRONGPASS invalid or missing auth token, command was: ["get","k"]');
     for (const token of [null, 'nope']) {
       const res = await post('', ['PING'], { token });
       expect(res.status).toBe(401);
@@ -332,7 +343,10 @@ describe('refused commands', () => {
     expect(entries[2]?.result).toEqual([[b64('s'), [[b64('1-1'), [b64('f'), b64('v')]]]]]);
     expect(entries[3]).toEqual({ result: b64('PONG') });
 
-    const tx = await post('/multi-exec', [['SET', 'k', '1'], ['WATCH', 'k']]);
+    const tx = await post('/multi-exec', [
+      ['SET', 'k', '1'],
+      ['WATCH', 'k'],
+    ]);
     expect(tx.status).toBe(400);
     expect(tx.json).toEqual({ error: expect.stringMatching(/Command is not available: 'WATCH'/) });
     expect(await direct.exists('k')).toBe(0);

@@ -4,7 +4,7 @@
  * to end without the cloud service. Scripts using Upstash's
  * `allow-key-locking` shebang flag (as `@upstash/ratelimit` >= 2.1 does) are
  * rewritten so real Redis accepts them.
- * Wire behaviour follows what the official client sends and expects (docs/design.md, "Upstash REST").
+ * Wire behaviour follows what the official client sends and expects (docs/design.md#upstash-rest).
  *
  * Run standalone:
  *   UPSTASH_EMULATOR_TOKEN=secret REDIS_URL=redis://127.0.0.1:6379 \
@@ -137,9 +137,7 @@ function errorBody(message: string): string {
   return JSON.stringify({ error: message });
 }
 
-export async function startUpstashCompatibleServer(
-  options: UpstashCompatibleServerOptions,
-): Promise<UpstashCompatibleServer> {
+export async function startUpstashCompatibleServer(options: UpstashCompatibleServerOptions): Promise<UpstashCompatibleServer> {
   if (options.redisUrl === undefined && options.redis === undefined) {
     throw new Error('startUpstashCompatibleServer needs redisUrl or redis');
   }

@@ -10,7 +10,7 @@ import { b64, rawRequest } from './raw-http';
 
 const TOKEN = 'failure-token';
 
-async function eventually<T>(fn: () => Promise<T>, timeoutMs: number): Promise<T> {
+async function eventually<T>(fn: () => T | Promise<T>, timeoutMs: number): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
@@ -126,7 +126,7 @@ describe('fault injection', () => {
   it('hang: parked requests resume when the fault is cleared', async () => {
     emulator.faults.set('hang');
     const pending = rawRequest(emulator.url, '', { body: ['GET', 'k'], token: TOKEN });
-    await eventually(async () => expect(emulator.stats.httpRequests).toBe(1), 2000);
+    await eventually(() => expect(emulator.stats.httpRequests).toBe(1), 2000);
     let answered = false;
     void pending.then(() => (answered = true));
     await new Promise((r) => setTimeout(r, 100));
@@ -141,7 +141,7 @@ describe('fault injection', () => {
     const own = await startUpstashCompatibleServer({ redisUrl: redis.url, token: TOKEN });
     own.faults.set('hang');
     const pending = rawRequest(own.url, '', { body: ['PING'], token: TOKEN });
-    await eventually(async () => expect(own.stats.httpRequests).toBe(1), 2000);
+    await eventually(() => expect(own.stats.httpRequests).toBe(1), 2000);
     const { ms } = await timed(own.stop());
     expect(ms).toBeLessThan(1000);
     await expect(pending).rejects.toThrow();
@@ -205,9 +205,9 @@ describe('backend failures', () => {
 
   it('refuses to start when Redis is unreachable', async () => {
     const port = await findFreePort();
-    await expect(
-      startUpstashCompatibleServer({ redis: { host: '127.0.0.1', port }, token: TOKEN }),
-    ).rejects.toThrow(/backend Redis unavailable/);
+    await expect(startUpstashCompatibleServer({ redis: { host: '127.0.0.1', port }, token: TOKEN })).rejects.toThrow(
+      /backend Redis unavailable/,
+    );
   });
 });
 

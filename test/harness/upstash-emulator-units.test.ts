@@ -24,12 +24,9 @@ describe('parseJson', () => {
     ]);
   });
 
-  it.each(['', '[', '[1,]', '["a"', '[01]', '{"a" 1}', '[1] x', '"\\x"', '"\u0001"', 'nul', '[.5]'])(
-    'rejects invalid JSON %j',
-    (text) => {
-      expect(() => parseJson(text)).toThrow(/at position \d+/);
-    },
-  );
+  it.each(['', '[', '[1,]', '["a"', '[01]', '{"a" 1}', '[1] x', '"\\x"', '"\u0001"', 'nul', '[.5]'])('rejects invalid JSON %j', (text) => {
+    expect(() => parseJson(text)).toThrow(/at position \d+/);
+  });
 
   it('refuses absurd nesting instead of overflowing the stack', () => {
     expect(() => parseJson('['.repeat(10_000))).toThrow(/nesting too deep/);
@@ -39,7 +36,14 @@ describe('parseJson', () => {
 describe('request body conversion', () => {
   it('turns JSON elements into Redis argument text', () => {
     expect(toCommand(parseJson('["SET", "k", 1.50, 1e21, 12345678901234567890, true, false, null]'))).toEqual([
-      'SET', 'k', '1.5', '1e+21', '12345678901234567890', 'true', 'false', '',
+      'SET',
+      'k',
+      '1.5',
+      '1e+21',
+      '12345678901234567890',
+      'true',
+      'false',
+      '',
     ]);
   });
 
@@ -63,7 +67,9 @@ describe('encodeResult', () => {
 
   it('encodes strings at every depth, keeps integers and nil, and renders nested errors as strings', () => {
     const reply = [bytes('a'), '9007199254740993', null, [bytes('b'), [new Error('ERR inner')]]];
-    expect(encodeResult(reply, 'base64')).toBe(`["YQ==",9007199254740993,null,["Yg==",["${Buffer.from('ERR inner').toString('base64')}"]]]`);
+    expect(encodeResult(reply, 'base64')).toBe(
+      `["YQ==",9007199254740993,null,["Yg==",["${Buffer.from('ERR inner').toString('base64')}"]]]`,
+    );
     expect(encodeResult(reply, 'plain')).toBe('["a",9007199254740993,null,["b",["ERR inner"]]]');
   });
 
@@ -121,12 +127,14 @@ describe('refusalFor', () => {
     },
   );
 
-  it.each([['GET', 'k'], ['XREAD', 'STREAMS', 'block', '0'], ['PUBLISH', 'c', 'm'], ['EVAL', 'return 1', '0']])(
-    'allows %j',
-    (...command) => {
-      expect(refusalFor(command as [string, ...string[]])).toBeNull();
-    },
-  );
+  it.each([
+    ['GET', 'k'],
+    ['XREAD', 'STREAMS', 'block', '0'],
+    ['PUBLISH', 'c', 'm'],
+    ['EVAL', 'return 1', '0'],
+  ])('allows %j', (...command) => {
+    expect(refusalFor(command as [string, ...string[]])).toBeNull();
+  });
 });
 
 describe('FaultInjector', () => {

@@ -99,8 +99,9 @@ function firstSuccessAfter(outcomes: Outcome[], time: number): number | undefine
  */
 async function expectOutageHandled(target: RateLimiter, creator: string, outcomes: Outcome[], backAt: number): Promise<void> {
   expect(Math.max(...outcomes.map((o) => o.ms))).toBeLessThanOrEqual(TIMEOUT_MS + MARGIN_MS);
-  expect(outcomes.some((o) => o.kind === 'unavailable')).toBe(true);
-  expect(outcomes.some((o) => o.kind === 'denied')).toBe(false);
+  const kinds = new Set(outcomes.map((o) => o.kind));
+  expect(kinds).toContain('unavailable');
+  expect(kinds).not.toContain('denied');
   expect(firstSuccessAfter(outcomes, backAt)! - backAt).toBeLessThanOrEqual(1000);
   const acknowledged = outcomes.filter((o) => o.kind === 'allowed').length;
   const unknown = outcomes.filter((o) => o.kind === 'unavailable').length;
@@ -131,7 +132,7 @@ describe('ElastiCache backend with a misbehaving Redis', () => {
     try {
       const first = [];
       for (let i = 0; i < 5; i += 1) first.push(await timedCheck(target, 'breaker'));
-      expect(first.every((o) => o.kind === 'unavailable' && o.ms >= TIMEOUT_MS - 20)).toBe(true);
+      expect(first.filter((o) => !(o.kind === 'unavailable' && o.ms >= TIMEOUT_MS - 20))).toEqual([]);
       const fast = await timedCheck(target, 'breaker');
       expect(fast.kind).toBe('unavailable');
       expect(fast.ms).toBeLessThan(50);
@@ -151,8 +152,9 @@ describe('ElastiCache backend with a misbehaving Redis', () => {
       await sleep(800);
       redis.resume();
     });
-    expect(outcomes.some((o) => o.kind === 'degraded')).toBe(true);
-    expect(outcomes.every((o) => o.kind === 'allowed' || o.kind === 'degraded')).toBe(true);
+    const kinds = new Set(outcomes.map((o) => o.kind));
+    expect(kinds).toContain('degraded');
+    expect([...kinds].filter((kind) => kind !== 'allowed' && kind !== 'degraded')).toEqual([]);
     expect(Math.max(...outcomes.map((o) => o.ms))).toBeLessThanOrEqual(TIMEOUT_MS + MARGIN_MS);
   });
 
@@ -197,7 +199,7 @@ describe('Upstash backend with a misbehaving REST server', () => {
       const settled = await target.settleWithStatus('open-upstash', 'wide', 'some-request', 10);
       expect(settled).toMatchObject({ outcome: 'unknown', chargedTokens: 0 });
       expect(settled.status.remaining).toBe(settled.status.limit);
-      expect(settled.status.policies.every((policy) => policy.used === 0)).toBe(true);
+      expect(settled.status.policies.filter((policy) => policy.used !== 0)).toEqual([]);
     }
     upstash.faults.clear();
   });

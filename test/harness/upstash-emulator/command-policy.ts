@@ -10,15 +10,46 @@ import type { CommandArgs } from './request-body';
  */
 const REFUSED = new Set([
   // connection state
-  'AUTH', 'HELLO', 'SELECT', 'CLIENT', 'RESET', 'QUIT',
+  'AUTH',
+  'HELLO',
+  'SELECT',
+  'CLIENT',
+  'RESET',
+  'QUIT',
   // transactions only exist as /multi-exec
-  'MULTI', 'EXEC', 'DISCARD', 'WATCH', 'UNWATCH',
+  'MULTI',
+  'EXEC',
+  'DISCARD',
+  'WATCH',
+  'UNWATCH',
   // pub/sub only exists as SSE endpoints upstream
-  'SUBSCRIBE', 'PSUBSCRIBE', 'SSUBSCRIBE', 'UNSUBSCRIBE', 'PUNSUBSCRIBE', 'SUNSUBSCRIBE', 'MONITOR',
+  'SUBSCRIBE',
+  'PSUBSCRIBE',
+  'SSUBSCRIBE',
+  'UNSUBSCRIBE',
+  'PUNSUBSCRIBE',
+  'SUNSUBSCRIBE',
+  'MONITOR',
   // blocking
-  'BLPOP', 'BRPOP', 'BRPOPLPUSH', 'BLMOVE', 'BLMPOP', 'BZPOPMIN', 'BZPOPMAX', 'BZMPOP', 'WAIT', 'WAITAOF',
+  'BLPOP',
+  'BRPOP',
+  'BRPOPLPUSH',
+  'BLMOVE',
+  'BLMPOP',
+  'BZPOPMIN',
+  'BZPOPMAX',
+  'BZMPOP',
+  'WAIT',
+  'WAITAOF',
   // administration of the backend process
-  'SHUTDOWN', 'DEBUG', 'CONFIG', 'SYNC', 'PSYNC', 'REPLICAOF', 'SLAVEOF', 'FAILOVER',
+  'SHUTDOWN',
+  'DEBUG',
+  'CONFIG',
+  'SYNC',
+  'PSYNC',
+  'REPLICAOF',
+  'SLAVEOF',
+  'FAILOVER',
 ]);
 
 /** XREAD / XREADGROUP only block when a BLOCK option precedes the STREAMS keyword. */
@@ -34,8 +65,7 @@ function isBlockingStreamRead(args: readonly string[]): boolean {
 /** The error text for a refused command, or `null` when it may run. */
 export function refusalFor(command: CommandArgs): string | null {
   const name = command[0].toUpperCase();
-  const refused =
-    REFUSED.has(name) || ((name === 'XREAD' || name === 'XREADGROUP') && isBlockingStreamRead(command));
+  const refused = REFUSED.has(name) || ((name === 'XREAD' || name === 'XREADGROUP') && isBlockingStreamRead(command));
   if (!refused) return null;
   // Same wording as Upstash, so code matching on it behaves the same here.
   return `ERR Command is not available: '${name}'. See https://upstash.com/docs/redis/overall/rediscompatibility for details`;

@@ -15,6 +15,8 @@ export class JsonSyntaxError extends Error {}
 
 const NUMBER_PATTERN = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
 const WHITESPACE = /[ \t\n\r]*/y;
+// JSON strings may not hold raw control characters (U+0000 to U+001F), so the pattern names them.
+// eslint-disable-next-line no-control-regex
 const SIMPLE_STRING_CHARS = /[^"\\\u0000-\u001f]*/y;
 const ESCAPES: Record<string, string> = {
   '"': '"',

@@ -153,13 +153,14 @@ export class RedisBackend {
     }
   }
 
-  async close(): Promise<void> {
+  close(): Promise<void> {
     this.closed = true;
     // disconnect() rather than quit(): quit would wait for a reply that a
     // paused or dead Redis never sends.
     for (const connection of [this.shared, ...this.idle, ...this.busy]) connection.disconnect();
     this.idle.length = 0;
     this.busy.clear();
+    return Promise.resolve();
   }
 
   private async acquire(): Promise<Redis> {

@@ -28,9 +28,7 @@ function toArgument(value: JsonValue, index: number): string {
   // unverified; we choose the empty string because it never fails the whole
   // request and is what `undefined` most plausibly means for a value.
   if (value === null) return '';
-  throw new BadRequestError(
-    `ERR invalid argument at index ${index}: nested arrays and objects are not allowed, send them as JSON strings`,
-  );
+  throw new BadRequestError(`ERR invalid argument at index ${index}: nested arrays and objects are not allowed, send them as JSON strings`);
 }
 
 export function toCommand(value: JsonValue): CommandArgs {

@@ -79,8 +79,7 @@ export class ScriptRewriter {
         // caller computed instead.
         return {
           args: rewrittenArgs,
-          mapReply: (reply) =>
-            Buffer.isBuffer(reply) && reply.toString('latin1') === shas.rewritten ? Buffer.from(shas.original) : reply,
+          mapReply: (reply) => (Buffer.isBuffer(reply) && reply.toString('latin1') === shas.rewritten ? Buffer.from(shas.original) : reply),
         };
       }
       case 'EXISTS':
@@ -100,10 +99,7 @@ export class ScriptRewriter {
     }
   }
 
-  private withScriptAt(
-    args: CommandArgs,
-    index: number,
-  ): { args: CommandArgs; shas?: { original: string; rewritten: string } } {
+  private withScriptAt(args: CommandArgs, index: number): { args: CommandArgs; shas?: { original: string; rewritten: string } } {
     const script = args[index];
     if (script === undefined) return { args };
     const rewritten = stripAllowKeyLocking(script);
