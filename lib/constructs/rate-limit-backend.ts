@@ -14,7 +14,7 @@ export interface VpcPlacement {
 
 /**
  * What a rate-limit backend needs from the functions that use it: the
- * environment contract of DESIGN.md section 4, an optional VPC placement and
+ * environment contract (lambda/contract/environment.ts), an optional VPC placement and
  * the IAM permissions to read its credentials. Backends create no resources;
  * they describe how to reach one that exists.
  */

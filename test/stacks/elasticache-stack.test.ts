@@ -129,7 +129,7 @@ describe('ElastiCache stack (production environment)', () => {
       }
     });
 
-    test('get the environment contract of DESIGN.md section 4, with the secret passed by ARN only', () => {
+    test('get the environment contract, with the secret passed by ARN only', () => {
       for (const fn of Object.values(lambdaFunctions(template))) {
         expect(fn.Properties?.Environment.Variables).toEqual({
           RATE_LIMIT_BACKEND: 'elasticache',
