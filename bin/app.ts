@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import { App } from 'aws-cdk-lib';
-import { loadDeploymentConfig } from '../lib/config';
+import { selectEnvironment } from '../lib/config';
 import { buildRateLimitApp } from '../lib/app';
 
-// Typed config (lib/config.ts) plus `-c key=value` overrides -> both stacks.
+// `-c env=NAME` picks one committed, typed environment (lib/config/environments.ts) -> its stacks.
 const app = new App();
-buildRateLimitApp(app, loadDeploymentConfig(app.node));
+buildRateLimitApp(app, selectEnvironment(app.node));

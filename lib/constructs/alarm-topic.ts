@@ -11,12 +11,20 @@ export interface AlarmTopicProps {
    * @default - no subscription; subscribe a pager or chat integration separately
    */
   readonly email?: string;
+  /**
+   * Key that encrypts the topic (one key can serve several topics).
+   * @default - a new customer-managed key with rotation
+   */
+  readonly key?: kms.Key;
+  /**
+   * @default - a generated name
+   */
+  readonly topicName?: string;
 }
 
 /**
- * The SNS topic that receives every alarm of the stack, encrypted with a
- * customer-managed key (the AWS managed SNS key cannot be used by CloudWatch)
- * and refusing publishes that are not over TLS.
+ * An SNS topic that receives alarms, encrypted with a customer-managed key (the AWS managed SNS
+ * key cannot be used by CloudWatch) and refusing publishes that are not over TLS.
  */
 export class AlarmTopic extends Construct {
   public readonly topic: sns.Topic;
@@ -28,31 +36,36 @@ export class AlarmTopic extends Construct {
       throw new Error(`AlarmTopic: "${props.email}" is not an e-mail address`);
     }
 
-    this.key = new kms.Key(this, 'Key', {
-      description: 'Encrypts the rate-limit alarm topic',
-      enableKeyRotation: true,
-      // The key protects nothing but this topic's messages in transit; keeping
-      // it after the topic is gone would only cost money.
-      removalPolicy: RemovalPolicy.DESTROY,
-    });
+    const account = Stack.of(this).account;
+    const cloudWatch = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
+    if (props.key !== undefined) {
+      this.key = props.key;
+    } else {
+      this.key = new kms.Key(this, 'Key', {
+        description: 'Encrypts the rate-limit alarm topics',
+        enableKeyRotation: true,
+        // The key protects nothing but alarm messages in transit; keeping it after the topics
+        // are gone would only cost money.
+        removalPolicy: RemovalPolicy.DESTROY,
+      });
+      // CloudWatch alarms publish as the service, so both the key and the topic must name it;
+      // the source-account condition keeps other accounts' alarms out.
+      this.key.addToResourcePolicy(
+        new iam.PolicyStatement({
+          sid: 'AllowCloudWatchAlarmsToUseTheKey',
+          principals: [cloudWatch],
+          actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+          resources: ['*'],
+          conditions: { StringEquals: { 'aws:SourceAccount': account } },
+        }),
+      );
+    }
     this.topic = new sns.Topic(this, 'Topic', {
+      topicName: props.topicName,
       masterKey: this.key,
       enforceSSL: true,
     });
 
-    const account = Stack.of(this).account;
-    const cloudWatch = new iam.ServicePrincipal('cloudwatch.amazonaws.com');
-    // CloudWatch alarms publish as the service, so both the key and the topic
-    // must name it; the source-account condition keeps other accounts' alarms out.
-    this.key.addToResourcePolicy(
-      new iam.PolicyStatement({
-        sid: 'AllowCloudWatchAlarmsToUseTheKey',
-        principals: [cloudWatch],
-        actions: ['kms:Decrypt', 'kms:GenerateDataKey*'],
-        resources: ['*'],
-        conditions: { StringEquals: { 'aws:SourceAccount': account } },
-      }),
-    );
     this.topic.addToResourcePolicy(
       new iam.PolicyStatement({
         sid: 'AllowCloudWatchAlarmsToPublish',

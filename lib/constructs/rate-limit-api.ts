@@ -4,7 +4,8 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { RATE_LIMIT_ROUTES, resourcePath, type RouteName } from './routes';
+import { ROUTE_LIST, resourceSegments, type RouteContract, type RouteName } from '../../lambda/contract';
+import { GATEWAY_PROBLEM_TYPE, addProblemGatewayResponses } from './gateway-responses';
 
 /** Stage-level throttle: steady-state requests per second and burst size. */
 export interface ThrottleSettings {
@@ -15,7 +16,7 @@ export interface ThrottleSettings {
 export interface RateLimitApiProps {
   /** Name of the REST API; also the `ApiName` dimension of its metrics, so keep it unique per account. */
   readonly restApiName: string;
-  /** The function serving each route. */
+  /** The function (in practice its `live` alias) serving each route. */
   readonly functions: Readonly<Record<RouteName, lambda.IFunction>>;
   /**
    * @default 'prod'
@@ -51,21 +52,10 @@ export interface RateLimitApiProps {
   readonly administrativePrincipalArns?: readonly string[];
 }
 
-/** A JSON problem document (RFC 9457) with a fixed detail, for gateway-generated 400s. */
-function problemTemplate(title: string, detail: string, parameter: string): string {
-  return JSON.stringify({
-    type: 'about:blank',
-    title,
-    status: 400,
-    detail,
-    'invalid-params': [{ name: parameter, reason: detail }],
-  });
-}
-
 /**
- * The REST API of DESIGN.md section 5 in front of the rate-limit functions:
- * IAM (SigV4) authorization on every method, request validation, stage
- * throttling, JSON access logs and X-Ray tracing.
+ * The REST API of the route contract (lambda/contract/routes.ts) in front of the rate-limit
+ * functions: IAM (SigV4) authorization on every method, request validation, stage throttling,
+ * JSON access logs, X-Ray tracing, and problem+json for every error API Gateway produces itself.
  *
  * The gateway validates only what it can report in the contract's format
  * (`application/problem+json` naming the field): POST bodies must be JSON
@@ -75,6 +65,8 @@ function problemTemplate(title: string, detail: string, parameter: string): stri
 export class RateLimitApi extends Construct {
   public readonly api: apigateway.RestApi;
   public readonly stage: apigateway.Stage;
+  /** The stage name as a literal (for metric dimensions that must not reference the stage). */
+  public readonly stageName: string;
   public readonly accessLogGroup: logs.LogGroup;
 
   constructor(scope: Construct, id: string, props: RateLimitApiProps) {
@@ -88,10 +80,10 @@ export class RateLimitApi extends Construct {
       retention: props.accessLogRetention ?? logs.RetentionDays.THREE_MONTHS,
     });
 
-    const adminRoutes = RATE_LIMIT_ROUTES.filter((route) => route.administrative);
+    const adminRoutes = ROUTE_LIST.filter((route) => route.administrative);
     const methodOptions: Record<string, apigateway.MethodDeploymentOptions> = {};
     for (const route of adminRoutes) {
-      methodOptions[`${resourcePath(route)}/${route.method}`] = {
+      methodOptions[`${route.resource}/${route.method}`] = {
         throttlingRateLimit: adminThrottling.rateLimit,
         throttlingBurstLimit: adminThrottling.burstLimit,
       };
@@ -99,7 +91,7 @@ export class RateLimitApi extends Construct {
 
     this.api = new apigateway.RestApi(this, 'Api', {
       restApiName: props.restApiName,
-      description: 'Per-creator AI rate limiting (DESIGN.md section 5); SigV4-signed callers only',
+      description: 'Per-creator AI rate limiting; SigV4-signed callers only',
       // Callers are services in the same region; an edge-optimized endpoint
       // would only add a CloudFront hop.
       endpointConfiguration: { types: [apigateway.EndpointType.REGIONAL] },
@@ -121,6 +113,7 @@ export class RateLimitApi extends Construct {
       },
     });
     this.stage = this.api.deploymentStage;
+    this.stageName = stageName;
     // RestApi always adds an "Endpoint" output under a hashed name; the stack
     // publishes the same URL as ApiUrl, so drop the duplicate.
     this.api.node.tryRemoveChild('Endpoint');
@@ -130,7 +123,7 @@ export class RateLimitApi extends Construct {
     }
 
     this.addRoutes(props.functions);
-    this.addGatewayResponses();
+    addProblemGatewayResponses(this.api);
     this.addUnknownRouteResponse();
     this.acknowledgeFindings(props.executionLogging ?? false);
   }
@@ -148,16 +141,17 @@ export class RateLimitApi extends Construct {
       schema: { schema: apigateway.JsonSchemaVersion.DRAFT4, title: 'JsonObjectBody', type: apigateway.JsonSchemaType.OBJECT },
     });
 
-    for (const route of RATE_LIMIT_ROUTES) {
+    for (const route of ROUTE_LIST) {
       let resource = this.api.root;
-      for (const part of route.pathParts) resource = resource.getResource(part) ?? resource.addResource(part);
+      for (const part of resourceSegments(route)) resource = resource.getResource(part) ?? resource.addResource(part);
 
-      const pathParameters = route.pathParts
-        .filter((part) => part.startsWith('{'))
-        .map((part) => `method.request.path.${part.slice(1, -1)}`);
+      // Path parameters are required; the contract's query parameters are declared optional
+      // (the handlers reject unknown ones with a 400 naming them).
       const requestParameters: Record<string, boolean> = {};
-      for (const parameter of pathParameters) requestParameters[parameter] = true;
-      if (route.name === 'status') requestParameters['method.request.querystring.tier'] = false;
+      for (const part of resourceSegments(route).filter((segment) => segment.startsWith('{'))) {
+        requestParameters[`method.request.path.${part.slice(1, -1)}`] = true;
+      }
+      for (const query of route.queryParameters) requestParameters[`method.request.querystring.${query}`] = false;
 
       resource.addMethod(
         route.method,
@@ -171,27 +165,6 @@ export class RateLimitApi extends Construct {
         },
       );
     }
-  }
-
-  /** Gateway-generated 400s in the contract's problem+json format. */
-  private addGatewayResponses(): void {
-    const headers = { 'Content-Type': "'application/problem+json'" };
-    this.api.addGatewayResponse('BadRequestBody', {
-      type: apigateway.ResponseType.BAD_REQUEST_BODY,
-      statusCode: '400',
-      responseHeaders: headers,
-      templates: {
-        'application/json': problemTemplate('Invalid request body', 'The request body must be a JSON object.', 'body'),
-      },
-    });
-    this.api.addGatewayResponse('BadRequestParameters', {
-      type: apigateway.ResponseType.BAD_REQUEST_PARAMETERS,
-      statusCode: '400',
-      responseHeaders: headers,
-      templates: {
-        'application/json': problemTemplate('Invalid request parameters', 'A required path parameter is missing.', 'creatorId'),
-      },
-    });
   }
 
   /**
@@ -208,7 +181,7 @@ export class RateLimitApi extends Construct {
           statusCode: '404',
           responseParameters: { 'method.response.header.Content-Type': "'application/problem+json'" },
           responseTemplates: {
-            'application/json': JSON.stringify({ type: 'about:blank', title: 'Not Found', status: 404, detail: 'Unknown route' }),
+            'application/json': JSON.stringify({ type: GATEWAY_PROBLEM_TYPE.notFound, title: 'Not Found', status: 404, detail: 'Unknown route' }),
           },
         },
       ],
@@ -232,7 +205,7 @@ export class RateLimitApi extends Construct {
       Validations.of(this.stage).acknowledge({
         id: 'AwsSolutions-APIG6',
         reason:
-          'Execution logging needs the account-level API Gateway CloudWatch role, which this stack does not own; JSON access logs and X-Ray tracing are on. Enable with -c apiExecutionLogging=true once the role exists.',
+          'Execution logging is off in this environment (api.executionLogging); JSON access logs and X-Ray tracing are on.',
       });
     }
     Validations.of(this.stage).acknowledge({
@@ -243,8 +216,9 @@ export class RateLimitApi extends Construct {
   }
 }
 
-function resourcePathWithMethod(route: { readonly method: string; readonly pathParts: readonly string[] }): string {
-  return `${route.method}/${route.pathParts.join('/')}`;
+/** `POST/v1/reset`; path parameters become `*` so the policy covers every creator. */
+function resourcePathWithMethod(route: RouteContract): string {
+  return `${route.method}${route.resource.replace(/\{[^}]+\}/g, '*')}`;
 }
 
 /**

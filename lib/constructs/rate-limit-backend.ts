@@ -2,6 +2,7 @@ import { Stack, ArnFormat } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
+import { ENV } from '../../lambda/contract';
 import type { IReadableSecret } from './secret-reference';
 
 /** Where VPC-attached functions run. */
@@ -13,7 +14,7 @@ export interface VpcPlacement {
 
 /**
  * What a rate-limit backend needs from the functions that use it: the
- * environment contract of DESIGN.md section 4, an optional VPC placement and
+ * environment contract (lambda/contract/environment.ts), an optional VPC placement and
  * the IAM permissions to read its credentials. Backends create no resources;
  * they describe how to reach one that exists.
  */
@@ -115,14 +116,14 @@ export class ElastiCacheBackend implements IRateLimitBackend {
     this.iamAuth = props.iamAuth;
 
     const environment: Record<string, string> = {
-      RATE_LIMIT_BACKEND: 'elasticache',
-      ELASTICACHE_REDIS_HOST: props.host,
-      ELASTICACHE_REDIS_PORT: String(port),
-      ELASTICACHE_REDIS_TLS: String(tls),
-      ELASTICACHE_REDIS_CLUSTER: String(clusterMode),
+      [ENV.backend]: 'elasticache',
+      [ENV.elastiCacheHost]: props.host,
+      [ENV.elastiCachePort]: String(port),
+      [ENV.elastiCacheTls]: String(tls),
+      [ENV.elastiCacheCluster]: String(clusterMode),
     };
-    if (props.authTokenSecret) environment.ELASTICACHE_REDIS_AUTH_SECRET_ARN = props.authTokenSecret.secretArn;
-    if (props.iamAuth) environment.ELASTICACHE_REDIS_IAM_USER = props.iamAuth.userId;
+    if (props.authTokenSecret) environment[ENV.elastiCacheAuthSecretArn] = props.authTokenSecret.secretArn;
+    if (props.iamAuth) environment[ENV.elastiCacheIamUser] = props.iamAuth.userId;
     this.environment = environment;
   }
 
@@ -165,8 +166,8 @@ export class UpstashBackend implements IRateLimitBackend {
     // Only the ARN travels in the environment; the URL and token are read at
     // runtime so they never appear in the template or the function configuration.
     this.environment = {
-      RATE_LIMIT_BACKEND: 'upstash',
-      UPSTASH_REDIS_SECRET_ARN: props.credentialsSecret.secretArn,
+      [ENV.backend]: 'upstash',
+      [ENV.upstashSecretArn]: props.credentialsSecret.secretArn,
     };
   }
 

@@ -53,7 +53,16 @@ export interface RateLimitFunctionProps {
    * @default - not attached to a VPC
    */
   readonly vpcPlacement?: VpcPlacement;
+  /**
+   * Execution environments kept initialised on the `live` alias (counted against the reserved
+   * concurrency). Hides cold starts, which a VPC function pays in full on its first request.
+   * @default 0 (none)
+   */
+  readonly provisionedConcurrency?: number;
 }
+
+/** The alias API Gateway invokes and CodeDeploy moves from version to version. */
+export const LIVE_ALIAS_NAME = 'live';
 
 /**
  * One Lambda function of the rate-limit API with the project's defaults:
@@ -65,6 +74,11 @@ export class RateLimitFunction extends Construct {
   public readonly function: nodejs.NodejsFunction;
   public readonly role: iam.Role;
   public readonly logGroup: logs.LogGroup;
+  /**
+   * The `live` alias: API Gateway invokes it, never `$LATEST`, so a new version only receives
+   * traffic as CodeDeploy shifts it.
+   */
+  public readonly alias: lambda.Alias;
 
   constructor(scope: Construct, id: string, props: RateLimitFunctionProps) {
     super(scope, id);
@@ -133,6 +147,14 @@ export class RateLimitFunction extends Construct {
         externalModules: ['@aws-sdk/*'],
       },
     });
+    // Each deploy publishes a version (its logical id hashes the configuration and the code); the
+    // old versions are retained, so a rollback has something to roll back to.
+    this.alias = new lambda.Alias(this, 'LiveAlias', {
+      aliasName: LIVE_ALIAS_NAME,
+      version: this.function.currentVersion,
+      provisionedConcurrentExecutions: props.provisionedConcurrency || undefined,
+    });
+
     if (vpcPolicy) {
       // Lambda checks the ENI permissions when the function is created.
       this.function.node.addDependency(vpcPolicy);
@@ -201,6 +223,12 @@ function validate(props: RateLimitFunctionProps, timeout: Duration, memorySize: 
   const reserved = props.reservedConcurrentExecutions;
   if (reserved !== undefined && (!Number.isInteger(reserved) || reserved < 1)) {
     throw new Error(`RateLimitFunction: reservedConcurrentExecutions must be an integer >= 1, got ${reserved}`);
+  }
+  const provisioned = props.provisionedConcurrency ?? 0;
+  if (!Number.isInteger(provisioned) || provisioned < 0 || (reserved !== undefined && provisioned > reserved)) {
+    throw new Error(
+      `RateLimitFunction: provisionedConcurrency must be an integer from 0 to the reserved concurrency (${reserved ?? 'unreserved'}), got ${provisioned}`,
+    );
   }
   for (const [name, value] of Object.entries(props.environment)) {
     if (/(PASSWORD|TOKEN|SECRET)$/.test(name) && !/^arn:/.test(value)) {

@@ -1,5 +1,6 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { METRIC_DIMENSIONS, type MetricName } from '../../lambda/contract';
 
 /**
  * Metric definitions shared by alarms and the dashboard.
@@ -22,8 +23,8 @@ export interface CustomMetricSource {
   readonly tierNames: readonly string[];
 }
 
-/** Custom metric names emitted by the handlers. */
-export type RateLimitMetricName = 'Allowed' | 'Denied' | 'Degraded' | 'Unavailable' | 'Anomaly' | 'BackendLatency';
+/** Custom metric names emitted by the handlers (lambda/contract/metrics.ts). */
+export type RateLimitMetricName = MetricName;
 
 /** Alarms on metric math can reference at most 10 metrics (here: cache nodes). */
 export const MAX_ALARM_METRICS = 10;
@@ -40,7 +41,7 @@ export function perTierMetrics(
       new cloudwatch.Metric({
         namespace: source.namespace,
         metricName,
-        dimensionsMap: { service: source.serviceName, tier },
+        dimensionsMap: { [METRIC_DIMENSIONS.service]: source.serviceName, [METRIC_DIMENSIONS.tier]: tier },
         statistic,
         period,
       }),
@@ -57,7 +58,7 @@ export function serviceMetric(
   return new cloudwatch.Metric({
     namespace: source.namespace,
     metricName,
-    dimensionsMap: { service: source.serviceName },
+    dimensionsMap: { [METRIC_DIMENSIONS.service]: source.serviceName },
     statistic,
     period,
   });
@@ -142,4 +143,29 @@ export function cacheNodeMetrics(
         period,
       }),
   );
+}
+
+/**
+ * A percentage (part / total * 100) that is 0 until `total` reaches `minSamples` in the period.
+ * A rate over three requests is noise: one failed call out of two would otherwise page someone.
+ * `part` and `total` are metric-math expressions over the ids of `usingMetrics`.
+ */
+export function percentageWithMinimumSamples(options: {
+  readonly usingMetrics: Record<string, cloudwatch.IMetric>;
+  readonly part: string;
+  readonly total: string;
+  readonly minSamples: number;
+  readonly label: string;
+  readonly period: Duration;
+}): cloudwatch.MathExpression {
+  if (!Number.isInteger(options.minSamples) || options.minSamples < 1) {
+    throw new Error(`percentageWithMinimumSamples: minSamples must be an integer >= 1, got ${options.minSamples}`);
+  }
+  const total = `(${options.total})`;
+  return new cloudwatch.MathExpression({
+    expression: `IF(${total} >= ${options.minSamples}, 100 * (${options.part}) / ${total}, 0)`,
+    usingMetrics: options.usingMetrics,
+    label: options.label,
+    period: options.period,
+  });
 }

@@ -1,59 +1,60 @@
 import { Duration } from 'aws-cdk-lib';
-import * as logs from 'aws-cdk-lib/aws-logs';
-import { monitoredTierNames, type DeploymentConfig } from '../config';
+import type * as logs from 'aws-cdk-lib/aws-logs';
+import { DEFAULT_TIERS, parseTierTable } from '../../lambda/contract';
+import { backendTimeoutMs, metricsNamespace, resourceName, serviceName, type EnvironmentConfig, type Variant } from '../config';
 import type { CacheClusterMonitoringProps } from '../constructs/rate-limit-monitoring';
 import type { RateLimitServiceProps } from '../constructs/rate-limit-service';
 
 /**
- * Maps the deployment config onto the service construct's props. Shared by both
- * stacks so that they differ only in the backend.
+ * Maps an environment's configuration onto the service construct's props for one variant. Shared
+ * by both stacks so that they differ only in the backend; the variant decides the service name,
+ * the metric dimensions, the names and the backend deadline.
  */
 export function serviceSettings(
-  config: DeploymentConfig,
-  options: { readonly variant: 'elasticache' | 'upstash'; readonly dashboardName: string; readonly cacheCluster?: CacheClusterMonitoringProps },
+  config: EnvironmentConfig,
+  variant: Variant,
+  cacheCluster?: CacheClusterMonitoringProps,
 ): Omit<RateLimitServiceProps, 'backend'> {
+  const service = serviceName(variant);
+  const namespace = metricsNamespace(config);
   return {
     functions: {
-      serviceName: config.serviceName,
-      metricsNamespace: config.metricsNamespace,
+      serviceName: service,
+      metricsNamespace: namespace,
       failMode: config.rateLimit.failMode,
-      backendTimeout: Duration.millis(config.rateLimit.timeoutMs),
+      backendTimeout: Duration.millis(backendTimeoutMs(config, variant)),
       tiers: config.rateLimit.tiers,
       memorySize: config.functions.memorySizeMb,
       timeout: Duration.seconds(config.functions.timeoutSeconds),
       reservedConcurrency: config.functions.reservedConcurrency,
-      logRetention: retentionDays(config.functions.logRetentionDays, 'functions.logRetentionDays'),
+      checkProvisionedConcurrency: config.functions.checkProvisionedConcurrency,
+      // Validated against logs.RetentionDays by the configuration.
+      logRetention: config.functions.logRetentionDays as logs.RetentionDays,
     },
     api: {
-      restApiName: `${config.serviceName}-${options.variant}`,
+      restApiName: resourceName(config, variant),
       stageName: config.api.stageName,
       throttling: { rateLimit: config.api.throttlingRateLimit, burstLimit: config.api.throttlingBurstLimit },
       administrativeThrottling: {
-        rateLimit: config.api.resetThrottlingRateLimit,
-        burstLimit: config.api.resetThrottlingBurstLimit,
+        rateLimit: config.api.adminThrottlingRateLimit,
+        burstLimit: config.api.adminThrottlingBurstLimit,
       },
       executionLogging: config.api.executionLogging,
-      accessLogRetention: retentionDays(config.api.accessLogRetentionDays, 'api.accessLogRetentionDays'),
-      administrativePrincipalArns: config.api.resetAllowedPrincipalArns,
+      accessLogRetention: config.api.accessLogRetentionDays as logs.RetentionDays,
+      administrativePrincipalArns: config.api.adminPrincipalArns,
     },
     monitoring: {
-      dashboardName: options.dashboardName,
-      alarmEmail: config.alarmEmail,
+      namePrefix: resourceName(config, variant),
+      pageEmail: config.alarms.pageEmail,
+      ticketEmail: config.alarms.ticketEmail,
       customMetrics: {
-        namespace: config.metricsNamespace,
-        serviceName: config.serviceName,
-        tierNames: monitoredTierNames(config.rateLimit),
+        namespace,
+        serviceName: service,
+        // The tiers the functions will actually serve: the table's keys, as the parser reads them.
+        tierNames: Object.keys(config.rateLimit.tiers === undefined ? DEFAULT_TIERS : parseTierTable(config.rateLimit.tiers)),
       },
-      cacheCluster: options.cacheCluster,
+      cacheCluster,
     },
+    trafficShift: config.trafficShift,
   };
-}
-
-/** CloudWatch Logs only accepts specific retention periods; refuse anything else early. */
-function retentionDays(days: number, key: string): logs.RetentionDays {
-  const allowed = Object.values(logs.RetentionDays).filter((value): value is number => typeof value === 'number');
-  if (!allowed.includes(days) || days === logs.RetentionDays.INFINITE) {
-    throw new Error(`Invalid deployment config: ${key} must be one of ${allowed.filter((d) => d > 0).join(', ')}, got ${days}`);
-  }
-  return days as logs.RetentionDays;
 }

@@ -1,6 +1,6 @@
 import { Stack, type StackProps } from 'aws-cdk-lib';
 import type { Construct } from 'constructs';
-import type { DeploymentConfig } from '../config';
+import type { EnvironmentConfig } from '../config';
 import { UpstashBackend } from '../constructs/rate-limit-backend';
 import { RateLimitService } from '../constructs/rate-limit-service';
 import { ExistingSecret } from '../constructs/secret-reference';
@@ -8,12 +8,12 @@ import { addServiceOutputs } from './outputs';
 import { serviceSettings } from './service-settings';
 
 export interface UpstashRateLimitStackProps extends StackProps {
-  readonly config: DeploymentConfig;
+  readonly config: EnvironmentConfig;
 }
 
 /**
- * The same rate-limit API against Upstash Redis over HTTPS: no VPC, the URL
- * and token read at runtime from a Secrets Manager secret referenced by name.
+ * The same rate-limit API against Upstash Redis over HTTPS: no VPC, the URL and token read at
+ * runtime from a Secrets Manager secret referenced by name.
  */
 export class UpstashRateLimitStack extends Stack {
   public readonly service: RateLimitService;
@@ -24,7 +24,7 @@ export class UpstashRateLimitStack extends Stack {
 
     this.service = new RateLimitService(this, 'RateLimit', {
       backend: new UpstashBackend({ credentialsSecret }),
-      ...serviceSettings(props.config, { variant: 'upstash', dashboardName: `${id}-decisions` }),
+      ...serviceSettings(props.config, 'upstash'),
     });
     addServiceOutputs(this, this.service);
   }

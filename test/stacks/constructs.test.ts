@@ -5,6 +5,7 @@
  */
 import * as path from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AlarmTopic } from '../../lib/constructs/alarm-topic';
@@ -14,6 +15,7 @@ import { RateLimitFunction } from '../../lib/constructs/rate-limit-function';
 import { RateLimitFunctions } from '../../lib/constructs/rate-limit-functions';
 import { RateLimitMonitoring } from '../../lib/constructs/rate-limit-monitoring';
 import { RedisNetworkAccess } from '../../lib/constructs/redis-network-access';
+import { SafeDeployment } from '../../lib/constructs/safe-deployment';
 import { ExistingSecret } from '../../lib/constructs/secret-reference';
 import { createTestApp, REPO_ROOT } from '../support/cdk-app';
 
@@ -89,6 +91,11 @@ describe('RateLimitFunction', () => {
     ['a memory size out of range', { memorySize: 64 }, /memorySize must be an integer between 128 and 10240/],
     ['a reserved concurrency of 0', { reservedConcurrentExecutions: 0 }, /reservedConcurrentExecutions must be an integer >= 1/],
     ['a credential in the environment', { environment: { UPSTASH_REDIS_REST_TOKEN: 'AXxx' } }, /looks like a secret; pass a Secrets Manager ARN/],
+    [
+      'more provisioned than reserved concurrency',
+      { reservedConcurrentExecutions: 5, provisionedConcurrency: 6 },
+      /provisionedConcurrency must be an integer from 0 to the reserved concurrency \(5\)/,
+    ],
   ])('refuses %s', (_case, overrides, message) => {
     expect(() => new RateLimitFunction(newStack(), 'Fn', { entry: ENTRY, description: 'test', environment: {}, ...overrides })).toThrow(message);
   });
@@ -117,6 +124,16 @@ describe('RedisNetworkAccess', () => {
     expect(
       () => new RedisNetworkAccess(stack, 'Net', { vpc, redisSecurityGroupId: 'sg-0123456789abcdef0', subnets: { subnetType: ec2.SubnetType.PUBLIC } }),
     ).toThrow(/cannot use public subnets/);
+  });
+
+  test('needs exactly one of an ingress rule or a clients security group', () => {
+    const stack = newStack();
+    const { vpc } = placement(stack);
+    const message = /give exactly one of redisSecurityGroupId \(add an ingress rule\) or clientSecurityGroupId/;
+    expect(() => new RedisNetworkAccess(stack, 'Net1', { vpc })).toThrow(message);
+    expect(
+      () => new RedisNetworkAccess(stack, 'Net2', { vpc, redisSecurityGroupId: 'sg-0123456789abcdef0', clientSecurityGroupId: 'sg-0123456789abcdef1' }),
+    ).toThrow(message);
   });
 
   test('refuses a malformed security group id', () => {
@@ -150,10 +167,10 @@ describe('RateLimitMonitoring and AlarmTopic', () => {
     const fn = lambda.Function.fromFunctionArn(stack, 'Fn', 'arn:aws:lambda:us-east-1:123456789012:function:f');
     const api = new RateLimitApi(stack, 'Api', { restApiName: 'api', functions: { check: fn, settle: fn, status: fn, reset: fn } });
     const base = {
-      dashboardName: 'd',
+      namePrefix: 'd',
       functions: { check: fn },
-      api: api.api,
-      stage: api.stage,
+      apiName: 'api',
+      stageName: api.stageName,
       customMetrics: { namespace: 'CreatorRateLimit', serviceName: 'creator-rate-limit', tierNames: ['pro'] },
     };
     expect(() => new RateLimitMonitoring(stack, 'M1', { ...base, customMetrics: { ...base.customMetrics, tierNames: [] } })).toThrow(
@@ -165,7 +182,21 @@ describe('RateLimitMonitoring and AlarmTopic', () => {
       /tier names must be unique/,
     );
     expect(() => new RateLimitMonitoring(stack, 'M3', { ...base, cacheCluster: { cacheClusterIds: [] } })).toThrow(/between 1 and 10 cacheClusterIds/);
-    expect(() => new RateLimitMonitoring(stack, 'M4', { ...base, api5xxRateThreshold: 5 })).toThrow(/fraction/);
+    expect(() => new RateLimitMonitoring(stack, 'M4', { ...base, namePrefix: 'has spaces' })).toThrow(/namePrefix "has spaces" may only contain/);
     expect(() => new AlarmTopic(stack, 'Topic', { email: 'oncall' })).toThrow(/is not an e-mail address/);
+  });
+});
+
+describe('SafeDeployment', () => {
+  test('refuses a function without a rollback alarm, and an unknown traffic shift', () => {
+    const stack = newStack();
+    const fn = new RateLimitFunction(stack, 'Fn', { entry: ENTRY, description: 'test', environment: {} });
+    expect(() => new SafeDeployment(stack, 'D1', { aliases: { status: fn.alias }, rollbackAlarms: {}, trafficShift: 'all-at-once' })).toThrow(
+      /function "status" has no rollback alarm/,
+    );
+    const alarm = new cloudwatch.Alarm(stack, 'Alarm', { metric: fn.alias.metricErrors(), threshold: 1, evaluationPeriods: 1 });
+    expect(
+      () => new SafeDeployment(stack, 'D2', { aliases: { status: fn.alias }, rollbackAlarms: { status: [alarm] }, trafficShift: 'yolo' as never }),
+    ).toThrow(/unknown trafficShift "yolo"/);
   });
 });

@@ -1,18 +1,18 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { DEFAULT_DEPLOYMENT_CONFIG as CONFIG } from '../../lib/config';
+import { PRODUCTION as CONFIG } from '../../lib/config';
 import { synthRateLimitApp } from '../support/cdk-app';
 import { normalizeTemplate } from '../support/cdk-snapshot';
 import { committedSubnetIds, lambdaFunctions, resourcesOfType, secretLeaks } from '../support/cdk-template';
 
-const REDIS_SG = CONFIG.elastiCache.redisSecurityGroupId;
+const REDIS_SG = (CONFIG.elastiCache.access as { redisSecurityGroupId: string }).redisSecurityGroupId;
 const AUTH_SECRET_PARTIAL_ARN = `arn:aws:secretsmanager:us-east-1:${CONFIG.account}:secret:huntaze/redis-production/auth-token`;
 
-describe('ElastiCache stack (default config)', () => {
+describe('ElastiCache stack (production environment)', () => {
   let template: Template;
   let lambdaSgLogicalId: string;
 
   beforeAll(() => {
-    template = synthRateLimitApp().elastiCache;
+    template = synthRateLimitApp(CONFIG).elastiCache;
     const groups = Object.keys(resourcesOfType(template, 'AWS::EC2::SecurityGroup'));
     expect(groups).toHaveLength(1);
     lambdaSgLogicalId = groups[0];
@@ -70,7 +70,7 @@ describe('ElastiCache stack (default config)', () => {
     });
 
     test('places every function in the private subnets with the Lambda security group', () => {
-      const privateSubnets = committedSubnetIds('Private');
+      const privateSubnets = committedSubnetIds(CONFIG.elastiCache.vpcId, 'Private');
       expect(privateSubnets).toHaveLength(3);
       const functions = Object.values(lambdaFunctions(template));
       expect(functions).toHaveLength(4);
@@ -81,7 +81,7 @@ describe('ElastiCache stack (default config)', () => {
         });
       }
       const everySubnet = JSON.stringify(template.toJSON());
-      for (const publicSubnet of committedSubnetIds('Public')) expect(everySubnet).not.toContain(publicSubnet);
+      for (const publicSubnet of committedSubnetIds(CONFIG.elastiCache.vpcId, 'Public')) expect(everySubnet).not.toContain(publicSubnet);
     });
 
     test('keeps the ENI permissions until the security group is gone (clean stack deletion)', () => {
@@ -129,7 +129,7 @@ describe('ElastiCache stack (default config)', () => {
       }
     });
 
-    test('get the environment contract of DESIGN.md section 4, with the secret passed by ARN only', () => {
+    test('get the environment contract, with the secret passed by ARN only', () => {
       for (const fn of Object.values(lambdaFunctions(template))) {
         expect(fn.Properties?.Environment.Variables).toEqual({
           RATE_LIMIT_BACKEND: 'elasticache',
@@ -140,8 +140,8 @@ describe('ElastiCache stack (default config)', () => {
           ELASTICACHE_REDIS_AUTH_SECRET_ARN: AUTH_SECRET_PARTIAL_ARN,
           RATE_LIMIT_FAIL_MODE: 'closed',
           RATE_LIMIT_TIMEOUT_MS: '300',
-          POWERTOOLS_SERVICE_NAME: 'creator-rate-limit',
-          POWERTOOLS_METRICS_NAMESPACE: 'CreatorRateLimit',
+          POWERTOOLS_SERVICE_NAME: 'creator-rate-limit-elasticache',
+          POWERTOOLS_METRICS_NAMESPACE: 'CreatorRateLimit/production',
           NODE_OPTIONS: '--enable-source-maps',
         });
       }
@@ -166,7 +166,11 @@ describe('ElastiCache stack (default config)', () => {
     });
 
     test('use dedicated roles, not the AWS managed Lambda policies', () => {
-      for (const role of Object.values(resourcesOfType(template, 'AWS::IAM::Role'))) {
+      const lambdaRoles = Object.values(resourcesOfType(template, 'AWS::IAM::Role')).filter((role) =>
+        JSON.stringify(role.Properties?.AssumeRolePolicyDocument).includes('lambda.amazonaws.com'),
+      );
+      expect(lambdaRoles).toHaveLength(4);
+      for (const role of lambdaRoles) {
         expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
         expect(role.Properties?.AssumeRolePolicyDocument.Statement).toEqual([
           { Action: 'sts:AssumeRole', Effect: 'Allow', Principal: { Service: 'lambda.amazonaws.com' } },
@@ -180,20 +184,27 @@ describe('ElastiCache stack (default config)', () => {
     template.resourceCountIs('AWS::SecretsManager::Secret', 0);
   });
 
-  describe('monitoring of the imported cluster', () => {
+  describe('monitoring of the imported cluster (a standalone node: metrics under the cluster id)', () => {
     test.each([
-      ['EngineCPUUtilization', 'Average', 80],
-      ['CurrConnections', 'Maximum', 5000],
-      ['Evictions', 'Sum', 1],
-    ])('alarms on %s of huntaze-redis-production', (metricName, statistic, threshold) => {
-      template.hasResourceProperties('AWS::CloudWatch::Alarm', {
-        Namespace: 'AWS/ElastiCache',
-        MetricName: metricName,
-        Dimensions: [{ Name: 'CacheClusterId', Value: 'huntaze-redis-production' }],
-        Statistic: statistic,
-        Threshold: threshold,
-        AlarmActions: [{ Ref: Match.stringLikeRegexp('AlarmTopic') }],
-      });
-    });
+      ['EngineCPUUtilization', 'Maximum', 80, 60, 'PageTopic', 5, 3],
+      ['DatabaseMemoryUsagePercentage', 'Maximum', 85, 60, 'PageTopic', 5, 3],
+      ['CurrConnections', 'Maximum', 5000, 300, 'TicketTopic', 3, 2],
+      ['Evictions', 'Sum', 1, 300, 'TicketTopic', 1, undefined],
+    ] as const)(
+      'alarms on %s of huntaze-redis-production',
+      (metricName, statistic, threshold, period, topic, evaluationPeriods, datapointsToAlarm) => {
+        template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+          Namespace: 'AWS/ElastiCache',
+          MetricName: metricName,
+          Dimensions: [{ Name: 'CacheClusterId', Value: 'huntaze-redis-production' }],
+          Statistic: statistic,
+          Period: period,
+          Threshold: threshold,
+          EvaluationPeriods: evaluationPeriods,
+          DatapointsToAlarm: datapointsToAlarm ?? Match.absent(),
+          AlarmActions: [{ Ref: Match.stringLikeRegexp(topic) }],
+        });
+      },
+    );
   });
 });

@@ -3,7 +3,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { AwsSolutionsChecks, ServerlessChecks, type NagPack } from 'cdk-nag';
 import type { IConstruct } from 'constructs';
 import { buildRateLimitApp } from '../../lib/app';
-import { DEFAULT_DEPLOYMENT_CONFIG } from '../../lib/config';
+import { PRODUCTION, STAGING } from '../../lib/config';
 import { createTestApp, synthRateLimitApp } from '../support/cdk-app';
 
 interface Acknowledgement {
@@ -55,11 +55,15 @@ function findingsIgnoringAcknowledgements(pack: NagPack, scope: IConstruct): Arr
   );
 }
 
-const { stacks } = synthRateLimitApp();
+const staging = synthRateLimitApp(STAGING).stacks;
+const production = synthRateLimitApp(PRODUCTION).stacks;
 
 describe.each([
-  ['ElastiCache', stacks.elastiCache],
-  ['Upstash', stacks.upstash],
+  ['staging ElastiCache', staging.elastiCache],
+  ['staging Upstash', staging.upstash],
+  ['production ElastiCache', production.elastiCache],
+  ['production Upstash', production.upstash],
+  ['API Gateway account baseline', production.apiGatewayAccount],
 ])('cdk-nag on the %s stack', (_name: string, stack: Stack) => {
   test.each([
     ['AwsSolutions', () => new AwsSolutionsChecks()],
@@ -107,7 +111,7 @@ describe.each([
 
 test('the app registers both packs, so a new unacknowledged finding fails synthesis', () => {
   const app = createTestApp();
-  const { upstash } = buildRateLimitApp(app, DEFAULT_DEPLOYMENT_CONFIG);
+  const { upstash } = buildRateLimitApp(app, STAGING);
   upstash.service.functions.functions.check.function.addToRolePolicy(
     new iam.PolicyStatement({ actions: ['dynamodb:*'], resources: ['*'] }),
   );

@@ -1,17 +1,17 @@
 import type { Template } from 'aws-cdk-lib/assertions';
-import { DEFAULT_DEPLOYMENT_CONFIG as CONFIG } from '../../lib/config';
+import { PRODUCTION as CONFIG } from '../../lib/config';
 import { synthRateLimitApp } from '../support/cdk-app';
 import { normalizeTemplate } from '../support/cdk-snapshot';
 import { lambdaFunctions, resourcesOfType, secretLeaks } from '../support/cdk-template';
 
 const UPSTASH_SECRET_PARTIAL_ARN = `arn:aws:secretsmanager:us-east-1:${CONFIG.account}:secret:huntaze/rate-limit/upstash`;
 
-describe('Upstash stack (default config)', () => {
+describe('Upstash stack (production environment)', () => {
   let template: Template;
   let elastiCache: Template;
 
   beforeAll(() => {
-    const synthesized = synthRateLimitApp();
+    const synthesized = synthRateLimitApp(CONFIG);
     template = synthesized.upstash;
     elastiCache = synthesized.elastiCache;
   });
@@ -36,9 +36,10 @@ describe('Upstash stack (default config)', () => {
         RATE_LIMIT_BACKEND: 'upstash',
         UPSTASH_REDIS_SECRET_ARN: UPSTASH_SECRET_PARTIAL_ARN,
         RATE_LIMIT_FAIL_MODE: 'closed',
-        RATE_LIMIT_TIMEOUT_MS: '300',
-        POWERTOOLS_SERVICE_NAME: 'creator-rate-limit',
-        POWERTOOLS_METRICS_NAMESPACE: 'CreatorRateLimit',
+        // The library's Upstash default: REST over the internet, not the ElastiCache 300 ms.
+        RATE_LIMIT_TIMEOUT_MS: '1500',
+        POWERTOOLS_SERVICE_NAME: 'creator-rate-limit-upstash',
+        POWERTOOLS_METRICS_NAMESPACE: 'CreatorRateLimit/production',
         NODE_OPTIONS: '--enable-source-maps',
       });
     }
@@ -68,11 +69,21 @@ describe('Upstash stack (default config)', () => {
         .map((fn) => {
           const { VpcConfig, Environment, Code, Role, LoggingConfig, Description, ...rest } = fn.Properties ?? {};
           const variables = { ...Environment.Variables };
-          for (const name of Object.keys(variables)) if (/^(ELASTICACHE_|UPSTASH_|RATE_LIMIT_BACKEND)/.test(name)) delete variables[name];
+          // Backend, deadline and service name are what distinguishes the variants.
+          for (const name of Object.keys(variables)) {
+            if (/^(ELASTICACHE_|UPSTASH_|RATE_LIMIT_BACKEND|RATE_LIMIT_TIMEOUT_MS|POWERTOOLS_SERVICE_NAME)/.test(name)) delete variables[name];
+          }
           return { ...rest, variables, description: String(Description).replace(/ \[\w+\]$/, '') };
         })
         .sort((a, b) => a.description.localeCompare(b.description));
     expect(shape(template)).toEqual(shape(elastiCache));
+  });
+
+  test('publishes and alarms under its own service name, never the ElastiCache one', () => {
+    const json = JSON.stringify(template.toJSON());
+    expect(json).toContain('creator-rate-limit-upstash');
+    expect(json).not.toContain('creator-rate-limit-elasticache');
+    expect(JSON.stringify(elastiCache.toJSON())).not.toContain('creator-rate-limit-upstash');
   });
 
   test('has no cache alarms (Upstash is monitored in its own console)', () => {

@@ -1,14 +1,16 @@
 /**
- * Configurations other than the default, selected the way platform engineers
- * do it: `-c key=value` context overrides read by loadDeploymentConfig.
+ * Configurations other than the committed ones, built the way a platform engineer would edit
+ * lib/config/environments.ts, and validated like `-c env=NAME` validates them.
  */
 import { Match, type Template } from 'aws-cdk-lib/assertions';
-import { DEFAULT_DEPLOYMENT_CONFIG as CONFIG, loadDeploymentConfig, type DeploymentConfig } from '../../lib/config';
-import { synthStack } from '../support/cdk-app';
+import { STAGING as CONFIG, type EnvironmentConfig } from '../../lib/config';
+import { synthStack, withChanges } from '../support/cdk-app';
 import { lambdaFunctions, resourcesOfType, secretLeaks } from '../support/cdk-template';
 
-function configFrom(context: Record<string, unknown>): DeploymentConfig {
-  return loadDeploymentConfig({ tryGetContext: (key: string) => context[key] });
+const REDIS_SG = (CONFIG.elastiCache.access as { redisSecurityGroupId: string }).redisSecurityGroupId;
+
+function elastiCache(changes: Partial<EnvironmentConfig['elastiCache']>): EnvironmentConfig {
+  return withChanges(CONFIG, { elastiCache: changes });
 }
 
 function environments(template: Template): Array<Record<string, string>> {
@@ -25,8 +27,14 @@ function actionsOf(statements: Array<Record<string, any>>): string[] {
   return statements.flatMap((statement) => [statement.Action].flat() as string[]);
 }
 
-describe('ElastiCache IAM authentication (-c redisIamUser=rate-limiter)', () => {
-  const template = synthStack('elasticache', configFrom({ redisIamUser: 'rate-limiter' }));
+describe('ElastiCache IAM authentication on a replication group', () => {
+  const template = synthStack(
+    'elasticache',
+    elastiCache({
+      auth: { kind: 'iam', userId: 'rate-limiter' },
+      topology: { kind: 'replication-group', monitoredNodeIds: ['huntaze-redis-staging-001', 'huntaze-redis-staging-002'] },
+    }),
+  );
 
   test('passes the user instead of an AUTH secret', () => {
     for (const env of environments(template)) {
@@ -40,7 +48,7 @@ describe('ElastiCache IAM authentication (-c redisIamUser=rate-limiter)', () => 
     expect(connect).toHaveLength(4);
     for (const statement of connect) {
       expect(statement.Resource).toEqual([
-        `arn:aws:elasticache:us-east-1:${CONFIG.account}:replicationgroup:huntaze-redis-production`,
+        `arn:aws:elasticache:us-east-1:${CONFIG.account}:replicationgroup:huntaze-redis-staging`,
         `arn:aws:elasticache:us-east-1:${CONFIG.account}:user:rate-limiter`,
       ]);
     }
@@ -48,8 +56,8 @@ describe('ElastiCache IAM authentication (-c redisIamUser=rate-limiter)', () => 
   });
 });
 
-describe('ElastiCache without AUTH or TLS (-c redisAuthSecretName= -c redisTls=false)', () => {
-  const template = synthStack('elasticache', configFrom({ redisAuthSecretName: '', redisTls: 'false' }));
+describe('ElastiCache without AUTH or TLS', () => {
+  const template = synthStack('elasticache', elastiCache({ auth: { kind: 'none' }, tls: false }));
 
   test('sets TLS off and passes no credentials', () => {
     for (const env of environments(template)) {
@@ -64,10 +72,10 @@ describe('ElastiCache cluster mode (configuration endpoint)', () => {
   const nodes = ['huntaze-redis-production-0001-001', 'huntaze-redis-production-0002-001'];
   const template = synthStack(
     'elasticache',
-    configFrom({
-      redisClusterMode: 'true',
-      redisHost: 'clustercfg.huntaze-redis-production.asmyhp.use1.cache.amazonaws.com',
-      redisMonitoredClusterIds: nodes.join(','),
+    elastiCache({
+      clusterMode: true,
+      host: 'clustercfg.huntaze-redis-production.asmyhp.use1.cache.amazonaws.com',
+      topology: { kind: 'replication-group', monitoredNodeIds: nodes },
     }),
   );
 
@@ -80,6 +88,7 @@ describe('ElastiCache cluster mode (configuration endpoint)', () => {
 
   test.each([
     ['EngineCPUUtilization', 'MAX([cpu0, cpu1])'],
+    ['DatabaseMemoryUsagePercentage', 'MAX([memory0, memory1])'],
     ['CurrConnections', 'FILL(connections0, 0) + FILL(connections1, 0)'],
     ['Evictions', 'FILL(evictions0, 0) + FILL(evictions1, 0)'],
   ])('watches %s on every listed node through metric math', (metricName, expression) => {
@@ -123,14 +132,14 @@ describe('ElastiCache in isolated subnets with a Secrets Manager endpoint', () =
       ],
     },
   };
-  const overrides = { vpcId, redisSubnetType: 'private-isolated' };
+  const isolatedVpc = { vpcId, subnetType: 'private-isolated' } as const;
 
   test('refuses isolated subnets when the AUTH secret would be unreachable', () => {
-    expect(() => synthStack('elasticache', configFrom(overrides), { context })).toThrow(/isolated subnets have no route to Secrets Manager/);
+    expect(() => synthStack('elasticache', elastiCache(isolatedVpc), { context })).toThrow(/isolated subnets have no route to Secrets Manager/);
   });
 
-  describe('with -c secretsManagerEndpoint=true', () => {
-    const template = synthStack('elasticache', configFrom({ ...overrides, secretsManagerEndpoint: 'true' }), { context });
+  describe('with secretsManagerEndpoint: true', () => {
+    const template = synthStack('elasticache', elastiCache({ ...isolatedVpc, secretsManagerEndpoint: true }), { context });
 
     test('places the functions in the isolated subnets', () => {
       for (const fn of Object.values(lambdaFunctions(template))) expect(fn.Properties?.VpcConfig.SubnetIds).toEqual(isolated);
@@ -146,7 +155,7 @@ describe('ElastiCache in isolated subnets with a Secrets Manager endpoint', () =
       const ingress = Object.values(resourcesOfType(template, 'AWS::EC2::SecurityGroupIngress')).map((rule) => rule.Properties);
       expect(ingress).toHaveLength(2);
       const lambdaSg = { 'Fn::GetAtt': [Match.stringLikeRegexp('LambdaSecurityGroup'), 'GroupId'] };
-      template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { GroupId: CONFIG.elastiCache.redisSecurityGroupId, FromPort: 6379, SourceSecurityGroupId: lambdaSg });
+      template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { GroupId: REDIS_SG, FromPort: 6379, SourceSecurityGroupId: lambdaSg });
       template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
         GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('SecretsManagerEndpoint'), 'GroupId'] },
         FromPort: 443,
@@ -154,14 +163,14 @@ describe('ElastiCache in isolated subnets with a Secrets Manager endpoint', () =
         SourceSecurityGroupId: lambdaSg,
       });
       // Still exactly one rule on the Redis security group.
-      expect(ingress.filter((rule) => rule?.GroupId === CONFIG.elastiCache.redisSecurityGroupId)).toHaveLength(1);
+      expect(ingress.filter((rule) => rule?.GroupId === REDIS_SG)).toHaveLength(1);
     });
   });
 });
 
-describe('reset restricted to listed principals (-c resetAllowedPrincipalArns=...)', () => {
+describe('administrative routes restricted to listed principals (api.adminPrincipalArns)', () => {
   const admin = `arn:aws:iam::${CONFIG.account}:role/platform-admin`;
-  const template = synthStack('upstash', configFrom({ resetAllowedPrincipalArns: admin }));
+  const template = synthStack('upstash', withChanges(CONFIG, { api: { adminPrincipalArns: [admin] } }));
 
   test('denies POST /v1/reset to every other principal in the API resource policy', () => {
     template.hasResourceProperties('AWS::ApiGateway::RestApi', {
@@ -181,8 +190,8 @@ describe('reset restricted to listed principals (-c resetAllowedPrincipalArns=..
   });
 });
 
-describe('API execution logging (-c apiExecutionLogging=true)', () => {
-  const template = synthStack('upstash', configFrom({ apiExecutionLogging: 'true' }));
+describe('API execution logging (api.executionLogging)', () => {
+  const template = synthStack('upstash', withChanges(CONFIG, { api: { executionLogging: true } }));
 
   test('logs errors but never request or response bodies', () => {
     template.hasResourceProperties('AWS::ApiGateway::Stage', {
@@ -191,14 +200,18 @@ describe('API execution logging (-c apiExecutionLogging=true)', () => {
   });
 });
 
-describe('custom tiers, fail-open and concurrency (-c tiers=... -c failMode=open ...)', () => {
+describe('custom tiers, fail-open, deadline and concurrency', () => {
   const tiers = {
     free: { policies: [{ name: 'requests-per-hour', unit: 'requests', limit: 10, windowSeconds: 3600 }] },
     team: { policies: [{ name: 'requests-per-hour', unit: 'requests', limit: 1000, windowSeconds: 3600 }] },
   };
   const template = synthStack(
     'upstash',
-    configFrom({ tiers: JSON.stringify(tiers), failMode: 'open', backendTimeoutMs: '150', reservedConcurrency: '10' }),
+    withChanges(CONFIG, {
+      rateLimit: { tiers, failMode: 'open' },
+      upstash: { backendTimeoutMs: 150 },
+      functions: { reservedConcurrency: { check: 10, settle: 10, status: 10, reset: 10 } },
+    }),
   );
 
   test('passes the tier table, fail mode and deadline to every function', () => {
@@ -220,10 +233,7 @@ describe('custom tiers, fail-open and concurrency (-c tiers=... -c failMode=open
 describe('secrets by complete ARN, encrypted with a customer-managed key', () => {
   const secretArn = `arn:aws:secretsmanager:us-east-1:${CONFIG.account}:secret:huntaze/rate-limit/upstash-AbCdEf`;
   const keyArn = `arn:aws:kms:us-east-1:${CONFIG.account}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
-  const template = synthStack('upstash', {
-    ...CONFIG,
-    upstash: { credentialsSecret: { secretCompleteArn: secretArn, encryptionKeyArn: keyArn } },
-  });
+  const template = synthStack('upstash', withChanges(CONFIG, { upstash: { credentialsSecret: { secretCompleteArn: secretArn, encryptionKeyArn: keyArn } } }));
 
   test('passes and grants the exact secret ARN, and decrypt through Secrets Manager only', () => {
     for (const env of environments(template)) expect(env.UPSTASH_REDIS_SECRET_ARN).toBe(secretArn);
@@ -237,5 +247,30 @@ describe('secrets by complete ARN, encrypted with a customer-managed key', () =>
       expect(statement.Condition).toEqual({ StringEquals: { 'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com' } });
     }
     expect(secretLeaks(template)).toEqual([]);
+  });
+});
+
+describe('an existing "Redis clients" security group instead of an ingress rule', () => {
+  const clients = 'sg-0c1d2e3f4a5b6c7d8';
+  const template = synthStack('elasticache', elastiCache({ access: { kind: 'client-security-group', clientSecurityGroupId: clients } }));
+
+  test('changes nothing outside the stack: no ingress or egress rule on any existing group', () => {
+    template.resourceCountIs('AWS::EC2::SecurityGroupIngress', 0);
+    template.resourceCountIs('AWS::EC2::SecurityGroupEgress', 0);
+  });
+
+  test('every function wears its own group and the clients group', () => {
+    for (const fn of Object.values(lambdaFunctions(template))) {
+      expect(fn.Properties?.VpcConfig.SecurityGroupIds).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/LambdaSecurityGroup/), 'GroupId'] }, clients]);
+    }
+  });
+
+  test("the functions' own group opens the Redis port towards the VPC only, plus HTTPS", () => {
+    template.hasResourceProperties('AWS::EC2::SecurityGroup', {
+      SecurityGroupEgress: [
+        Match.objectLike({ CidrIp: '0.0.0.0/0', FromPort: 443, ToPort: 443 }),
+        Match.objectLike({ CidrIp: '10.30.0.0/16', FromPort: 6379, ToPort: 6379 }),
+      ],
+    });
   });
 });

@@ -14,7 +14,7 @@ import { App, Validations } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import { AwsSolutionsChecks, ServerlessChecks } from 'cdk-nag';
 import { buildRateLimitApp, type RateLimitApp } from '../../lib/app';
-import { DEFAULT_DEPLOYMENT_CONFIG, type DeploymentConfig } from '../../lib/config';
+import { STAGING, stackName, validateEnvironmentConfig, type EnvironmentConfig } from '../../lib/config';
 import { ElastiCacheRateLimitStack } from '../../lib/stacks/elasticache-stack';
 import { UpstashRateLimitStack } from '../../lib/stacks/upstash-stack';
 
@@ -56,16 +56,15 @@ export interface SynthesizedRateLimitApp {
   readonly stacks: RateLimitApp;
   readonly elastiCache: Template;
   readonly upstash: Template;
+  readonly apiGatewayAccount: Template;
 }
 
 /**
  * Builds both stacks exactly as bin/app.ts does (including the cdk-nag packs,
  * so any unacknowledged finding fails synthesis) and synthesizes once.
  */
-export function synthRateLimitApp(
-  config: DeploymentConfig = DEFAULT_DEPLOYMENT_CONFIG,
-  options: TestAppOptions = {},
-): SynthesizedRateLimitApp {
+export function synthRateLimitApp(config: EnvironmentConfig = STAGING, options: TestAppOptions = {}): SynthesizedRateLimitApp {
+  validateEnvironmentConfig(config);
   const app = createTestApp(options);
   const stacks = buildRateLimitApp(app, config);
   const assembly = app.synth();
@@ -76,6 +75,7 @@ export function synthRateLimitApp(
     stacks,
     elastiCache: template(stacks.elastiCache.artifactId),
     upstash: template(stacks.upstash.artifactId),
+    apiGatewayAccount: template(stacks.apiGatewayAccount.artifactId),
   };
 }
 
@@ -83,17 +83,28 @@ export function synthRateLimitApp(
  * Synthesizes one stack (faster than the whole app) with the same cdk-nag packs
  * as bin/app.ts, so variants are held to the same rules.
  */
-export function synthStack(
-  variant: 'elasticache' | 'upstash',
-  config: DeploymentConfig = DEFAULT_DEPLOYMENT_CONFIG,
-  options: TestAppOptions = {},
-): Template {
+export function synthStack(variant: 'elasticache' | 'upstash', config: EnvironmentConfig = STAGING, options: TestAppOptions = {}): Template {
+  // The same validation `-c env=NAME` runs, so a variant is held to what bin/app.ts accepts.
+  validateEnvironmentConfig(config);
   const app = createTestApp(options);
   const env = { account: config.account, region: config.region };
+  const id = stackName(config, variant);
   const stack =
-    variant === 'elasticache'
-      ? new ElastiCacheRateLimitStack(app, `${config.stackPrefix}-ElastiCache`, { env, config })
-      : new UpstashRateLimitStack(app, `${config.stackPrefix}-Upstash`, { env, config });
+    variant === 'elasticache' ? new ElastiCacheRateLimitStack(app, id, { env, config }) : new UpstashRateLimitStack(app, id, { env, config });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   return Template.fromJSON(app.synth().getStackArtifact(stack.artifactId).template as Record<string, unknown>);
+}
+
+/** A copy of `base` with some fields replaced, one level deep per section (for variant tests). */
+export function withChanges(
+  base: EnvironmentConfig,
+  changes: { [K in keyof EnvironmentConfig]?: EnvironmentConfig[K] extends object ? Partial<EnvironmentConfig[K]> : EnvironmentConfig[K] },
+): EnvironmentConfig {
+  const result: Record<string, unknown> = { ...base };
+  for (const [key, value] of Object.entries(changes)) {
+    const current = (base as unknown as Record<string, unknown>)[key];
+    result[key] =
+      value !== null && typeof value === 'object' && !Array.isArray(value) && typeof current === 'object' ? { ...(current as object), ...value } : value;
+  }
+  return result as unknown as EnvironmentConfig;
 }
