@@ -7,6 +7,7 @@
 import { Hash } from '@smithy/hash-node';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
+import { ENV } from '../contract/environment';
 
 /** Tokens are valid for 15 minutes (ElastiCache's maximum). */
 export const IAM_TOKEN_EXPIRY_SECONDS = 900;
@@ -88,10 +89,11 @@ function encodeRfc3986(value: string): string {
 export async function iamTokenProviderFromEnvironment(
   env: Readonly<Record<string, string | undefined>>,
 ): Promise<(userId: string) => Promise<string>> {
-  const host = env.ELASTICACHE_REDIS_HOST?.trim();
+  const host = env[ENV.elastiCacheHost]?.trim();
+  // Set by Lambda itself, not part of the contract.
   const region = (env.AWS_REGION ?? env.AWS_DEFAULT_REGION)?.trim();
-  if (!host) throw new Error('ELASTICACHE_REDIS_IAM_USER needs ELASTICACHE_REDIS_HOST');
-  if (!region) throw new Error('ELASTICACHE_REDIS_IAM_USER needs AWS_REGION to sign tokens');
+  if (!host) throw new Error(`${ENV.elastiCacheIamUser} needs ${ENV.elastiCacheHost}`);
+  if (!region) throw new Error(`${ENV.elastiCacheIamUser} needs AWS_REGION to sign tokens`);
   // Loaded here, not at module load: only functions that use IAM auth pay for the credential chain.
   const { defaultProvider } = await import('@aws-sdk/credential-provider-node');
   return createIamTokenProvider({ host, region, credentials: defaultProvider() });
