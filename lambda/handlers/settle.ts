@@ -1,23 +1,9 @@
 /**
- * POST /v1/settle {creatorId, tier, requestId, tokens}: reconciles the reservation of an admitted
- * request with the tokens actually used (refund or overage) and releases its in-flight slot.
- * Idempotent. The rate-limit headers describe usage after the settlement, which the same backend
- * call reads back (one round trip).
+ * The settle function for any backend: RATE_LIMIT_BACKEND chooses it at run time, so every backend's
+ * client is bundled. lambda/handlers/<backend>/settle.ts carries only the one a stack uses.
  */
-import { lambdaHandler, type Operation } from '../shared/api-handler';
-import { jsonResponse } from '../shared/http';
-import { statusHeaders } from '../shared/rate-limit-headers';
-import { jsonBody } from '../shared/request';
-import { SettleBody } from '../shared/schemas';
+import { createRateLimiter } from '../rate-limit';
+import { lambdaHandler } from '../shared/api-handler';
+import { settleOperation } from './operations/settle';
 
-export const settleOperation: Operation = {
-  route: 'settle',
-  async run({ request, limiter, useTier, call }) {
-    const { creatorId, tier, requestId, tokens } = jsonBody(request, SettleBody);
-    useTier(tier);
-    const { status, ...settlement } = await call(() => limiter.settleWithStatus(creatorId, tier, requestId, tokens));
-    return jsonResponse(200, settlement, statusHeaders(status));
-  },
-};
-
-export const handler = lambdaHandler(settleOperation);
+export const handler = lambdaHandler(settleOperation, createRateLimiter);

@@ -1,23 +1,9 @@
 /**
- * GET /v1/status/{creatorId}?tier=pro: current usage under every policy of the tier; consumes
- * nothing. `tier` defaults to `pro`, the library's default tier.
+ * The status function for any backend: RATE_LIMIT_BACKEND chooses it at run time, so every backend's
+ * client is bundled. lambda/handlers/<backend>/status.ts carries only the one a stack uses.
  */
-import { DEFAULT_TIER } from '../rate-limit/exports';
-import { lambdaHandler, type Operation } from '../shared/api-handler';
-import { jsonResponse } from '../shared/http';
-import { statusHeaders } from '../shared/rate-limit-headers';
-import { pathParameter, queryParameters } from '../shared/request';
-import { StatusQuery } from '../shared/schemas';
+import { createRateLimiter } from '../rate-limit';
+import { lambdaHandler } from '../shared/api-handler';
+import { statusOperation } from './operations/status';
 
-export const statusOperation: Operation = {
-  route: 'status',
-  async run({ request, limiter, useTier, call }) {
-    const creatorId = pathParameter(request, 'creatorId');
-    const { tier = DEFAULT_TIER } = queryParameters(request, StatusQuery);
-    useTier(tier);
-    const status = await call(() => limiter.status(creatorId, tier));
-    return jsonResponse(200, status, statusHeaders(status));
-  },
-};
-
-export const handler = lambdaHandler(statusOperation);
+export const handler = lambdaHandler(statusOperation, createRateLimiter);

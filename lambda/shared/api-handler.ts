@@ -12,7 +12,8 @@
  *                                unknown query parameters included)
  *   PayloadTooLargeError      -> 413
  *   another route's method    -> 405 with Allow; another route's path -> 404
- *   RateLimitUnavailableError -> 503, Retry-After (60), `reason` and a detail naming the real cause
+ *   RateLimitUnavailableError -> 503, Retry-After (UNAVAILABLE_RETRY_AFTER_SECONDS of the contract,
+ *                                as the library sets it), `reason` and a detail naming the real cause
  *   RateLimitDataError        -> 500 "creator-data-error" (one creator's keys unusable; logged as an error)
  *   RateLimitConfigError      -> 500 "misconfigured" (a deployment fault, never caused by input)
  *   anything else             -> 500, logged as a bug
@@ -27,7 +28,8 @@ import {
   RateLimitInputError,
   RateLimitUnavailableError,
   type RateLimiter,
-} from '../rate-limit/exports';
+  type RateLimiterFactory,
+} from './library';
 import {
   badRequest,
   creatorDataError,
@@ -41,7 +43,7 @@ import {
   type ApiResponse,
 } from './http';
 import { runInvocation, type Invocation } from './invocation';
-import { sharedApiRuntime, type ApiRuntime } from './limiter';
+import { sharedApiRuntime, type ApiRuntime } from './runtime';
 import { countOf, METRIC, millisecondsOf, publishInvocationMetrics } from './metrics';
 import { BadRequestError, parseEvent, PayloadTooLargeError, rejectUnknownQueryParameters, type ApiRequest } from './request';
 import { allowedMethods, matchResource, PathDecodingError, ROUTES, type RouteName } from './routes';
@@ -85,7 +87,7 @@ export function createApiHandler(operation: Operation, runtime: ApiRuntime): Api
         if (request.method !== route.method || !servesRoute(route.resource, request)) {
           response = misrouted(request);
         } else {
-          rejectUnknownQueryParameters(request, route.query);
+          rejectUnknownQueryParameters(request, route.queryParameters);
           const limiter = await runtime.limiter();
           tiers = limiter.tiers;
           response = await operation.run(operationContext(request, limiter, invocation));
@@ -216,14 +218,14 @@ function isLambdaContext(context: unknown): context is Context {
 
 /**
  * The exported `handler` of a function: the operation bound to the execution environment's
- * runtime. Inside Lambda (AWS_LAMBDA_FUNCTION_NAME is set) the runtime is created, and the backend
+ * runtime, whose limiter `createRateLimiter` (the function's library entry) builds. Inside Lambda (AWS_LAMBDA_FUNCTION_NAME is set) the runtime is created, and the backend
  * warmed up, while the module loads, i.e. during the init phase, not on the first request.
  * Elsewhere (the local server, tests importing an operation) importing a handler module has no
  * side effects and the runtime is created on the first invocation.
  */
-export function lambdaHandler(operation: Operation): ApiHandler {
+export function lambdaHandler(operation: Operation, createRateLimiter: RateLimiterFactory): ApiHandler {
   let bound: ApiHandler | undefined;
-  const bind = (): ApiHandler => (bound ??= createApiHandler(operation, sharedApiRuntime()));
+  const bind = (): ApiHandler => (bound ??= createApiHandler(operation, sharedApiRuntime(createRateLimiter)));
   if (process.env.AWS_LAMBDA_FUNCTION_NAME) bind();
   return (event, context) => bind()(event, context);
 }

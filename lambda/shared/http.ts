@@ -5,7 +5,7 @@
  * served from a cache.
  */
 import type { APIGatewayProxyResult } from 'aws-lambda';
-import type { RateLimitError, TierDefinition } from '../rate-limit/exports';
+import type { RateLimitError, TierDefinition } from './library';
 import { deniedHeaders } from './rate-limit-headers';
 
 export type ApiResponse = APIGatewayProxyResult & { headers: Record<string, string> };

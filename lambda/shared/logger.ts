@@ -8,8 +8,10 @@
  * are logged as they come, so this is the net under them.
  */
 import { Logger } from '@aws-lambda-powertools/logger';
+import { DEFAULT_SERVICE_NAME, ENV } from '../contract/environment';
 
-export const SERVICE_NAME = 'creator-rate-limit';
+/** The service name when POWERTOOLS_SERVICE_NAME is not set. */
+export const SERVICE_NAME = DEFAULT_SERVICE_NAME;
 export const REDACTED = '[REDACTED]';
 
 /** Shorter values are too likely to collide with ordinary words to be masked everywhere. */
@@ -38,7 +40,7 @@ function redactingReplacer(key: string, value: unknown): unknown {
 }
 
 export function serviceName(env: Readonly<Record<string, string | undefined>> = process.env): string {
-  return env.POWERTOOLS_SERVICE_NAME?.trim() || SERVICE_NAME;
+  return env[ENV.serviceName]?.trim() || SERVICE_NAME;
 }
 
 /** A new Logger; the log level follows POWERTOOLS_LOG_LEVEL / AWS_LAMBDA_LOG_LEVEL unless given. */

@@ -2,8 +2,8 @@
  * Custom CloudWatch metrics (EMF through Powertools Metrics).
  *
  * Namespace: POWERTOOLS_METRICS_NAMESPACE, default `CreatorRateLimit`. Every record carries the
- * `service` dimension; when the invocation's tier is known (and valid) it is published under two
- * dimension sets, {service, tier} and {service}, so dashboards can show one tier or all of them.
+ * `service` dimension (Powertools adds it from the service name); when the invocation's tier is
+ * known (and valid) it is published under two dimension sets, {service, tier} and {service}, so dashboards can show one tier or all of them.
  *
  * A handler collects its data points while it runs and publishes them in one synchronous block
  * at the end (`publishInvocationMetrics`). Nothing else can run in between, so two invocations
@@ -11,26 +11,12 @@
  * dimensions.
  */
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
+import { ENV } from '../contract/environment';
+import { DEFAULT_METRICS_NAMESPACE, METRIC_DIMENSIONS, type MetricName } from '../contract/metrics';
 import { serviceName } from './logger';
 
-export const DEFAULT_METRICS_NAMESPACE = 'CreatorRateLimit';
-
-export const METRIC = Object.freeze({
-  /** A check admitted by the backend. */
-  allowed: 'Allowed',
-  /** A check denied (HTTP 429). */
-  denied: 'Denied',
-  /** A check let through without the backend because it failed and the fail mode is open. */
-  degraded: 'Degraded',
-  /** A request answered 503 because the backend failed and the fail mode is closed. */
-  unavailable: 'Unavailable',
-  /** The library reported a creator exceeding the anomaly threshold. */
-  anomaly: 'Anomaly',
-  /** Duration of one library call that reached the backend, in milliseconds. */
-  backendLatency: 'BackendLatency',
-});
-
-export type MetricName = (typeof METRIC)[keyof typeof METRIC];
+// The names are the contract's (lambda/contract/metrics.ts): the CDK app alarms on the same ones.
+export { DEFAULT_METRICS_NAMESPACE, METRIC, type MetricName } from '../contract/metrics';
 
 export interface MetricPoint {
   readonly name: MetricName;
@@ -47,7 +33,7 @@ export const millisecondsOf = (name: MetricName, value: number): MetricPoint => 
 
 export function createMetrics(env: Readonly<Record<string, string | undefined>> = process.env): Metrics {
   return new Metrics({
-    namespace: env.POWERTOOLS_METRICS_NAMESPACE?.trim() || DEFAULT_METRICS_NAMESPACE,
+    namespace: env[ENV.metricsNamespace]?.trim() || DEFAULT_METRICS_NAMESPACE,
     serviceName: serviceName(env),
   });
 }
@@ -70,7 +56,7 @@ export function publishInvocationMetrics(metrics: Metrics, points: readonly Metr
   if (tier !== undefined) {
     // addDimension puts `tier` in the record's main dimension set {service, tier}; addDimensions
     // with no dimensions adds a second set holding only the default dimensions: {service}.
-    metrics.addDimension('tier', tier);
+    metrics.addDimension(METRIC_DIMENSIONS.tier, tier);
     metrics.addDimensions({});
   }
   for (const point of points) metrics.addMetric(point.name, point.unit, point.value);

@@ -17,7 +17,7 @@
  * denied on a 429. `X-RateLimit-Reset` is an epoch time in seconds (rounded up), as GitHub sends
  * it; the library's `reset` is the same instant in milliseconds.
  */
-import type { PolicyStatus, RateLimitError, RateLimitStatus, TierDefinition } from '../rate-limit/exports';
+import type { PolicyStatus, RateLimitError, RateLimitStatus, TierDefinition } from './library';
 
 export const TOKEN_UNIT_PARAMETER = 'crl-unit="llm-tokens"';
 

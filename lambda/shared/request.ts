@@ -6,9 +6,8 @@
  * JSON, a body that is not an object, missing, unknown or mistyped fields, an unknown query
  * parameter or one given twice. A body over the size limit is the one exception: 413.
  */
-import { z } from 'zod';
 import type { FieldError } from './http';
-import { describe } from './schemas';
+import { describe, type RequestShape } from './schemas';
 
 /** Largest accepted body after base64 decoding. The real bodies are well under 1 KiB. */
 export const MAX_BODY_BYTES = 16 * 1024;
@@ -21,30 +20,6 @@ export class BadRequestError extends Error {
     this.errors = [{ field, detail }, ...more];
   }
 }
-
-const nullableStrings = z.record(z.string(), z.string().nullable()).nullish();
-const nullableStringLists = z.record(z.string(), z.array(z.string()).nullable()).nullish();
-
-/**
- * The fields of the proxy event the handlers read. Lenient where API Gateway varies (null versus
- * absent maps) and silent about fields they do not use.
- *
- * The schema only checks the types: zod builds its output maps by assignment, which drops a key
- * named `__proto__`, so the maps themselves are copied from the event by ownMap below.
- */
-const ProxyEventEnvelope = z.object({
-  httpMethod: z.string(),
-  resource: z.string().nullish(),
-  path: z.string().nullish(),
-  headers: nullableStrings,
-  multiValueHeaders: nullableStringLists,
-  queryStringParameters: nullableStrings,
-  multiValueQueryStringParameters: nullableStringLists,
-  pathParameters: nullableStrings,
-  body: z.string().nullish(),
-  isBase64Encoded: z.boolean().nullish(),
-  requestContext: z.object({ requestId: z.string().nullish() }).nullish(),
-});
 
 type RawEvent = Record<string, unknown>;
 
@@ -61,42 +36,77 @@ export interface ApiRequest {
 }
 
 export function parseEvent(event: unknown): ApiRequest {
-  if (typeof event !== 'object' || event === null || Array.isArray(event)) {
-    throw new BadRequestError('event', 'must be an API Gateway proxy event object');
-  }
-  const parsed = ProxyEventEnvelope.safeParse(event);
-  if (!parsed.success) throw fromZodError(parsed.error);
-  const envelope = parsed.data;
+  if (!isObject(event)) throw new BadRequestError('event', 'must be an API Gateway proxy event object');
   const raw = event as RawEvent;
+  const [first, ...more] = envelopeErrors(raw);
+  if (first) throw new BadRequestError(first.field, first.detail, more);
+  const text = (field: string): string | undefined => (raw[field] as string | null | undefined) ?? undefined;
+  const requestContext = raw.requestContext as { requestId?: string | null } | null | undefined;
   return {
-    method: envelope.httpMethod,
-    resource: envelope.resource ?? undefined,
-    path: envelope.path ?? envelope.resource ?? '/',
-    pathParameters: withoutNulls(ownMap(raw, 'pathParameters', isString)),
-    query: queryOf(ownMap(raw, 'queryStringParameters', isString), ownMap(raw, 'multiValueQueryStringParameters', isStringList)),
-    body: envelope.body ?? null,
-    isBase64Encoded: envelope.isBase64Encoded === true,
-    requestId: envelope.requestContext?.requestId ?? undefined,
+    method: raw.httpMethod as string,
+    resource: text('resource'),
+    path: text('path') ?? text('resource') ?? '/',
+    pathParameters: withoutNulls(ownMap<string>(raw, 'pathParameters')),
+    query: queryOf(ownMap<string>(raw, 'queryStringParameters'), ownMap<string[]>(raw, 'multiValueQueryStringParameters')),
+    body: text('body') ?? null,
+    isBase64Encoded: raw.isBase64Encoded === true,
+    requestId: requestContext?.requestId ?? undefined,
   };
 }
 
+const isObject = (value: unknown): value is object => typeof value === 'object' && value !== null && !Array.isArray(value);
 const isString = (value: unknown): value is string => typeof value === 'string';
+const isBoolean = (value: unknown): value is boolean => typeof value === 'boolean';
 const isStringList = (value: unknown): value is string[] => Array.isArray(value) && value.every(isString);
 
 /**
- * A map of the event copied into an object without a prototype, so that a key named like an
- * Object.prototype member (`__proto__`, `constructor`, `toString`) is an ordinary key: a query
- * parameter so named is then reported as unknown instead of being dropped, or of colliding with
- * the inherited member.
+ * Type checks of the fields of the proxy event the handlers read: lenient where API Gateway varies
+ * (null versus absent), silent about fields they do not use. Every problem, in field order.
  */
-function ownMap<T>(event: RawEvent, field: string, isValue: (value: unknown) => value is T): Record<string, T | null> {
+function envelopeErrors(event: RawEvent): FieldError[] {
+  const errors: FieldError[] = [];
+  const check = (field: string, value: unknown, expected: string, accepts: (value: unknown) => boolean, required = false): void => {
+    if (value === undefined || value === null) {
+      if (required) errors.push({ field, detail: 'is required' });
+    } else if (!accepts(value)) {
+      errors.push({ field, detail: `must be ${expected}, got ${describe(value)}` });
+    }
+  };
+  /** A map of names to values (or null): its entries are checked one by one, each named. */
+  const checkMap = (field: string, expected: string, accepts: (value: unknown) => boolean): void => {
+    const map = event[field];
+    check(field, map, 'an object', isObject);
+    if (!isObject(map)) return;
+    for (const [key, value] of Object.entries(map)) check(`${field}.${key.slice(0, 64)}`, value, expected, accepts);
+  };
+  check('httpMethod', event.httpMethod, 'a string', isString, true);
+  check('resource', event.resource, 'a string', isString);
+  check('path', event.path, 'a string', isString);
+  checkMap('headers', 'a string', isString);
+  checkMap('multiValueHeaders', 'an array of strings', isStringList);
+  checkMap('queryStringParameters', 'a string', isString);
+  checkMap('multiValueQueryStringParameters', 'an array of strings', isStringList);
+  checkMap('pathParameters', 'a string', isString);
+  check('body', event.body, 'a string', isString);
+  check('isBase64Encoded', event.isBase64Encoded, 'a boolean', isBoolean);
+  check('requestContext', event.requestContext, 'an object', isObject);
+  if (isObject(event.requestContext)) {
+    check('requestContext.requestId', (event.requestContext as RawEvent).requestId, 'a string', isString);
+  }
+  return errors;
+}
+
+/**
+ * A map of the event (already type-checked) copied into an object without a prototype, so that a
+ * key named like an Object.prototype member (`__proto__`, `constructor`, `toString`) is an ordinary
+ * key: a query parameter so named is then reported as unknown instead of being dropped, or of
+ * colliding with the inherited member.
+ */
+function ownMap<T>(event: RawEvent, field: string): Record<string, T | null> {
   const map: Record<string, T | null> = Object.create(null) as Record<string, T | null>;
   const source = event[field];
-  if (typeof source !== 'object' || source === null) return map;
-  for (const [key, value] of Object.entries(source)) {
-    if (value !== null && !isValue(value)) throw new BadRequestError(`${field}.${key.slice(0, 64)}`, 'has the wrong type');
-    map[key] = value;
-  }
+  if (!isObject(source)) return map;
+  for (const [key, value] of Object.entries(source)) map[key] = value as T | null;
   return map;
 }
 
@@ -162,8 +172,8 @@ function tooLarge(): PayloadTooLargeError {
   return new PayloadTooLargeError(MAX_BODY_BYTES);
 }
 
-/** Parses the JSON object body against `schema`. */
-export function jsonBody<T>(request: ApiRequest, schema: z.ZodType<T>): T {
+/** Parses the JSON object body against `shape`. */
+export function jsonBody<T>(request: ApiRequest, shape: RequestShape<T>): T {
   const text = bodyText(request);
   if (text === null) throw new BadRequestError('body', 'is required: a JSON object');
   let value: unknown;
@@ -175,17 +185,17 @@ export function jsonBody<T>(request: ApiRequest, schema: z.ZodType<T>): T {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new BadRequestError('body', `must be a JSON object, got ${describe(value)}`);
   }
-  return validate(value, schema);
+  return read(value, shape);
 }
 
-/** Parses the query string against `schema`; each parameter may appear once. */
-export function queryParameters<T>(request: ApiRequest, schema: z.ZodType<T>): T {
+/** Parses the query string against `shape`; each parameter may appear once. */
+export function queryParameters<T>(request: ApiRequest, shape: RequestShape<T>): T {
   const single: Record<string, string> = Object.create(null) as Record<string, string>;
   for (const [key, values] of Object.entries(request.query)) {
     if (values.length > 1) throw new BadRequestError(key, 'must be given once');
     single[key] = values[0]!;
   }
-  return validate(single, schema);
+  return read(single, shape);
 }
 
 /** A path parameter; `path` and `resource` already matched the route, so absence is malformed input. */
@@ -195,22 +205,9 @@ export function pathParameter(request: ApiRequest, name: string): string {
   return value;
 }
 
-function validate<T>(value: unknown, schema: z.ZodType<T>): T {
-  const parsed = schema.safeParse(value);
-  if (!parsed.success) throw fromZodError(parsed.error);
-  return parsed.data;
-}
-
-/** One FieldError per zod issue; unknown keys are named individually. */
-export function fromZodError(error: z.ZodError): BadRequestError {
-  const errors: FieldError[] = [];
-  for (const issue of error.issues) {
-    if (issue.code === 'unrecognized_keys') {
-      for (const key of issue.keys) errors.push({ field: key.slice(0, 64), detail: 'is not a known field' });
-    } else {
-      errors.push({ field: issue.path.map(String).join('.') || 'body', detail: issue.message });
-    }
-  }
-  const [first, ...more] = errors;
-  return first ? new BadRequestError(first.field, first.detail, more) : new BadRequestError('body', 'is invalid');
+function read<T>(value: object, shape: RequestShape<T>): T {
+  const result = shape.read(value);
+  if (result.ok) return result.value;
+  const [first, ...more] = result.errors;
+  throw new BadRequestError(first.field, first.detail, more);
 }

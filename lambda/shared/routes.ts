@@ -1,32 +1,15 @@
 /**
- * The routes of the HTTP API (DESIGN.md section 5) as data. The Lambda handlers use it to refuse
- * events meant for another route, and the local server uses it to pick the handler of a request,
- * so both agree on what exists and on what is a 404.
+ * Matching requests against the routes of the HTTP API. The route table itself is the contract's
+ * (lambda/contract/routes.ts), shared with the CDK app: the Lambda handlers use it to refuse events
+ * meant for another route, and the local server uses it to pick the handler of a request, so both
+ * agree with the deployed API on what exists and on what is a 404.
  */
+import { ROUTE_LIST, type RouteContract } from '../contract/routes';
 
-export const ROUTE_NAMES = ['check', 'settle', 'status', 'reset'] as const;
-export type RouteName = (typeof ROUTE_NAMES)[number];
-
-export interface ApiRoute {
-  readonly name: RouteName;
-  readonly method: 'GET' | 'POST';
-  /** Resource path as API Gateway writes it in `event.resource`. */
-  readonly resource: string;
-  /** The query parameters the route reads; any other one is a 400 naming it. */
-  readonly query: readonly string[];
-  /** Whether the route reads a JSON body (the local server then requires `Content-Type: application/json`). */
-  readonly jsonBody: boolean;
-}
-
-export const ROUTES: Readonly<Record<RouteName, ApiRoute>> = Object.freeze({
-  check: { name: 'check', method: 'POST', resource: '/v1/check', query: [], jsonBody: true },
-  settle: { name: 'settle', method: 'POST', resource: '/v1/settle', query: [], jsonBody: true },
-  status: { name: 'status', method: 'GET', resource: '/v1/status/{creatorId}', query: ['tier'], jsonBody: false },
-  reset: { name: 'reset', method: 'POST', resource: '/v1/reset', query: [], jsonBody: true },
-});
+export { ROUTE_NAMES, ROUTES, type RouteContract, type RouteName } from '../contract/routes';
 
 export interface RouteMatch {
-  readonly route: ApiRoute;
+  readonly route: RouteContract;
   /** Path parameters, percent-decoded as API Gateway passes them. */
   readonly pathParameters: Readonly<Record<string, string>>;
 }
@@ -73,7 +56,7 @@ export function matchResource(resource: string, path: string): Record<string, st
  */
 export function allowedMethods(path: string, resource?: string): string[] {
   const methods = new Set<string>();
-  for (const route of Object.values(ROUTES)) {
+  for (const route of ROUTE_LIST) {
     const fits = resource !== undefined ? route.resource === resource : matchesQuietly(route.resource, path);
     if (fits) methods.add(route.method);
   }
@@ -90,7 +73,7 @@ function matchesQuietly(resource: string, path: string): boolean {
 
 /** Finds the route serving `method path`; undefined means 404 or 405 (see allowedMethods). */
 export function findRoute(method: string, path: string): RouteMatch | undefined {
-  for (const route of Object.values(ROUTES)) {
+  for (const route of ROUTE_LIST) {
     if (route.method !== method) continue;
     const pathParameters = matchResource(route.resource, path);
     if (pathParameters) return { route, pathParameters };

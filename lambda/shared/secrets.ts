@@ -8,6 +8,7 @@
  * functions without one never pay for the SDK at cold start.
  */
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
+import { ENV } from '../contract/environment';
 import { registerSecret } from './logger';
 
 export const DEFAULT_SECRET_MAX_AGE_SECONDS = 300;
@@ -19,7 +20,7 @@ export interface SecretReaderOptions {
 }
 
 /** Field names whose values are credentials in the JSON secrets the library accepts. */
-const CREDENTIAL_FIELDS = ['password', 'authToken', 'token', 'UPSTASH_REDIS_REST_TOKEN'];
+const CREDENTIAL_FIELDS = ['password', 'authToken', 'token', ENV.upstashToken];
 
 export function createSecretReader(options: SecretReaderOptions = {}): (secretArn: string) => Promise<string> {
   let provider = options.provider;

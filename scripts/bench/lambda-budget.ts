@@ -3,6 +3,10 @@
  * and the cold initialisation (fresh Node process: load the bundle, answer the first API Gateway
  * event) compared with an empty handler bundled the same way, in the same run.
  *
+ * Each stack deploys the entries of its backend (lambda/handlers/<backend>/<route>.ts): the
+ * ElastiCache ones cold-start against the bench's redis-server, the Upstash ones against an
+ * Upstash-compatible REST server in front of it.
+ *
  * Bundling uses the settings of lib/constructs/rate-limit-function.ts (what gets deployed): CJS,
  * platform node, target node24, minify with keepNames, @aws-sdk/* external. Sizes exclude the
  * source map.
@@ -20,12 +24,17 @@ import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 import * as ts from 'typescript';
+import { startUpstashCompatibleServer } from '../../test/harness/upstash-compatible-server';
 import type { RedisAddress } from './limiters';
 import { REPO_ROOT, type BenchOptions } from './options';
 import { median } from './stats';
 
 export const HANDLERS = ['check', 'settle', 'status', 'reset'] as const;
 export type HandlerName = (typeof HANDLERS)[number];
+
+/** The backends a stack deploys, each with its own handler entries. */
+export const VARIANTS = ['elasticache', 'upstash'] as const;
+export type Variant = (typeof VARIANTS)[number];
 
 /** As deployed (lib/constructs/rate-limit-function.ts). */
 const BUNDLE_OPTIONS: BuildOptions = {
@@ -49,6 +58,7 @@ export interface BundleFigure {
 
 export interface HandlerBudget extends BundleFigure {
   readonly handler: HandlerName;
+  readonly variant: Variant;
   readonly dependencies: BundleFigure;
   /** The generated dependencies-only entry (for the report). */
   readonly dependencyImports: readonly string[];
@@ -76,7 +86,10 @@ export interface ColdStartFigure {
 export interface LambdaBudget {
   readonly settings: string;
   readonly empty: BundleFigure & { readonly coldStart: ColdStartFigure };
+  /** The ElastiCache stack's functions. */
   readonly handlers: readonly HandlerBudget[];
+  /** The Upstash stack's functions. */
+  readonly upstashHandlers: readonly HandlerBudget[];
 }
 
 const EMPTY_HANDLER = `export const handler = async () => ({ statusCode: 200, headers: {}, body: '{}' });\n`;
@@ -86,56 +99,68 @@ export async function measureLambdaBudget(
   options: Pick<BenchOptions, 'coldStarts'>,
   progress: (message: string) => void = () => undefined,
 ): Promise<LambdaBudget> {
+  const upstash = await startUpstashCompatibleServer({ redis: { host: redis.host, port: redis.port }, token: 'bench-cold-start-token' });
+  const backends: Readonly<Record<Variant, NodeJS.ProcessEnv>> = {
+    elasticache: { RATE_LIMIT_BACKEND: 'elasticache', ELASTICACHE_REDIS_HOST: redis.host, ELASTICACHE_REDIS_PORT: String(redis.port) },
+    upstash: { RATE_LIMIT_BACKEND: 'upstash', UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: upstash.token },
+  };
   const dir = await mkdtemp(path.join(tmpdir(), 'bench-lambda-'));
   try {
     const empty = await bundleSource('empty', EMPTY_HANDLER, dir);
     const handlers: Array<Omit<HandlerBudget, 'coldStart'> & { file: string }> = [];
     // Handlers with the same package imports share one dependencies-only bundle.
     const dependencyBundles = new Map<string, Promise<Bundled>>();
-    for (const handler of HANDLERS) {
-      progress(`bundling ${handler}`);
-      const entry = path.join(REPO_ROOT, 'lambda', 'handlers', `${handler}.ts`);
-      const bundled = await bundleEntry(handler, entry, dir);
-      const imports = await dependencyImports(bundled.metafile);
-      const source = imports.join('\n') + '\n';
-      if (!dependencyBundles.has(source)) {
-        dependencyBundles.set(source, bundleSource(`dependencies-${dependencyBundles.size + 1}`, source, dir, dependencyKeeper(imports)));
+    for (const variant of VARIANTS) {
+      for (const handler of HANDLERS) {
+        const name = `${variant}/${handler}`;
+        progress(`bundling ${name}`);
+        const entry = path.join(REPO_ROOT, 'lambda', 'handlers', variant, `${handler}.ts`);
+        const bundled = await bundleEntry(name.replace('/', '-'), entry, dir);
+        const imports = await dependencyImports(bundled.metafile);
+        const source = imports.join('\n') + '\n';
+        if (!dependencyBundles.has(source)) {
+          dependencyBundles.set(source, bundleSource(`dependencies-${dependencyBundles.size + 1}`, source, dir, dependencyKeeper(imports)));
+        }
+        const dependencies = await dependencyBundles.get(source)!;
+        handlers.push({
+          handler,
+          variant,
+          name,
+          bytes: bundled.bytes,
+          gzipBytes: bundled.gzipBytes,
+          file: bundled.file,
+          dependencies: { name: dependencies.name, bytes: dependencies.bytes, gzipBytes: dependencies.gzipBytes },
+          dependencyImports: imports,
+          projectBytes: projectBytesOf(bundled.metafile),
+          packages: packageBytesOf(bundled.metafile),
+          ratioToDependencies: bundled.bytes / dependencies.bytes,
+        });
       }
-      const dependencies = await dependencyBundles.get(source)!;
-      handlers.push({
-        handler,
-        name: handler,
-        bytes: bundled.bytes,
-        gzipBytes: bundled.gzipBytes,
-        file: bundled.file,
-        dependencies: { name: dependencies.name, bytes: dependencies.bytes, gzipBytes: dependencies.gzipBytes },
-        dependencyImports: imports,
-        projectBytes: projectBytesOf(bundled.metafile),
-        packages: packageBytesOf(bundled.metafile),
-        ratioToDependencies: bundled.bytes / dependencies.bytes,
-      });
     }
 
     // Cold starts, round-robin over the bundles so that machine noise is spread evenly.
     const runs = new Map<string, ColdStartRun[]>();
     const targets = [
-      { name: 'empty', file: empty.file, handler: undefined as HandlerName | undefined },
-      ...handlers.map((h) => ({ name: h.name, file: h.file, handler: h.handler })),
+      { name: 'empty', file: empty.file, handler: undefined as HandlerName | undefined, backend: backends.elasticache },
+      ...handlers.map((h) => ({ name: h.name, file: h.file, handler: h.handler, backend: backends[h.variant] })),
     ];
     for (let run = 0; run < options.coldStarts; run++) {
       progress(`cold starts ${run + 1}/${options.coldStarts}`);
       for (const target of targets) {
-        const result = await coldStart(target.file, eventFor(target.handler, run), redis);
+        const result = await coldStart(target.file, eventFor(target.handler, run), target.backend);
         runs.set(target.name, [...(runs.get(target.name) ?? []), result]);
       }
     }
+    const budgets = handlers.map(({ file: _file, ...rest }) => ({ ...rest, coldStart: summarizeColdStarts(runs.get(rest.name) ?? []) }));
     return {
       settings:
         'esbuild: bundle, platform node, format cjs, target node24, minify, keepNames, external @aws-sdk/* (as lib/constructs/rate-limit-function.ts); sizes without the source map',
       empty: { name: 'empty', bytes: empty.bytes, gzipBytes: empty.gzipBytes, coldStart: summarizeColdStarts(runs.get('empty') ?? []) },
-      handlers: handlers.map(({ file: _file, ...rest }) => ({ ...rest, coldStart: summarizeColdStarts(runs.get(rest.name) ?? []) })),
+      handlers: budgets.filter((h) => h.variant === 'elasticache'),
+      upstashHandlers: budgets.filter((h) => h.variant === 'upstash'),
     };
   } finally {
+    await upstash.stop();
     await rm(dir, { recursive: true, force: true });
   }
 }
@@ -295,20 +320,18 @@ interface ColdStartRun {
 const RUNNER = path.join(__dirname, 'cold-init-runner.cjs');
 const COLD_START_LIMIT_MS = 20_000;
 
-function coldStart(bundleFile: string, event: unknown, redis: RedisAddress): Promise<ColdStartRun> {
+function coldStart(bundleFile: string, event: unknown, backend: NodeJS.ProcessEnv): Promise<ColdStartRun> {
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH,
     HOME: process.env.HOME,
     // As in Lambda: the function name is set (the handlers then initialise while the module
-    // loads), the ElastiCache backend points at the bench's redis-server.
+    // loads), the backend points at the bench's redis-server (directly, or through REST).
     AWS_LAMBDA_FUNCTION_NAME: 'bench-cold-start',
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
     AWS_REGION: 'us-east-1',
     POWERTOOLS_SERVICE_NAME: 'bench',
     POWERTOOLS_METRICS_NAMESPACE: 'Bench',
-    RATE_LIMIT_BACKEND: 'elasticache',
-    ELASTICACHE_REDIS_HOST: redis.host,
-    ELASTICACHE_REDIS_PORT: String(redis.port),
+    ...backend,
   };
   return new Promise((resolve) => {
     const started = performance.now();

@@ -326,20 +326,26 @@ export function renderReport(result: BenchResult, options: ReportOptions): strin
       '| bundle | minified | gzip | dependencies alone | ratio | project code in bundle | cold init (spawn → answer) | over the empty handler | require | first answer | status |',
       '|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|---|',
       `| empty handler | ${kb(lambda.empty.bytes)} | ${kb(lambda.empty.gzipBytes)} | | | | ${ms(empty.wallMs)} ms | | ${ms(empty.requireMs)} ms | ${ms(empty.invokeMs)} ms | ${empty.statusCodes.join(', ')}${empty.failures ? `, ${empty.failures} failed` : ''} |`,
-      ...lambda.handlers.map(
+      ...[...lambda.handlers, ...lambda.upstashHandlers].map(
         (h) =>
-          `| ${h.handler} | ${kb(h.bytes)} | ${kb(h.gzipBytes)} | ${kb(h.dependencies.bytes)} | ${fixed(h.ratioToDependencies, 3)} | ${kb(h.projectBytes)} | ` +
+          `| ${h.name} | ${kb(h.bytes)} | ${kb(h.gzipBytes)} | ${kb(h.dependencies.bytes)} | ${fixed(h.ratioToDependencies, 3)} | ${kb(h.projectBytes)} | ` +
           `${ms(h.coldStart.wallMs)} ms | +${ms(h.coldStart.wallMs - empty.wallMs)} ms | ${ms(h.coldStart.requireMs)} ms | ${ms(h.coldStart.invokeMs)} ms | ` +
           `${h.coldStart.statusCodes.join(', ')}${h.coldStart.failures ? `, ${h.coldStart.failures} failed: ${h.coldStart.firstFailure}` : ''} |`,
       ),
       '',
-      `Largest packages in the ${lambda.handlers[0]?.handler ?? ''} bundle: ` +
-        (lambda.handlers[0]?.packages ?? [])
-          .slice(0, 6)
-          .map((p) => `${p.name} ${kb(p.bytes)} (${fixed((p.bytes / lambda.handlers[0].bytes) * 100, 0)}%)`)
-          .join(', ') +
-        '.',
-      '',
+      ...[lambda.handlers[0], lambda.upstashHandlers[0]].flatMap((first) =>
+        first
+          ? [
+              `Largest packages in the ${first.name} bundle: ` +
+                first.packages
+                  .slice(0, 6)
+                  .map((p) => `${p.name} ${kb(p.bytes)} (${fixed((p.bytes / first.bytes) * 100, 0)}%)`)
+                  .join(', ') +
+                '.',
+              '',
+            ]
+          : [],
+      ),
       '"Dependencies alone" bundles an entry that makes exactly the package imports of the handler\'s own files (same',
       'specifiers, same named bindings, as esbuild kept them) and nothing else:',
       '',

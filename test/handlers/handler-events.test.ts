@@ -138,6 +138,10 @@ describe('event shapes', () => {
 });
 
 describe('deployed module wiring', () => {
+  // The handler module created the shared runtime: asking for it again must not build another.
+  const runtimeExists = (): never => {
+    throw new Error('the shared runtime should exist already');
+  };
   const connectionCount = () => clientCount(inspector);
 
   it('a handler module has no side effect outside Lambda, and binds the shared runtime on first call', async () => {
@@ -148,16 +152,16 @@ describe('deployed module wiring', () => {
     try {
       const before = await connectionCount();
       let check!: typeof import('../../lambda/handlers/check');
-      let shared!: typeof import('../../lambda/shared/limiter');
+      let shared!: typeof import('../../lambda/shared/runtime');
       jest.isolateModules(() => {
         check = require('../../lambda/handlers/check');
-        shared = require('../../lambda/shared/limiter');
+        shared = require('../../lambda/shared/runtime');
       });
       expect(await connectionCount()).toBe(before);
       const result = await check.handler(checkEvent({ creatorId: uniqueCreator('module'), tier: 'pro' }), lambdaContext());
       expect(result.statusCode).toBe(200);
       expect(await connectionCount()).toBe(before + 1);
-      await shared.sharedApiRuntime().close();
+      await shared.sharedApiRuntime(runtimeExists).close();
     } finally {
       process.env = saved;
     }
@@ -168,14 +172,14 @@ describe('deployed module wiring', () => {
     Object.assign(process.env, elastiCacheEnv(redis), { AWS_LAMBDA_FUNCTION_NAME: 'creator-rate-limit-status' });
     try {
       const before = await connectionCount();
-      let shared!: typeof import('../../lambda/shared/limiter');
+      let shared!: typeof import('../../lambda/shared/runtime');
       jest.isolateModules(() => {
         require('../../lambda/handlers/status');
-        shared = require('../../lambda/shared/limiter');
+        shared = require('../../lambda/shared/runtime');
       });
-      await shared.sharedApiRuntime().limiter();
+      await shared.sharedApiRuntime(runtimeExists).limiter();
       expect(await connectionCount()).toBe(before + 1);
-      await shared.sharedApiRuntime().close();
+      await shared.sharedApiRuntime(runtimeExists).close();
     } finally {
       process.env = saved;
     }

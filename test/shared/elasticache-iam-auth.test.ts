@@ -1,8 +1,11 @@
 /**
  * IAM auth tokens are checked against an independent SigV4 computation (node:crypto, written from
- * the published algorithm) with fixed credentials and a fixed clock.
+ * the published algorithm) and against AWS's own signer (@smithy/signature-v4), with fixed
+ * credentials and a fixed clock.
  */
 import { createHash, createHmac } from 'node:crypto';
+import { Hash } from '@smithy/hash-node';
+import { SignatureV4 } from '@smithy/signature-v4';
 import {
   cacheNameFromEndpoint,
   createIamTokenProvider,
@@ -72,6 +75,28 @@ describe('ElastiCache IAM auth tokens', () => {
     const { params } = parse(token);
     expect(params.ResourceType).toBe('ServerlessCache');
     expect(params['X-Amz-Signature']).toBe(expectedSignature('my-cache', 'u1', { ResourceType: 'ServerlessCache' }));
+  });
+
+  it.each([
+    ['with a session token', credentials, false],
+    ['without a session token', { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey }, false],
+    ['for a serverless cache', credentials, true],
+  ] as const)('agree with AWS\'s own signer (@smithy/signature-v4) %s', async (_label, identity, serverless) => {
+    const user = 'user with spaces/+=';
+    const signer = new SignatureV4({ service: 'elasticache', region: 'eu-west-3', credentials: identity, sha256: Hash.bind(null, 'sha256') });
+    const presigned = await signer.presign(
+      {
+        method: 'GET',
+        protocol: 'http:',
+        hostname: 'my-cache',
+        path: '/',
+        query: { Action: 'connect', User: user, ...(serverless ? { ResourceType: 'ServerlessCache' } : {}) },
+        headers: { host: 'my-cache' },
+      },
+      { expiresIn: 900, signingDate },
+    );
+    const token = await signIamAuthToken({ cacheName: 'my-cache', userId: user, region: 'eu-west-3', credentials: identity, signingDate, serverless });
+    expect(parse(token).params).toEqual(presigned.query);
   });
 
   it('signs a fresh token for every connection, from the current credentials', async () => {

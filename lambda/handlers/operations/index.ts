@@ -1,10 +1,11 @@
 /**
  * Every route's operation, for servers that host all routes in one process (the local server,
- * tests). Lambda deploys each handler file as its own function instead.
+ * tests). Lambda deploys each route as its own function instead, from an entry that binds the
+ * operation to one backend (lambda/handlers/<backend>/<route>.ts).
  */
-import { createApiHandler, type ApiHandler, type Operation } from '../shared/api-handler';
-import type { ApiRuntime } from '../shared/limiter';
-import type { RouteName } from '../shared/routes';
+import { createApiHandler, type ApiHandler, type Operation } from '../../shared/api-handler';
+import type { ApiRuntime } from '../../shared/runtime';
+import type { RouteName } from '../../shared/routes';
 import { checkOperation } from './check';
 import { resetOperation } from './reset';
 import { settleOperation } from './settle';

@@ -1,0 +1,171 @@
+/**
+ * The rate limiter of an execution environment: built once from the environment (DESIGN.md
+ * section 4) when the function initialises, warmed up during init (connection opened, admission
+ * script loaded), and reused by every invocation.
+ *
+ * The runtime is the same for every backend: it receives the `createRateLimiter` of the library
+ * entry that its function bundles (lambda/handlers/<backend>/<route>.ts), so a function carries
+ * only its own backend's client.
+ *
+ * A configuration error does not crash the init: it is logged once and every request is answered
+ * with a 500 that says the service is misconfigured, which is easier to diagnose than a function
+ * that fails to start.
+ */
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { DEFAULT_TIMEOUT_MS, ENV } from '../contract/environment';
+import { currentInvocation } from './invocation';
+import {
+  rateLimiterOptionsFromEnv,
+  type AnomalyReport,
+  type BackendName,
+  type EnvironmentHooks,
+  type RateLimiter,
+  type RateLimiterFactory,
+  type RateLimitLogger,
+} from './library';
+import { getLogger, registerSecret } from './logger';
+import { countOf, getMetrics, METRIC, publishInvocationMetrics } from './metrics';
+
+export type Environment = Readonly<Record<string, string | undefined>>;
+
+export interface ApiRuntimeOptions {
+  /** The library entry's createRateLimiter: it decides which backends this runtime can build. */
+  readonly createRateLimiter: RateLimiterFactory;
+  /** @default process.env */
+  readonly env?: Environment;
+  /** Secrets Manager reader for *_SECRET_ARN variables. @default Powertools Parameters (loaded on first use) */
+  readonly readSecret?: (secretArn: string) => Promise<string>;
+  /** ElastiCache IAM token signer for ELASTICACHE_REDIS_IAM_USER. @default SigV4 with the function's credentials */
+  readonly iamAuthToken?: (userId: string) => Promise<string>;
+  readonly logger?: Logger;
+  readonly metrics?: Metrics;
+}
+
+export interface ApiRuntime {
+  readonly logger: Logger;
+  readonly metrics: Metrics;
+  /** The configured backend, or undefined when the configuration is invalid. */
+  readonly backend: BackendName | undefined;
+  /** Resolves once warm-up has finished; rejects with the configuration error if there is one. */
+  limiter(): Promise<RateLimiter>;
+  /** Closes the backend client (the local server and tests; Lambda simply freezes). */
+  close(): Promise<void>;
+}
+
+/** The default readSecret: imports the Secrets Manager code (and the AWS SDK) only when first needed. */
+const readSecretFromSecretsManager = (() => {
+  let reader: Promise<(secretArn: string) => Promise<string>> | undefined;
+  return async (secretArn: string): Promise<string> => {
+    reader ??= import('./secrets').then((module) => module.createSecretReader());
+    return (await reader)(secretArn);
+  };
+})();
+
+/** The default iamAuthToken: loads the SigV4 signer and the credential chain only when IAM auth is configured. */
+function iamAuthTokenFromEnvironment(env: Environment): (userId: string) => Promise<string> {
+  let provider: Promise<(userId: string) => Promise<string>> | undefined;
+  return async (userId) => {
+    provider ??= import('./elasticache-iam-auth').then((module) => module.iamTokenProviderFromEnvironment(env));
+    provider.catch(() => (provider = undefined));
+    return (await provider)(userId);
+  };
+}
+
+export function createApiRuntime(options: ApiRuntimeOptions): ApiRuntime {
+  const env = options.env ?? process.env;
+  const logger = options.logger ?? getLogger();
+  const metrics = options.metrics ?? getMetrics();
+  registerSecret(env[ENV.elastiCachePassword]);
+  registerSecret(env[ENV.upstashToken]);
+
+  const hooks: EnvironmentHooks = {
+    readSecret: options.readSecret ?? readSecretFromSecretsManager,
+    iamAuthToken: options.iamAuthToken ?? iamAuthTokenFromEnvironment(env),
+  };
+
+  let limiter: RateLimiter | undefined;
+  let configError: Error | undefined;
+  let timeoutMs = 0;
+  try {
+    const limiterOptions = rateLimiterOptionsFromEnv(env, hooks);
+    timeoutMs = limiterOptions.timeoutMs ?? DEFAULT_TIMEOUT_MS[limiterOptions.backend ?? 'memory'];
+    limiter = options.createRateLimiter({
+      ...limiterOptions,
+      logger: libraryLogger(logger),
+      onAnomaly: (report) => reportAnomaly(logger, metrics, report),
+    });
+  } catch (error) {
+    configError = error instanceof Error ? error : new Error(String(error));
+    logger.error('rate-limit configuration is invalid; every request will be answered 500', { error: configError });
+  }
+
+  const ready: Promise<void> = limiter
+    ? limiter.warmUp().then((warm) => {
+        if (!warm) logger.warn('rate-limit backend did not answer the warm-up; requests will fail until it does', { backend: limiter!.backend });
+      })
+    : Promise.resolve();
+
+  return {
+    logger,
+    metrics,
+    backend: limiter?.backend,
+    async limiter() {
+      if (!limiter) throw configError!;
+      // Normally warm-up finished during init. If it is still running (a request right after a
+      // cold start, or a backend that does not answer), wait no longer than one backend deadline:
+      // the request's own call is bounded the same way and shares the connection being opened.
+      await waitAtMost(ready, timeoutMs);
+      return limiter;
+    },
+    async close() {
+      await ready;
+      await limiter?.close();
+    },
+  };
+}
+
+let shared: ApiRuntime | undefined;
+
+/**
+ * The runtime of this execution environment, configured from process.env on first call. An
+ * execution environment runs one function, i.e. one entry: later calls return the same runtime.
+ */
+export function sharedApiRuntime(createRateLimiter: RateLimiterFactory): ApiRuntime {
+  shared ??= createApiRuntime({ createRateLimiter });
+  return shared;
+}
+
+/** Resolves when `promise` settles or after `ms`, whichever comes first; leaves no timer behind. */
+async function waitAtMost(promise: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** The library logs degraded-mode and similar events through this, tagged with the request. */
+function libraryLogger(logger: Logger): RateLimitLogger {
+  return {
+    warn: (message, fields) => logger.warn(message, { ...fields, ...correlation() }),
+    error: (message, fields) => logger.error(message, { ...fields, ...correlation() }),
+  };
+}
+
+function reportAnomaly(logger: Logger, metrics: Metrics, report: AnomalyReport): void {
+  logger.warn('rate-limit anomaly: attempts above the threshold within the window', { anomaly: { ...report }, ...correlation() });
+  const invocation = currentInvocation();
+  if (invocation) {
+    invocation.metrics.push(countOf(METRIC.anomaly));
+  } else {
+    // Not expected (the library reports anomalies from inside a check), but never lose one.
+    publishInvocationMetrics(metrics, [countOf(METRIC.anomaly)], undefined);
+  }
+}
+
+function correlation(): { correlation_id?: string } {
+  const id = currentInvocation()?.correlationId;
+  return id === undefined ? {} : { correlation_id: id };
+}
