@@ -12,11 +12,12 @@ import { RateLimitFunction } from './rate-limit-function';
  */
 const MAX_TIERS_JSON_BYTES = 3072;
 
-/** One handler per route: `lambda/handlers/<route name>.ts`, exporting `handler`. */
+/** One handler per backend and route: `lambda/handlers/<backend>/<route name>.ts`, exporting `handler`. */
 const HANDLERS_DIR = path.join(__dirname, '..', '..', 'lambda', 'handlers');
 
-export function handlerEntry(route: RouteName): string {
-  return path.join(HANDLERS_DIR, `${route}.ts`);
+export function handlerEntry(route: RouteName, backend: 'elasticache' | 'upstash'): string {
+  // Each backend has its own entries, so a function's bundle carries only its backend's client.
+  return path.join(HANDLERS_DIR, backend, `${route}.ts`);
 }
 
 export interface RateLimitFunctionsProps {
@@ -107,7 +108,7 @@ export class RateLimitFunctions extends Construct {
     const functions = {} as Record<RouteName, RateLimitFunction>;
     for (const route of ROUTE_LIST) {
       const fn = new RateLimitFunction(this, pascalCase(route.name), {
-        entry: handlerEntry(route.name),
+        entry: handlerEntry(route.name, props.backend.kind),
         description: `${route.description} [${props.backend.kind}]`,
         environment,
         timeout,

@@ -66,7 +66,9 @@ describe.each([
 
 test('every route has its handler file, named after the route', () => {
   for (const route of ROUTE_LIST) {
-    expect(handlerEntry(route.name)).toMatch(new RegExp(`lambda/handlers/${route.name}\\.ts$`));
-    expect(fs.existsSync(handlerEntry(route.name))).toBe(true);
+    for (const backend of ['elasticache', 'upstash'] as const) {
+      expect(handlerEntry(route.name, backend)).toMatch(new RegExp(`lambda/handlers/${backend}/${route.name}\\.ts$`));
+      expect(fs.existsSync(handlerEntry(route.name, backend))).toBe(true);
+    }
   }
 });
