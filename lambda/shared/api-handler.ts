@@ -52,10 +52,10 @@ export interface OperationContext {
   readonly request: ApiRequest;
   readonly limiter: RateLimiter;
   /** Records the request's tier for metric dimensions and 429 headers, if it is a configured tier. */
-  useTier(tier: string | undefined): void;
+  readonly useTier: (tier: string | undefined) => void;
   /** Runs one library call that may reach the backend, recording BackendLatency when it did. */
-  call<T>(operation: () => Promise<T>): Promise<T>;
-  count(metric: typeof METRIC.allowed | typeof METRIC.degraded): void;
+  readonly call: <T>(operation: () => Promise<T>) => Promise<T>;
+  readonly count: (metric: typeof METRIC.allowed | typeof METRIC.degraded) => void;
 }
 
 export interface Operation {

@@ -50,7 +50,7 @@ export async function signIamAuthToken(request: IamTokenRequest): Promise<string
   };
   const canonicalQuery = Object.keys(query)
     .sort()
-    .map((key) => `${encodeRfc3986(key)}=${encodeRfc3986(query[key]!)}`)
+    .map((key) => `${encodeRfc3986(key)}=${encodeRfc3986(query[key])}`)
     .join('&');
   // Method, path, query, the one signed header (host), its name, and the hash of the empty body.
   const canonicalRequest = ['GET', '/', canonicalQuery, `host:${request.cacheName}`, '', 'host', sha256Hex('')].join('\n');
@@ -72,7 +72,7 @@ const hmac = (key: string | Buffer, data: string): Buffer => createHmac('sha256'
  */
 export function cacheNameFromEndpoint(host: string): string {
   const labels = host.toLowerCase().split('.');
-  const id = ['master', 'clustercfg', 'replica'].includes(labels[0]!) ? labels[1] : labels[0];
+  const id = ['master', 'clustercfg', 'replica'].includes(labels[0]) ? labels[1] : labels[0];
   if (!id) throw new Error(`Cannot derive the ElastiCache cache name from "${host}"`);
   // Node endpoints end the id with the node number ("-001"), in cluster mode after the shard ("-0001-001").
   return id.replace(/(-\d{4})?-\d{3}$/, '');

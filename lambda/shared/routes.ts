@@ -32,8 +32,8 @@ export function matchResource(resource: string, path: string): Record<string, st
   if (expected.length !== actual.length) return undefined;
   const parameters: Record<string, string> = {};
   for (let index = 0; index < expected.length; index += 1) {
-    const template = expected[index]!;
-    const segment = actual[index]!;
+    const template = expected[index];
+    const segment = actual[index];
     const variable = /^\{([A-Za-z0-9_]+)\}$/.exec(template)?.[1];
     if (variable === undefined) {
       if (template !== segment) return undefined;

@@ -55,8 +55,9 @@ export function validateEnvironmentConfig(config: EnvironmentConfig): void {
   };
   const retention = (field: string, days: number): void => {
     required(field, days);
-    const allowed = Object.values(logs.RetentionDays).filter((value): value is number => typeof value === 'number' && value > 0);
-    if (!allowed.includes(days)) fail(field, `must be one of ${allowed.join(', ')}, got ${String(days)}`);
+    // RetentionDays is a numeric enum: its values are the day counts CloudWatch Logs accepts.
+    const allowed = Object.values(logs.RetentionDays).map(Number).filter((value) => Number.isInteger(value) && value > 0);
+    if (!allowed.includes(Number(days))) fail(field, `must be one of ${allowed.join(', ')}, got ${String(days)}`);
   };
 
   if (!/^[a-z][a-z0-9-]{1,19}$/.test(String(config.name))) fail('name', 'must be 2-20 lower-case letters, digits or "-", starting with a letter');
@@ -105,7 +106,9 @@ export function validateEnvironmentConfig(config: EnvironmentConfig): void {
         `must list 1 to ${MAX_MONITORED_NODES} member node ids (e.g. ${ec.clusterId}-001 or ${ec.clusterId}-0001-001): CloudWatch publishes cache metrics per node, never under the group id`,
       );
     }
-    for (const node of nodes) if (!CACHE_ID.test(node)) fail('elastiCache.topology.monitoredNodeIds', `has "${node}", which is not a cache node id`);
+    for (const node of nodes as readonly unknown[]) {
+      if (typeof node !== 'string' || !CACHE_ID.test(node)) fail('elastiCache.topology.monitoredNodeIds', `has ${JSON.stringify(node)}, which is not a cache node id`);
+    }
   } else if (ec.topology.kind !== 'standalone-node') {
     fail('elastiCache.topology.kind', 'must be "standalone-node" or "replication-group"');
   } else if (ec.clusterMode) {

@@ -40,10 +40,10 @@ export class ExistingSecret extends Construct implements IReadableSecret {
     if (hasName === hasArn) {
       throw new Error(`${id}: give exactly one of secretName or secretCompleteArn`);
     }
-    if (hasName && !/^[A-Za-z0-9/_+=.@-]{1,512}$/.test(ref.secretName!)) {
+    if (hasName && !/^[A-Za-z0-9/_+=.@-]{1,512}$/.test(ref.secretName)) {
       throw new Error(`${id}: "${ref.secretName}" is not a valid secret name`);
     }
-    if (hasArn && !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/.test(ref.secretCompleteArn!)) {
+    if (hasArn && !/^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:\d{12}:secret:.+-[A-Za-z0-9]{6}$/.test(ref.secretCompleteArn)) {
       throw new Error(`${id}: "${ref.secretCompleteArn}" is not a complete secret ARN (it must end with -<6 characters>)`);
     }
     if (ref.encryptionKeyArn !== undefined && !/^arn:aws[a-z-]*:kms:[a-z0-9-]+:\d{12}:key\/.+$/.test(ref.encryptionKeyArn)) {

@@ -40,7 +40,7 @@ export function serviceSettings(
         burstLimit: config.api.adminThrottlingBurstLimit,
       },
       executionLogging: config.api.executionLogging,
-      accessLogRetention: config.api.accessLogRetentionDays as logs.RetentionDays,
+      accessLogRetention: config.api.accessLogRetentionDays,
       administrativePrincipalArns: config.api.adminPrincipalArns,
     },
     monitoring: {

@@ -29,7 +29,7 @@ export function toProxyEvent(request: IncomingRequest, match: RouteMatch): APIGa
   const { path, query } = splitUrl(request.url);
   const headerValues = new Map<string, string[]>();
   for (let index = 0; index + 1 < request.rawHeaders.length; index += 2) {
-    appendTo(headerValues, request.rawHeaders[index]!, request.rawHeaders[index + 1]!);
+    appendTo(headerValues, request.rawHeaders[index], request.rawHeaders[index + 1]);
   }
   const multiValueHeaders = recordOf(headerValues);
   const headers = lastValues(multiValueHeaders);
@@ -125,7 +125,7 @@ function appendTo(map: Map<string, string[]>, key: string, value: string): void 
 }
 
 function recordOf<T>(map: Map<string, T>): Record<string, T> {
-  return Object.fromEntries(map) as Record<string, T>;
+  return Object.fromEntries(map);
 }
 
 function parseQuery(query: string): Record<string, string[]> | null {
@@ -136,7 +136,7 @@ function parseQuery(query: string): Record<string, string[]> | null {
 }
 
 function lastValues(multi: Record<string, string[]>): Record<string, string> {
-  return Object.fromEntries(Object.entries(multi).map(([key, values]) => [key, values[values.length - 1]!]));
+  return Object.fromEntries(Object.entries(multi).map(([key, values]) => [key, values[values.length - 1]]));
 }
 
 function encodeBody(body: Buffer): { text: string | null; isBase64Encoded: boolean } {

@@ -68,7 +68,7 @@ export function parseArguments(argv: readonly string[], baseEnv: Readonly<Record
   const seen = new Set<string>();
 
   for (let index = 0; index < argv.length; index += 1) {
-    const [flag, inline] = splitFlag(argv[index]!);
+    const [flag, inline] = splitFlag(argv[index]);
     const value = (): string => {
       const next = inline ?? argv[(index += 1)];
       if (next === undefined || next === '') throw new UsageError(`${flag} needs a value`);
@@ -78,8 +78,8 @@ export function parseArguments(argv: readonly string[], baseEnv: Readonly<Record
     if (flag === '-h' || flag === '--help') help = true;
     else if (flag === '--tier') tier = value();
     else if (flag === '--samples') samples = sampleCount(value());
-    else if (VALUE_FLAGS[flag]) for (const name of VALUE_FLAGS[flag]!) env[name] = value();
-    else if (SWITCH_FLAGS[flag]) env[SWITCH_FLAGS[flag]!] = 'true';
+    else if (VALUE_FLAGS[flag]) for (const name of VALUE_FLAGS[flag]) env[name] = value();
+    else if (SWITCH_FLAGS[flag]) env[SWITCH_FLAGS[flag]] = 'true';
     else throw new UsageError(`unknown option "${flag}" (see --help)`);
   }
 

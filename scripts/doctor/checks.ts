@@ -261,7 +261,7 @@ function clockFromReply(reply: unknown): number | undefined {
   if (!Array.isArray(reply) || reply.length !== 2) return undefined;
   const [seconds, micros] = reply.map(Number);
   if (!Number.isFinite(seconds) || !Number.isFinite(micros)) return undefined;
-  return seconds! * 1000 + micros! / 1000;
+  return seconds * 1000 + micros / 1000;
 }
 
 function safeHost(url: string): string {

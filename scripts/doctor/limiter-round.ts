@@ -20,7 +20,7 @@ export function chooseTier(target: ResolvedTarget, requested: string | undefined
     if (!tiers.includes(requested)) throw new Error(`--tier ${requested} is not in the tier table (${tiers.join(', ')})`);
     return requested;
   }
-  return tiers.includes('pro') ? 'pro' : tiers[0]!;
+  return tiers.includes('pro') ? 'pro' : tiers[0];
 }
 
 export async function runLimiterRound(target: ResolvedTarget, tier: string): Promise<CheckOutcome> {

@@ -69,14 +69,14 @@ export function createRedisProbe(target: RedisTarget): BackendProbe {
       const stream = nodes[0]?.stream as Partial<TLSSocket> | undefined;
       return { tlsProtocol: target.tls ? stream?.getProtocol?.() ?? 'TLS' : undefined, scriptNodes: nodes.length };
     },
-    info: (section) => infoOf(scriptNodes()[0]!, section),
+    info: (section) => infoOf(scriptNodes()[0], section),
     async infoEverywhere(section) {
       const replies = await Promise.all(scriptNodes().map((node) => infoOf(node, section)));
       return replies.filter((reply): reply is Record<string, string> => reply !== undefined);
     },
     async configGet(name) {
       try {
-        const reply = (await scriptNodes()[0]!.config('GET', name)) as string[];
+        const reply = (await scriptNodes()[0].config('GET', name));
         return reply[1];
       } catch (error) {
         if (isRefusal(error)) return undefined;
@@ -85,7 +85,7 @@ export function createRedisProbe(target: RedisTarget): BackendProbe {
     },
     async whoAmI() {
       try {
-        return String(await scriptNodes()[0]!.call('ACL', 'WHOAMI'));
+        return String(await scriptNodes()[0].call('ACL', 'WHOAMI'));
       } catch (error) {
         if (isRefusal(error)) return undefined;
         throw error;
@@ -102,10 +102,10 @@ export function createRedisProbe(target: RedisTarget): BackendProbe {
     },
     async runLoadedScript() {
       if (!loadedSha) throw new Error('no script loaded');
-      return scriptNodes()[0]!.evalsha(loadedSha, 0);
+      return scriptNodes()[0].evalsha(loadedSha, 0);
     },
     async ping() {
-      await scriptNodes()[0]!.ping();
+      await scriptNodes()[0].ping();
     },
     async close() {
       client.disconnect();

@@ -47,7 +47,7 @@ export async function runSmokeTest(options: SmokeTestOptions): Promise<SmokeStep
   const tier = options.tier ?? 'starter';
   const steps: SmokeStep[] = [];
 
-  const call = async (method: string, path: string, body: unknown, signed: boolean): Promise<{ status: number; headers: Headers; json: any }> => {
+  const call = async (method: string, path: string, body: unknown, signed: boolean): Promise<{ status: number; headers: Headers; json: SmokeBody }> => {
     const url = new URL(path, base);
     const text = body === undefined ? undefined : JSON.stringify(body);
     let headers: Record<string, string> = { host: url.host, ...(text !== undefined ? { 'content-type': 'application/json' } : {}) };
@@ -55,7 +55,7 @@ export async function runSmokeTest(options: SmokeTestOptions): Promise<SmokeStep
       const query: Record<string, string> = {};
       url.searchParams.forEach((value, key) => (query[key] = value));
       const request = await signer.sign({ method, protocol: url.protocol, hostname: url.hostname, port: url.port ? Number(url.port) : undefined, path: url.pathname, query, headers, body: text });
-      headers = request.headers as Record<string, string>;
+      headers = request.headers;
     }
     const response = await doFetch(url, { method, headers, body: text });
     const raw = await response.text();
@@ -65,7 +65,7 @@ export async function runSmokeTest(options: SmokeTestOptions): Promise<SmokeStep
     } catch {
       json = raw;
     }
-    return { status: response.status, headers: response.headers, json };
+    return { status: response.status, headers: response.headers, json: isRecord(json) ? json : undefined };
   };
   const step = (name: string, ok: boolean, detail: string): void => {
     steps.push({ name, ok, detail });
@@ -83,15 +83,22 @@ export async function runSmokeTest(options: SmokeTestOptions): Promise<SmokeStep
   const status = await call('GET', `v1/status/${encodeURIComponent(creatorId)}?tier=${encodeURIComponent(tier)}`, undefined, true);
   step(
     'signed GET /v1/status/{creatorId}',
-    status.status === 200 && typeof status.json?.remaining === 'number',
-    `HTTP ${status.status}, remaining ${String(status.json?.remaining)}`,
+    status.status === 200 && typeof status.json?.['remaining'] === 'number',
+    `HTTP ${status.status}, remaining ${String(status.json?.['remaining'])}`,
   );
 
   const unsigned = await call('POST', 'v1/check', { creatorId, tier }, false);
   step(
     'unsigned POST /v1/check is refused',
-    unsigned.status === 403 && String(unsigned.headers.get('content-type')).startsWith('application/problem+json') && typeof unsigned.json?.type === 'string',
-    `HTTP ${unsigned.status}, ${unsigned.headers.get('content-type') ?? '(no content type)'}, type ${String(unsigned.json?.type)}`,
+    unsigned.status === 403 && String(unsigned.headers.get('content-type')).startsWith('application/problem+json') && typeof unsigned.json?.['type'] === 'string',
+    `HTTP ${unsigned.status}, ${unsigned.headers.get('content-type') ?? '(no content type)'}, type ${String(unsigned.json?.['type'])}`,
   );
   return steps;
+}
+
+/** A JSON object body as the API answers it; fields are checked one by one where they are read. */
+type SmokeBody = Readonly<Record<string, unknown>> | undefined;
+
+function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }

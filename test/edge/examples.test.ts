@@ -61,7 +61,7 @@ function generate(host: EdgeHost, path: string, creatorId: string | undefined, t
 function rateLimitItems(header: string | null): Map<string, { remaining: number; seconds: number }> {
   const items = new Map<string, { remaining: number; seconds: number }>();
   for (const match of (header ?? '').matchAll(/"([^"]+)";r=(\d+);t=(\d+)/g)) {
-    items.set(match[1]!, { remaining: Number(match[2]), seconds: Number(match[3]) });
+    items.set(match[1], { remaining: Number(match[2]), seconds: Number(match[3]) });
   }
   return items;
 }

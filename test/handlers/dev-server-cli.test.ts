@@ -33,8 +33,8 @@ interface Started {
 function startCli(env: NodeJS.ProcessEnv): Started {
   const child = spawn(TSX, ['scripts/dev-server.ts'], { cwd: ROOT, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
   let text = '';
-  child.stdout!.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
-  child.stderr!.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  child.stdout.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
   return {
     child,
     output: () => text,

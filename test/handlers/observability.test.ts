@@ -57,7 +57,7 @@ describe('EMF metrics', () => {
     const { emf } = await captured(() => handlers.check(check(uniqueCreator('allowed')), lambdaContext()));
     expect(emf).toHaveLength(1);
     const [record] = emf;
-    expect(record!._aws.CloudWatchMetrics).toEqual([
+    expect(record._aws.CloudWatchMetrics).toEqual([
       {
         Namespace: 'CreatorRateLimit',
         Dimensions: [['service', 'tier'], ['service']],
@@ -68,7 +68,7 @@ describe('EMF metrics', () => {
       },
     ]);
     expect(record).toMatchObject({ service: 'creator-rate-limit', tier: 'tiny', Allowed: 1 });
-    expect(record!.BackendLatency).toEqual(expect.any(Number));
+    expect(record.BackendLatency).toEqual(expect.any(Number));
   });
 
   it('a denial: Denied; an invalid request: no record at all; an unknown tier never becomes a dimension', async () => {
@@ -135,7 +135,7 @@ describe('EMF metrics', () => {
       await handlers.settle(apiGatewayEvent({ method: 'POST', path: '/v1/settle', body: { creatorId, tier: 'pro', requestId: 'x', tokens: 1 } }), lambdaContext());
       await handlers.reset(apiGatewayEvent({ method: 'POST', path: '/v1/reset', body: { creatorId } }), lambdaContext());
     });
-    expect(emf.map((record) => [record.tier, record._aws.CloudWatchMetrics[0]!.Dimensions, Array.isArray(record.BackendLatency) ? 2 : 1])).toEqual([
+    expect(emf.map((record) => [record.tier, record._aws.CloudWatchMetrics[0].Dimensions, Array.isArray(record.BackendLatency) ? 2 : 1])).toEqual([
       ['starter', [['service', 'tier'], ['service']], 1],
       // One backend call settles and reads the usage for the headers.
       ['pro', [['service', 'tier'], ['service']], 1],

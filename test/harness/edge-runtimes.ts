@@ -72,7 +72,7 @@ export async function bundleForEdge(source: { entry: string } | { contents: stri
       target: 'es2022',
       logLevel: 'silent',
     });
-    return result.outputFiles[0]!.text;
+    return result.outputFiles[0].text;
   } catch (error) {
     const errors = (error as { errors?: Message[] }).errors ?? [];
     throw new EdgeBundleError(

@@ -38,7 +38,7 @@ function runDoctor(args: readonly string[], env: Record<string, string> = {}): P
       (error, stdout) => {
         const verdicts = new Map<string, { verdict: Verdict; summary: string }>();
         for (const match of stdout.matchAll(/^ {2}(PASS|WARN|FAIL|SKIP) ([a-z ]+): (.*)$/gm)) {
-          verdicts.set(match[2]!, { verdict: match[1] as Verdict, summary: match[3]! });
+          verdicts.set(match[2], { verdict: match[1] as Verdict, summary: match[3] });
         }
         const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
         resolve({ code, stdout, verdicts });

@@ -56,7 +56,7 @@ export function expectRateLimitHeaders(reply: ApiReply): void {
   for (const name of ['ratelimit-policy', 'ratelimit']) {
     const value = reply.headers[name];
     expect(value).toBeDefined();
-    for (const part of value!.split(', ')) expect(part).toMatch(item);
+    for (const part of value.split(', ')) expect(part).toMatch(item);
   }
   for (const name of ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset']) {
     expect(reply.headers[name]).toMatch(/^\d+$/);

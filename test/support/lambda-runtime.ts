@@ -135,7 +135,7 @@ export function captureOutput(): { lines(): string[]; records(): Record<string, 
       const callback = rest.find((item) => typeof item === 'function') as (() => void) | undefined;
       callback?.();
       return true;
-    }) as typeof stream.write;
+    });
   }
   const lines = () => captured.split('\n').filter((line) => line.trim().length > 0);
   return {

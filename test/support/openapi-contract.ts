@@ -270,7 +270,7 @@ function responseViolations(
 
   const content = documented.node.content;
   if (!content) return problems;
-  const mediaType = (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  const mediaType = (headers['content-type'] ?? '').split(';')[0].trim().toLowerCase();
   if (!(mediaType in content)) {
     problems.push(`Content-Type ${JSON.stringify(headers['content-type'])} is not one of ${Object.keys(content).join(', ')}`);
     return problems;
@@ -304,8 +304,8 @@ function matchTemplate(template: string, path: string): { decoded: Record<string
   const decoded: Record<string, string> = {};
   let undecodable: string | undefined;
   for (let index = 0; index < expected.length; index += 1) {
-    const segment = actual[index]!;
-    const variable = /^\{(.+)\}$/.exec(expected[index]!)?.[1];
+    const segment = actual[index];
+    const variable = /^\{(.+)\}$/.exec(expected[index])?.[1];
     if (variable === undefined) {
       if (segment !== expected[index]) return undefined;
       continue;

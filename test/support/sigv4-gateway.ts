@@ -111,7 +111,7 @@ export async function signatureIsValid(request: ForwardedRequest, credentials: A
   if (!authorization || !amzDate || !signedHeaders) return false;
   const date = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/.exec(amzDate);
   if (!date) return false;
-  const signingDate = new Date(Date.UTC(+date[1]!, +date[2]! - 1, +date[3]!, +date[4]!, +date[5]!, +date[6]!));
+  const signingDate = new Date(Date.UTC(+date[1], +date[2] - 1, +date[3], +date[4], +date[5], +date[6]));
   const headers: Record<string, string> = {};
   for (const name of signedHeaders) {
     const value = request.headers[name];
@@ -131,7 +131,7 @@ export async function signatureIsValid(request: ForwardedRequest, credentials: A
       protocol: 'http:',
       hostname: url.hostname,
       port: Number(url.port),
-      path: request.url.split('?')[0]!,
+      path: request.url.split('?')[0],
       query,
       headers,
       body: request.body.length > 0 ? request.body.toString('utf8') : undefined,

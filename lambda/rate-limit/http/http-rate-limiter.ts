@@ -82,9 +82,14 @@ const consoleLogger: RateLimitLogger = {
   error: (message, fields) => console.error(JSON.stringify({ level: 'ERROR', message, ...fields })),
 };
 
+/** A JSON object whose fields are checked where they are read. */
+type JsonObject = Readonly<Record<string, unknown>>;
+
 /** What one call got back: the status, the problem or body, and Retry-After. */
 interface Answer {
   readonly status: number;
+  /** The parsed JSON body, checked field by field where it is read (the service's answers are untyped). */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
   readonly body: any;
   readonly retryAfter: number | undefined;
 }
@@ -165,7 +170,8 @@ export function createHttpRateLimiter(options: HttpRateLimiterOptions): HttpRate
       return answer;
     }
     breaker?.failed(isProbe);
-    const detail = typeof answer.body?.detail === 'string' ? `: ${answer.body.detail}` : '';
+    const reported: unknown = (answer.body as JsonObject | undefined)?.detail;
+    const detail = typeof reported === 'string' ? `: ${reported}` : '';
     return new ServiceFailure(`${operation}: HTTP ${answer.status}${detail}`, answer.retryAfter);
   }
 
@@ -181,6 +187,7 @@ export function createHttpRateLimiter(options: HttpRateLimiterOptions): HttpRate
   }
 
   /** Throws what a 400 or a quota 429 means; returns the 200's body otherwise. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the 200 body of whichever route was called
   function successBody(answer: Answer): any {
     if (answer.status === 400) throw inputError(answer.body);
     if (answer.status === 429) throw quotaError(answer);
@@ -192,7 +199,7 @@ export function createHttpRateLimiter(options: HttpRateLimiterOptions): HttpRate
     const tier = Object.prototype.hasOwnProperty.call(tiers, tierName) ? tiers[tierName] : undefined;
     if (!tier) return { creatorId, tier: tierName, at: now, limit: 0, remaining: 0, reset: now, policies: [] };
     const policies = toPolicyStatuses(tier, tier.policies.map(() => ({ used: 0, reserved: 0, reset: now })));
-    const headline = policies[headlinePolicyIndex(tier)]!;
+    const headline = policies[headlinePolicyIndex(tier)];
     return { creatorId, tier: tierName, at: now, limit: headline.limit, remaining: headline.remaining, reset: headline.reset, policies };
   }
 
@@ -268,7 +275,7 @@ export function createHttpRateLimiter(options: HttpRateLimiterOptions): HttpRate
       // Resolves the credentials and opens the connection; consumes nothing.
       const [tierName] = Object.keys(tiers);
       try {
-        const answer = await exchange('GET', `/v1/status/warm-up?tier=${encodeURIComponent(tierName!)}`, undefined);
+        const answer = await exchange('GET', `/v1/status/warm-up?tier=${encodeURIComponent(tierName)}`, undefined);
         return answer.status === 200;
       } catch {
         return false;
@@ -319,7 +326,8 @@ async function readAnswer(response: Response): Promise<Answer> {
 }
 
 function isQuotaDenial(answer: Answer): boolean {
-  return answer.status === 429 && answer.body?.type === QUOTA_EXCEEDED;
+  const type: unknown = (answer.body as JsonObject | undefined)?.type;
+  return answer.status === 429 && type === QUOTA_EXCEEDED;
 }
 
 function quotaError(answer: Answer): RateLimitError {

@@ -132,7 +132,7 @@ describe('answers through the API', () => {
     const first = await limiter.status(creatorId, 'starter');
     const second = await limiter.status(creatorId, 'starter');
     expect(first).toMatchObject({ creatorId, tier: 'starter', limit: 50, remaining: 49 });
-    expect(second.policies[0]!.used).toBe(1);
+    expect(second.policies[0].used).toBe(1);
     expect((await limiter.status(creatorId)).tier).toBe('pro');
   });
 
@@ -159,7 +159,7 @@ describe('answers through the API', () => {
   it('warms up without consuming anything', async () => {
     const limiter = client();
     expect(await limiter.warmUp()).toBe(true);
-    expect((await limiter.status('warm-up', 'starter')).policies[0]!.used).toBe(0);
+    expect((await limiter.status('warm-up', 'starter')).policies[0].used).toBe(0);
     expect(await client({ url: `http://127.0.0.1:${await findFreePort()}` }).warmUp()).toBe(false);
   });
 });
@@ -176,7 +176,7 @@ describe('resends', () => {
     expect(bodies[1]).toEqual(bodies[0]); // the same requestId: the service answers a replay
     // The service saw a replay; for the caller it is the one admission it asked for.
     expect(decision).toMatchObject({ requestId: bodies[0].requestId, duplicate: false, remaining: 2 });
-    expect((await client().status(creatorId, 'tiny')).policies[0]!.used).toBe(1);
+    expect((await client().status(creatorId, 'tiny')).policies[0].used).toBe(1);
   });
 });
 
@@ -260,8 +260,8 @@ describe('SigV4 (IAM authorization)', () => {
     const limiter = client({ url: iamGateway.url, signing: 'sigv4', region: 'us-east-1', credentials: async () => session });
     await limiter.check(uniqueCreator('session'), 'pro');
     const [request] = iamGateway.received;
-    expect(request!.headers['x-amz-security-token']).toBe(session.sessionToken);
-    expect(request!.headers.authorization).toMatch(/SignedHeaders=[^,]*x-amz-security-token/);
+    expect(request.headers['x-amz-security-token']).toBe(session.sessionToken);
+    expect(request.headers.authorization).toMatch(/SignedHeaders=[^,]*x-amz-security-token/);
   });
 
   it('a wrong key or an unsigned request is refused by the gateway: RateLimitUnavailableError (403) in fail mode closed', async () => {
