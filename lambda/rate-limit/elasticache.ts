@@ -2,7 +2,7 @@
  * The rate-limit library bound to the elasticache backend: same exports as index.ts, so switching
  * backends is "change the import". Connection settings still come from the environment.
  */
-import { bindDefaultRateLimiter } from './default-instance';
+import { bindDefaultRateLimiter } from './core/default-instance';
 
 export * from './exports';
 

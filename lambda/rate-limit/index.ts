@@ -2,7 +2,7 @@
  * Rate-limit library. The module-level functions use a limiter configured from the environment:
  * RATE_LIMIT_BACKEND (elasticache | upstash | memory), or USE_ELASTICACHE=true, as in DESIGN.md §4.
  */
-import { bindDefaultRateLimiter } from './default-instance';
+import { bindDefaultRateLimiter } from './core/default-instance';
 
 export * from './exports';
 

@@ -1,4 +1,4 @@
-import { CircuitBreaker, CircuitOpenError } from '../../lambda/rate-limit/circuit-breaker';
+import { CircuitBreaker, CircuitOpenError } from '../../lambda/rate-limit/resilience/circuit-breaker';
 
 const fail = () => Promise.reject(new Error('down'));
 const succeed = () => Promise.resolve('ok');

@@ -4,7 +4,7 @@
  * check on the master that owns the creator's slot, and scripts loaded lazily per master.
  */
 import { RateLimitError, type TierTable } from '../../lambda/rate-limit';
-import { creatorKeys, keyList } from '../../lambda/rate-limit/keys';
+import { creatorKeys, keyList } from '../../lambda/rate-limit/redis/keys';
 import { concurrently } from '../support/backends';
 import { commandCalls, errorCounts, resetStats, useTestCluster } from '../support/cluster';
 import { conformanceScenarios } from '../support/conformance-scenarios';

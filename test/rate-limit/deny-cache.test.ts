@@ -3,9 +3,9 @@
  * bounded, never caching an allow, cleared by reset and by settle.
  */
 import { createRateLimiter, RateLimitError, type RateLimiter, type TierTable } from '../../lambda/rate-limit';
-import { MemoryStore } from '../../lambda/rate-limit/backends/memory-store';
-import type { RateLimitStore } from '../../lambda/rate-limit/backends/store';
-import { DenyCache, type CachedDenial } from '../../lambda/rate-limit/deny-cache';
+import { MemoryStore } from '../../lambda/rate-limit/store/memory-store';
+import type { RateLimitStore } from '../../lambda/rate-limit/store/store';
+import { DenyCache, type CachedDenial } from '../../lambda/rate-limit/resilience/deny-cache';
 import { sleep, useTestServers } from '../support/backends';
 
 const servers = useTestServers();

@@ -2,7 +2,7 @@
  * What only a real Redis can show: exactness under heavy concurrency, one round trip per check,
  * the key layout (one hash tag, a TTL on every key) and the server clock.
  */
-import { creatorKeys, keyList } from '../../lambda/rate-limit/keys';
+import { creatorKeys, keyList } from '../../lambda/rate-limit/redis/keys';
 import type { TierTable } from '../../lambda/rate-limit';
 import { REDIS_BACKENDS, useTestServers } from '../support/backends';
 import { SINGLE, exactnessScenarios } from '../support/exactness-scenarios';

@@ -2,7 +2,7 @@
  * The module-level functions of the public API, bound to a limiter created on first use from the
  * environment (so importing the library never throws, and one client serves every call).
  */
-import { rateLimiterOptionsFromEnv } from './config';
+import { rateLimiterOptionsFromEnv } from './env-config';
 import { createRateLimiter, type RateLimiter } from './limiter';
 import type { BackendName, CheckOptions, CreatorId, RateLimitDecision, RateLimitStatus, SettleResult, Tier } from './types';
 

@@ -3,7 +3,7 @@
  * Secrets Manager secret or signing an IAM token is supplied by the caller as a hook (the Lambda
  * layer in lambda/shared does so); without the hook, those variables are a clear error.
  */
-import type { RedisCredentials } from './backends/elasticache-client';
+import type { RedisCredentials } from '../redis/elasticache-client';
 import { RateLimitConfigError } from './errors';
 import type { RateLimiterOptions } from './limiter';
 import { parseTierTableJson } from './tiers';

@@ -3,18 +3,18 @@
  * into a decision, a RateLimitError, or (when the backend fails) the configured fail mode.
  */
 import { randomUUID } from 'node:crypto';
-import { createElastiCacheClient, type ElastiCacheConnectionOptions } from './backends/elasticache-client';
-import { IoredisTransport } from './backends/ioredis-transport';
-import { MemoryStore } from './backends/memory-store';
-import { RedisScriptStore } from './backends/redis-script-store';
-import { quietEvaluation, type Evaluation, type EvaluationRequest, type PolicySpec, type RateLimitStore } from './backends/store';
-import { createUpstashClient, type UpstashConnectionOptions } from './backends/upstash-client';
-import { UpstashTransport } from './backends/upstash-transport';
-import { CircuitBreaker, type CircuitBreakerOptions } from './circuit-breaker';
-import { withDeadline } from './deadline';
-import { DenyCache, DEFAULT_DENY_CACHE_SIZE } from './deny-cache';
+import { createElastiCacheClient, type ElastiCacheConnectionOptions } from '../redis/elasticache-client';
+import { IoredisTransport } from '../redis/ioredis-transport';
+import { MemoryStore } from '../store/memory-store';
+import { RedisScriptStore } from '../redis/script-store';
+import { quietEvaluation, type Evaluation, type EvaluationRequest, type PolicySpec, type RateLimitStore } from '../store/store';
+import { createUpstashClient, type UpstashConnectionOptions } from '../redis/upstash-client';
+import { UpstashTransport } from '../redis/upstash-transport';
+import { CircuitBreaker, type CircuitBreakerOptions } from '../resilience/circuit-breaker';
+import { withDeadline } from '../resilience/deadline';
+import { DenyCache, DEFAULT_DENY_CACHE_SIZE } from '../resilience/deny-cache';
 import { RateLimitConfigError, RateLimitError, RateLimitInputError, RateLimitUnavailableError, type RateLimitErrorDetails } from './errors';
-import { DEFAULT_KEY_PREFIX } from './keys';
+import { DEFAULT_KEY_PREFIX } from '../redis/keys';
 import {
   leaseSecondsOf,
   retentionSecondsOf,

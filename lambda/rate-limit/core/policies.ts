@@ -2,7 +2,7 @@
  * Translating tier definitions into what a store evaluates, and store answers back into the
  * public shapes (PolicyStatus and friends).
  */
-import type { PolicySpec, PolicyUsage } from './backends/store';
+import type { PolicySpec, PolicyUsage } from '../store/store';
 import { DEFAULT_LEASE_SECONDS } from './tiers';
 import type { Policy, PolicyStatus, TierDefinition } from './types';
 

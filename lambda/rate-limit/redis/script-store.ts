@@ -4,9 +4,9 @@
  * arguments and replies lives here, once.
  */
 import { createHash } from 'node:crypto';
-import { ADMISSION_SCRIPT } from '../script/admission.lua';
-import { creatorKeyBase, creatorKeys, keyList, requestLogKey, DEFAULT_KEY_PREFIX } from '../keys';
-import type { BackendName } from '../types';
+import { ADMISSION_SCRIPT } from './scripts/admission.lua';
+import { creatorKeyBase, creatorKeys, keyList, requestLogKey, DEFAULT_KEY_PREFIX } from './keys';
+import type { BackendName } from '../core/types';
 import {
   EVALUATION_CODES,
   SETTLE_OUTCOMES,
@@ -17,7 +17,7 @@ import {
   type RateLimitStore,
   type SettleEvaluation,
   quietEvaluation,
-} from './store';
+} from '../store/store';
 
 /** The few Redis operations a script store needs. */
 export interface ScriptTransport {

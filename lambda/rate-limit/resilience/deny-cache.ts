@@ -4,7 +4,7 @@
  * the request would pass. It never caches an allow, so it can only make the limiter stricter for
  * the remaining lifetime of a denial that the backend itself computed.
  */
-import type { RateLimitErrorDetails } from './errors';
+import type { RateLimitErrorDetails } from '../core/errors';
 
 export interface CachedDenial extends RateLimitErrorDetails {
   /** Local monotonic-ish time (Date.now) until which the denial holds. */

@@ -2,7 +2,7 @@
  * The contract between the limiter and a storage backend. A store evaluates a whole tier in one
  * atomic step; the limiter above it owns validation, error mapping and fail modes.
  */
-import type { BackendName } from '../types';
+import type { BackendName } from '../core/types';
 
 /** Policy as sent to a store: compact unit code and milliseconds. */
 export interface PolicySpec {

@@ -8,7 +8,7 @@
  * values), so the cases also pin down which states it handles.
  */
 import { Redis } from 'ioredis';
-import { ADMISSION_SCRIPT } from '../../../lambda/rate-limit/script/admission.lua';
+import { ADMISSION_SCRIPT } from '../../../lambda/rate-limit/redis/scripts/admission.lua';
 import { startRedis, type RedisProcess } from '../../harness/redis-process';
 
 const HOUR = 3_600_000;
