@@ -1,9 +1,3 @@
-/** Everything the entry modules (index, elasticache, upstash) export besides the bound functions. */
-export { createRateLimiter, DEFAULT_TIER, DEFAULT_TIMEOUT_MS, type RateLimiter, type RateLimiterOptions, type RateLimitLogger } from './core/limiter';
-export { RateLimitError, RateLimitUnavailableError, RateLimitInputError, RateLimitConfigError } from './core/errors';
-export { DEFAULT_TIERS, DEFAULT_LEASE_SECONDS, parseTierTable, parseTierTableJson } from './core/tiers';
-export { rateLimiterOptionsFromEnv, selectBackend, type EnvironmentHooks } from './core/env-config';
-export type { ElastiCacheConnectionOptions, RedisCredentials } from './redis/elasticache-client';
-export type { UpstashConnectionOptions } from './redis/upstash-client';
-export type { RateLimitStore } from './store/store';
-export type * from './core/types';
+/** The library's exports without the module-level functions (the Lambda handlers import this). */
+export * from './public-api';
+export { createRateLimiter } from './all-backends';

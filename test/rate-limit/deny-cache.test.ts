@@ -198,8 +198,11 @@ describe('deny cache and anomaly counting', () => {
     const counting: RateLimitStore = {
       backend: memory.backend,
       mayResend: memory.mayResend,
-      evaluate: (op, request) => ((storeCalls += 1), memory.evaluate(op, request)),
-      settle: (...args) => memory.settle(...args),
+      check: (request) => ((storeCalls += 1), memory.check(request)),
+      reserve: (request) => ((storeCalls += 1), memory.reserve(request)),
+      status: (request) => ((storeCalls += 1), memory.status(request)),
+      settle: (request) => memory.settle(request),
+      warmUp: () => memory.warmUp(),
       reset: (creatorId) => memory.reset(creatorId),
       close: () => memory.close(),
     };

@@ -1,80 +1,101 @@
 /**
- * In-process store for local development and unit tests only. It mirrors the admission script
- * rule for rule (same windows, same trimming, same key lifetimes), so the conformance suite can
- * expect identical decisions from all backends. State lives in one process: never use it when more
- * than one process enforces the same limits.
+ * The admission rule, written once as readable code: this in-process store is the executable
+ * specification that the Redis scripts implement (a differential property test holds them to the
+ * same answers). It serves local development and unit tests; state lives in one process, so never
+ * use it when more than one process enforces the same limits.
+ *
+ * It keeps plain lists and maps and never mirrors how Redis stores things (log compaction, sorted-set
+ * order, key lifetimes): those may not change any answer. Expired state is swept a few creators per
+ * call, so memory stays bounded by the creators active within their windows.
  */
+import { STORE_CONSTANTS } from './constants';
 import type {
-  Evaluation,
-  EvaluationRequest,
+  AdmissionOutcome,
+  AdmissionRecord,
+  AnomalyCount,
+  AnomalyRule,
+  CheckRequest,
+  DenialCause,
   PolicySpec,
   PolicyUsage,
   RateLimitStore,
-  SettleEvaluation,
+  ReserveRequest,
+  SettleOutcome,
+  SettleRequest,
+  StatusOutcome,
+  StatusRequest,
 } from './store';
 
-const ANOMALY_WINDOW_MS = 300_000;
-const TTL_MARGIN_MS = 60_000;
-const RECORD_PRUNE_BATCH = 64;
-/** A log is compacted once at least this many (and a quarter of the limit) entries left its window. */
-const COMPACT_MIN_ENTRIES = 16;
+const { ANOMALY_WINDOW_MS, LEASE_RETRY_CAP_MS } = STORE_CONSTANTS;
+/** Creators examined for expiry per call: more than one creator is added per call, so dead ones go faster than new ones come. */
+const SWEEP_BATCH = 4;
 
-/** A request window's log, as the script keeps it: entries leave it only in a compaction. */
-interface RequestLog {
-  /** Admission times, oldest first; those at or before now - window no longer count. */
-  times: number[];
-}
-
-interface TokenWindow {
-  windowMs: number;
-  /** Ledger entries at or before this time are no longer counted. */
-  cutoff: number;
-}
-
-interface LedgerEntry {
-  ts: number;
-  amount: number;
-  settled: boolean;
-  id: string;
-}
-
-interface ReservationRecord {
-  ts: number;
-  reserved: number;
-  settled: boolean;
-  leaseExpiry: number;
-  charged: number;
-  forgetAt: number;
-}
-
-/** A value that disappears at `expiresAt`, like a Redis key with a TTL. */
-interface Expiring<T> {
-  value: T;
-  expiresAt: number;
-}
-
-interface Anomaly {
-  /** When the counter's window opened (0 = no open window). */
+/** The anomaly counter of a creator's headline request policy. */
+interface AnomalyCounter {
+  /** When its window opened (0 = none open). */
   start: number;
-  /** Attempts counted when it opened (the admissions of the 5 minutes before, and the attempt that
-   *  opened it), plus the later attempts that did not admit. */
+  /** Attempts counted when it opened, plus the later attempts that did not admit. */
   attempts: number;
   warned: boolean;
 }
 
-/** A request window as its own key: the log, its lifetime, and (on the headline policy) the anomaly counter. */
-interface StoredRequestWindow extends RequestLog {
-  expiresAt: number;
-  anomaly: Anomaly;
+interface TokenEntry {
+  readonly requestId: string;
+  /** Admission time: the entry counts while it is inside a token window. */
+  readonly at: number;
+  readonly tokens: number;
+  /** False while reserved (unsettled), true once charged. */
+  readonly settled: boolean;
+}
+
+interface StoredRecord {
+  readonly admittedAt: number;
+  readonly reserved: number;
+  readonly leaseExpiry: number;
+  readonly forgetAt: number;
+  settled: boolean;
+  charged: number;
+}
+
+/** The admissions a request policy counts. */
+interface RequestLog {
+  /** Admission times, oldest first. */
+  times: number[];
+  /** The longest window this policy name was used with: older admissions never count again. */
+  windowMs: number;
 }
 
 interface CreatorState {
-  requestWindows: Map<string, StoredRequestWindow>;
-  tokenWindows?: Expiring<Map<string, TokenWindow>>;
-  ledger?: Expiring<LedgerEntry[]>;
-  leases?: Expiring<Map<string, number>>;
-  records?: Expiring<Map<string, ReservationRecord>>;
+  /** Admissions per request policy name. */
+  readonly requestLogs: Map<string, RequestLog>;
+  readonly anomalies: Map<string, AnomalyCounter>;
+  /** Token reservations and charges, in admission order. */
+  tokenEntries: TokenEntry[];
+  /** In-flight leases: requestId -> expiry. */
+  readonly leases: Map<string, number>;
+  readonly records: Map<string, StoredRecord>;
+  /** How long settled token entries must be kept (longest token window seen). */
+  tokenHistoryMs: number;
 }
+
+/** One policy as seen at one instant, before anything is written. */
+interface PolicyView {
+  readonly pass: boolean;
+  readonly retryMs: number;
+  readonly cause: DenialCause;
+  readonly usage: PolicyUsage;
+  /** The usage once this admission is counted. */
+  readonly usageAfterAdmission: PolicyUsage;
+}
+
+/** What an admission asks of the policies. */
+interface Ask {
+  readonly tokens: number;
+  readonly reserve: boolean;
+  readonly leaseMs: number;
+}
+
+const NO_ASK: Ask = { tokens: 0, reserve: false, leaseMs: 0 };
 
 export class MemoryStore implements RateLimitStore {
   readonly backend = 'memory' as const;
@@ -83,94 +104,37 @@ export class MemoryStore implements RateLimitStore {
 
   constructor(private readonly clock: () => number = Date.now) {}
 
-  async evaluate(op: 'check' | 'status', request: EvaluationRequest): Promise<Evaluation> {
-    return this.evaluateAt(op, request, this.clock());
+  /** Creators holding state (for tests of the sweep). */
+  get creatorCount(): number {
+    return this.creators.size;
   }
 
-  /** One evaluation at one instant, synchronously: nothing else runs in between, as in the script. */
-  private evaluateAt(op: 'check' | 'status', request: EvaluationRequest, now: number): Evaluation {
-    const creator = this.creator(request.creatorId, now);
-    const isCheck = op === 'check';
-    const ledger = creator.ledger?.value ?? [];
-    const leases = creator.leases?.value ?? new Map<string, number>();
-    const records = creator.records?.value;
-    const duplicate = isCheck && request.keepRecord ? records?.get(request.requestId) : undefined;
-
-    // Evaluate every policy without changing anything.
-    const views = request.policies.map((policy) => this.view(policy, creator, ledger, leases, now, request));
-    let deniedIndex = -1;
-    let retryMs = 0;
-    views.forEach((view, index) => {
-      if (view.pass) return;
-      const retry = Math.max(1, view.retryMs);
-      if (retry > retryMs) {
-        retryMs = retry;
-        deniedIndex = index;
-      }
-    });
-    const allowed = deniedIndex === -1;
-    const code: Evaluation['code'] = !isCheck ? 'status' : duplicate ? 'duplicate' : allowed ? 'allowed' : 'denied';
-
-    // Anomaly attempts are counted on the first request policy's log, as the script does.
-    const headlineIndex = isCheck && request.anomalyThreshold > 0 ? request.policies.findIndex((policy) => policy.unit === 'r') : -1;
-    const headline = headlineIndex === -1 ? undefined : request.policies[headlineIndex];
-    const anomaly: Anomaly = { ...(headline ? creator.requestWindows.get(headline.name)?.anomaly : undefined) ?? { start: 0, attempts: 0, warned: false } };
-    const counted = headline
-      ? countAnomaly(anomaly, views[headlineIndex]!.requestLog!, request, code === 'allowed', now)
-      : undefined;
-
-    const committed = code === 'allowed';
-    if (committed) this.commit(request, creator, views, ledger, leases, now);
-    this.saveRequestWindows(request, creator, views, committed, headline, anomaly, counted?.changed ?? false, now);
-    if (isCheck) this.saveTokenWindows(request, creator, ledger, now, committed);
-
-    return {
-      code,
-      now,
-      deniedIndex,
-      retryMs,
-      anomalyAttempts: counted?.report ?? 0,
-      reservedTokens: code === 'duplicate' ? duplicate!.reserved : committed && request.reserve ? request.tokens : 0,
-      anomalyWindow: counted
-        ? { attempts: counted.attempts, endsAt: anomaly.start > 0 ? anomaly.start + ANOMALY_WINDOW_MS : now, warned: anomaly.warned }
-        : { attempts: 0, endsAt: now, warned: false },
-      usage: views.map((view) => view.usage()),
-    };
+  async check(request: CheckRequest): Promise<AdmissionOutcome> {
+    return this.admit(request, { tokens: 0, reserve: false, leaseMs: request.record?.leaseMs ?? 0 }, request.record, 0);
   }
 
-  async settle(creatorId: string, requestId: string, actualTokens: number, status?: EvaluationRequest): Promise<SettleEvaluation> {
+  async reserve(request: ReserveRequest): Promise<AdmissionOutcome> {
+    const ask = { tokens: request.tokens, reserve: true, leaseMs: request.record.leaseMs };
+    return this.admit(request, ask, request.record, request.tokenHistoryMs);
+  }
+
+  async status(request: StatusRequest): Promise<StatusOutcome> {
     const now = this.clock();
-    const settled = this.settleAt(creatorId, requestId, actualTokens, now);
-    return { ...settled, now, status: status && this.evaluateAt('status', status, now) };
+    this.sweep(now);
+    const creator = this.creators.get(request.creatorId);
+    return { now, usage: request.policies.map((policy) => viewOf(policy, creator, NO_ASK, now).usage) };
   }
 
-  private settleAt(creatorId: string, requestId: string, actualTokens: number, now: number): Pick<SettleEvaluation, 'outcome' | 'reserved' | 'charged'> {
-    const creator = this.creator(creatorId, now);
-    const record = creator.records?.value.get(requestId);
-    if (!record) return { outcome: 'unknown', reserved: 0, charged: 0 };
-    if (record.settled) return { outcome: 'already-settled', reserved: record.reserved, charged: record.charged };
-    const expired = record.leaseExpiry <= now;
-    const charge = expired && actualTokens < record.reserved ? record.reserved : actualTokens;
-    creator.leases?.value.delete(requestId);
-
-    const ledger = creator.ledger?.value;
-    const entryIndex = ledger?.findIndex((entry) => entry.id === requestId && !entry.settled) ?? -1;
-    const wasReserved = entryIndex !== -1;
-    if (wasReserved) ledger!.splice(entryIndex, 1);
-    const tokenWindows = [...(creator.tokenWindows?.value.values() ?? [])];
-    const counted = tokenWindows.some((window) => record.ts > window.cutoff);
-    if (counted || wasReserved) {
-      const entries = creator.ledger?.value ?? [];
-      insertByTime(entries, { ts: record.ts, amount: charge, settled: true, id: requestId });
-      const maxTokenWindow = Math.max(0, ...tokenWindows.map((window) => window.windowMs));
-      // Like the script: never shorten the ledger's lifetime, but always give it one.
-      const wanted = record.ts + maxTokenWindow + TTL_MARGIN_MS;
-      const current = creator.ledger?.expiresAt ?? Infinity;
-      creator.ledger = { value: entries, expiresAt: current !== Infinity && current > wanted ? current : wanted };
-    }
-    Object.assign(record, { settled: true, charged: charge });
-    return { outcome: expired ? 'expired' : 'settled', reserved: record.reserved, charged: charge };
+  async settle(request: SettleRequest): Promise<SettleOutcome> {
+    const now = this.clock();
+    this.sweep(now);
+    const creator = this.creators.get(request.creatorId);
+    const settled = creator ? settleReservation(creator, request, now) : unknownSettlement;
+    const usage = request.statusOf?.map((policy) => viewOf(policy, creator, NO_ASK, now).usage);
+    return { ...settled, now, usage };
   }
+
+  async warmUp(): Promise<void> {}
 
   async reset(creatorId: string): Promise<void> {
     this.creators.delete(creatorId);
@@ -180,268 +144,289 @@ export class MemoryStore implements RateLimitStore {
     this.creators.clear();
   }
 
-  /** The creator's structures, with the ones whose lifetime ended removed (Redis key expiry). */
-  private creator(creatorId: string, now: number): CreatorState {
+  /**
+   * The admission rule. Every policy is evaluated before anything is written; only an admission
+   * that passes all of them (and is not a replay) is counted. A denial consumes nothing.
+   */
+  private admit(
+    request: CheckRequest | ReserveRequest,
+    ask: Ask,
+    record: AdmissionRecord | undefined,
+    tokenHistoryMs: number,
+  ): AdmissionOutcome {
+    const now = this.clock();
+    this.sweep(now);
+    const existing = this.creators.get(request.creatorId);
+    const views = request.policies.map((policy) => viewOf(policy, existing, ask, now));
+    const original = record && existing?.records.get(record.requestId);
+    const replayOf = original && original.forgetAt > now ? original : undefined;
+    const binding = bindingDenial(views);
+    const admitted = !replayOf && binding === undefined;
+
+    const creator = admitted || request.anomaly.threshold > 0 ? this.creatorFor(request.creatorId) : existing;
+    const anomaly = creator && countAnomaly(creator, request.policies, request.anomaly, admitted, now);
+    if (admitted) {
+      countAdmission(this.creatorFor(request.creatorId), request.policies, ask, record, tokenHistoryMs, now);
+    }
+
+    if (replayOf) {
+      const usage = views.map((view) => view.usage);
+      return { kind: 'replay', now, usage, anomaly, reservedTokens: replayOf.reserved, admittedAt: replayOf.admittedAt };
+    }
+    if (binding !== undefined) {
+      const view = views[binding]!;
+      return { kind: 'denied', now, usage: views.map((v) => v.usage), anomaly, deniedIndex: binding, retryMs: view.retryMs, cause: view.cause };
+    }
+    const reservedTokens = ask.reserve ? ask.tokens : 0;
+    return { kind: 'admitted', now, usage: views.map((view) => view.usageAfterAdmission), anomaly, reservedTokens };
+  }
+
+  private creatorFor(creatorId: string): CreatorState {
     let creator = this.creators.get(creatorId);
     if (!creator) {
-      creator = { requestWindows: new Map() };
+      creator = { requestLogs: new Map(), anomalies: new Map(), tokenEntries: [], leases: new Map(), records: new Map(), tokenHistoryMs: 0 };
       this.creators.set(creatorId, creator);
     }
-    for (const key of ['tokenWindows', 'ledger', 'leases', 'records'] as const) {
-      if (creator[key] && creator[key]!.expiresAt <= now) delete creator[key];
-    }
-    for (const [name, window] of creator.requestWindows) if (window.expiresAt <= now) creator.requestWindows.delete(name);
     return creator;
   }
 
-  private view(
-    policy: PolicySpec,
-    creator: CreatorState,
-    ledger: LedgerEntry[],
-    leases: Map<string, number>,
-    now: number,
-    request: EvaluationRequest,
-  ): PolicyView {
-    if (policy.unit === 'r') return requestView(policy, creator.requestWindows.get(policy.name), now);
-    if (policy.unit === 't') return tokenView(policy, ledger, now, request.tokens);
-    return leaseView(policy, leases, now, request.reserve);
-  }
-
-  private commit(
-    request: EvaluationRequest,
-    creator: CreatorState,
-    views: PolicyView[],
-    ledger: LedgerEntry[],
-    leases: Map<string, number>,
-    now: number,
-  ): void {
-    for (const view of views) view.commit(now, request);
-    const leaseExpiry = now + request.leaseMs;
-    const hasTokens = request.policies.some((policy) => policy.unit === 't');
-    const hasLeases = request.policies.some((policy) => policy.unit === 'c');
-    if (request.reserve && hasLeases) {
-      for (const [id, expiry] of leases) if (expiry <= now) leases.delete(id);
-      leases.set(request.requestId, leaseExpiry);
-      creator.leases = { value: leases, expiresAt: now + request.leaseMs + TTL_MARGIN_MS };
-    }
-    if (request.reserve && hasTokens) {
-      insertByTime(ledger, { ts: now, amount: request.tokens, settled: false, id: request.requestId });
-      creator.ledger = { value: ledger, expiresAt: creator.ledger?.expiresAt ?? Infinity };
-    }
-    if (request.keepRecord) {
-      const records = creator.records?.value ?? new Map<string, ReservationRecord>();
-      const stale = [...records.entries()]
-        .filter(([, record]) => record.forgetAt <= now)
-        .sort(([idA, a], [idB, b]) => a.forgetAt - b.forgetAt || (idA < idB ? -1 : 1))
-        .slice(0, RECORD_PRUNE_BATCH);
-      for (const [id] of stale) records.delete(id);
-      const reserved = request.reserve ? request.tokens : 0;
-      records.set(request.requestId, {
-        ts: now,
-        reserved,
-        settled: false,
-        leaseExpiry,
-        charged: reserved,
-        forgetAt: now + request.retentionMs,
-      });
-      creator.records = { value: records, expiresAt: now + request.retentionMs + TTL_MARGIN_MS };
-    }
-  }
-
   /**
-   * Request logs are written only when they change: on admission (the new entry) and, for the
-   * headline policy, when the anomaly counter changed. Lifetimes are extended as the script extends
-   * its TTLs.
+   * Forgets what no longer matters, a few creators per call: the oldest-inserted ones are looked
+   * at, dropped when nothing of theirs is alive, moved to the back otherwise.
    */
-  private saveRequestWindows(
-    request: EvaluationRequest,
-    creator: CreatorState,
-    views: PolicyView[],
-    committed: boolean,
-    headline: PolicySpec | undefined,
-    anomaly: Anomaly,
-    anomalyChanged: boolean,
-    now: number,
-  ): void {
-    request.policies.forEach((policy, index) => {
-      if (policy.unit !== 'r' || !(committed || (policy === headline && anomalyChanged))) return;
-      const stored = creator.requestWindows.get(policy.name);
-      const keptAnomaly = policy === headline ? anomaly : (stored?.anomaly ?? { start: 0, attempts: 0, warned: false });
-      let needed = committed ? now + policy.windowMs : 0;
-      if (keptAnomaly.start > 0) needed = Math.max(needed, keptAnomaly.start + ANOMALY_WINDOW_MS);
-      let expiresAt = stored?.expiresAt ?? 0;
-      if (expiresAt < needed + 1000) expiresAt = needed + Math.max(policy.windowMs, TTL_MARGIN_MS);
-      creator.requestWindows.set(policy.name, { times: views[index]!.requestLog!.times, expiresAt, anomaly: keptAnomaly });
-    });
-  }
-
-  /** The current tier's token windows (cutoffs), kept as long as the longest of them. */
-  private saveTokenWindows(request: EvaluationRequest, creator: CreatorState, ledger: LedgerEntry[], now: number, committed: boolean): void {
-    const tokenPolicies = request.policies.filter((policy) => policy.unit === 't');
-    if (tokenPolicies.length === 0) return;
-    const maxTokenWindow = Math.max(...tokenPolicies.map((policy) => policy.windowMs));
-    creator.tokenWindows = {
-      value: new Map(tokenPolicies.map((policy) => [policy.name, { windowMs: policy.windowMs, cutoff: now - policy.windowMs }])),
-      expiresAt: now + maxTokenWindow + TTL_MARGIN_MS,
-    };
-    if (committed && request.reserve && creator.ledger) {
-      const cutoff = now - maxTokenWindow;
-      creator.ledger = {
-        value: ledger.filter((entry) => entry.ts > cutoff),
-        expiresAt: now + maxTokenWindow + TTL_MARGIN_MS,
-      };
+  private sweep(now: number): void {
+    let examined = 0;
+    for (const [creatorId, creator] of this.creators) {
+      if (examined === SWEEP_BATCH) break;
+      examined += 1;
+      this.creators.delete(creatorId);
+      if (forgetExpired(creator, now)) this.creators.set(creatorId, creator);
     }
   }
 }
 
-interface PolicyView {
-  readonly pass: boolean;
-  readonly retryMs: number;
-  readonly requestLog?: RequestLog;
-  commit(now: number, request: EvaluationRequest): void;
-  usage(): PolicyUsage;
+/** The policy that denies, freeing last (undefined when every policy passes). */
+function bindingDenial(views: readonly PolicyView[]): number | undefined {
+  let binding: number | undefined;
+  views.forEach((view, index) => {
+    if (!view.pass && (binding === undefined || view.retryMs > views[binding]!.retryMs)) binding = index;
+  });
+  return binding;
 }
 
-function requestView(policy: PolicySpec, stored: RequestLog | undefined, now: number): PolicyView {
-  const log: RequestLog = { times: stored?.times ?? [] };
-  const first = firstAfter(log.times, now - policy.windowMs);
-  let used = log.times.length - first;
-  const blocker = used >= policy.limit ? log.times[log.times.length - policy.limit] : undefined;
-  let oldest = used > 0 ? log.times[first] : undefined;
+function viewOf(policy: PolicySpec, creator: CreatorState | undefined, ask: Ask, now: number): PolicyView {
+  switch (policy.kind) {
+    case 'requests':
+      return requestView(policy, creator?.requestLogs.get(policy.name)?.times ?? [], now);
+    case 'tokens':
+      return tokenView(policy, creator, ask, now);
+    case 'concurrent':
+      return leaseView(policy, creator, ask, now);
+  }
+}
+
+/**
+ * Requests: at most `limit` admissions in any window. Denied, the request passes once the admission
+ * `limit` places from the newest leaves the window, so retry and reset are exact.
+ */
+function requestView(policy: PolicySpec, times: readonly number[], now: number): PolicyView {
+  const counted = times.filter((time) => time > now - policy.windowMs);
+  const used = counted.length;
+  const blocker = used >= policy.limit ? counted[used - policy.limit] : undefined;
+  const freesNext = blocker ?? counted[0];
   return {
     pass: used < policy.limit,
-    retryMs: blocker === undefined ? 0 : blocker + policy.windowMs - now,
-    requestLog: log,
-    commit: (at) => {
-      // Like the script: the entries that left the window are dropped once there are enough of them.
-      const compact = first >= COMPACT_MIN_ENTRIES && first * 4 >= policy.limit;
-      log.times = compact ? [...log.times.slice(first), at] : [...log.times, at];
-      used += 1;
-      oldest ??= at;
-    },
-    usage: () => {
-      const next = blocker ?? oldest;
-      return { used, reserved: 0, reset: next === undefined ? now : next + policy.windowMs };
-    },
-  };
-}
-
-/** Index of the first time after `cutoff` (times are in order). */
-function firstAfter(times: readonly number[], cutoff: number): number {
-  let index = 0;
-  while (index < times.length && times[index]! <= cutoff) index += 1;
-  return index;
-}
-
-function tokenView(policy: PolicySpec, ledger: LedgerEntry[], now: number, tokens: number): PolicyView {
-  const horizon = now - policy.windowMs;
-  const inWindow = ledger.filter((entry) => entry.ts > horizon);
-  let used = 0;
-  let reserved = 0;
-  for (const entry of inWindow) {
-    if (entry.settled) used += entry.amount;
-    else reserved += entry.amount;
-  }
-  const total = used + reserved;
-  const pass = total + tokens <= policy.limit && total < policy.limit;
-  let retryMs = policy.windowMs;
-  if (!pass) {
-    let freed = 0;
-    for (const entry of inWindow) {
-      freed += entry.amount;
-      const left = total - freed;
-      if (left + tokens <= policy.limit && left < policy.limit) {
-        retryMs = entry.ts + policy.windowMs - now;
-        break;
-      }
-    }
-  }
-  let oldest = inWindow[0]?.ts;
-  return {
-    pass,
-    retryMs,
-    commit: (at, request) => {
-      if (!request.reserve) return;
-      reserved += request.tokens;
-      oldest ??= at;
-    },
-    usage: () => ({ used, reserved, reset: oldest === undefined ? now : oldest + policy.windowMs }),
-  };
-}
-
-function leaseView(policy: PolicySpec, leases: Map<string, number>, now: number, reserve: boolean): PolicyView {
-  const live = [...leases.values()].filter((expiry) => expiry > now);
-  let inflight = live.length;
-  let earliest = live.length > 0 ? Math.min(...live) : undefined;
-  const pass = !reserve || inflight < policy.limit;
-  return {
-    pass,
-    // A slot frees when any request settles: suggest polling after 1 s at most.
-    retryMs: pass ? 0 : Math.min(1000, earliest! - now),
-    commit: (at, request) => {
-      if (!request.reserve) return;
-      inflight += 1;
-      const expiry = at + request.leaseMs;
-      if (earliest === undefined || expiry < earliest) earliest = expiry;
-    },
-    usage: () => ({ used: inflight, reserved: 0, reset: earliest ?? now }),
+    retryMs: blocker === undefined ? 0 : Math.max(1, blocker + policy.windowMs - now),
+    cause: 'usage',
+    usage: { used, reserved: 0, reset: freesNext === undefined ? now : freesNext + policy.windowMs },
+    usageAfterAdmission: { used: used + 1, reserved: 0, reset: (counted[0] ?? now) + policy.windowMs },
   };
 }
 
 /**
- * The script's anomaly rule (request-log.lua.ts): with no counter window open, the admissions of
- * the last 5 minutes still in the headline log; the first attempt that does not admit opens a
- * window holding those and itself, and the attempts are then the counter plus the admissions
- * logged after the window opened. Updates `anomaly` in place.
+ * Tokens: settled charges plus unsettled reservations inside the window. A reservation passes when
+ * it fits the budget (and the budget is not already spent). Denied, it passes once enough of the
+ * oldest entries leave the window; when reservations still in flight are part of the reason, the
+ * wait is at most until the earliest of their leases ends (they usually settle sooner).
+ */
+function tokenView(policy: PolicySpec, creator: CreatorState | undefined, ask: Ask, now: number): PolicyView {
+  const inWindow = (creator?.tokenEntries ?? []).filter((entry) => entry.at > now - policy.windowMs).sort((a, b) => a.at - b.at);
+  const sum = (entries: readonly TokenEntry[]) => entries.reduce((total, entry) => total + entry.tokens, 0);
+  const used = sum(inWindow.filter((entry) => entry.settled));
+  const reserved = sum(inWindow.filter((entry) => !entry.settled));
+  const fits = (total: number) => total + ask.tokens <= policy.limit && total < policy.limit;
+  const pass = fits(used + reserved);
+  let retryMs = 0;
+  let cause: DenialCause = 'usage';
+  if (!pass) {
+    let left = used + reserved;
+    const freedBy = inWindow.find((entry) => fits((left -= entry.tokens)));
+    retryMs = freedBy ? freedBy.at + policy.windowMs - now : policy.windowMs;
+    const inFlight = inWindow.filter((entry) => !entry.settled && (creator?.leases.get(entry.requestId) ?? 0) > now);
+    if (inFlight.length > 0 && fits(used + reserved - sum(inFlight))) {
+      cause = 'reservations';
+      const earliestLease = Math.min(...inFlight.map((entry) => creator!.leases.get(entry.requestId)!));
+      retryMs = Math.min(retryMs, earliestLease - now);
+    }
+    retryMs = Math.max(1, retryMs);
+  }
+  const oldest = inWindow[0]?.at;
+  return {
+    pass,
+    retryMs,
+    cause,
+    usage: { used, reserved, reset: oldest === undefined ? now : oldest + policy.windowMs },
+    usageAfterAdmission: {
+      used,
+      reserved: reserved + (ask.reserve ? ask.tokens : 0),
+      reset: oldest !== undefined ? oldest + policy.windowMs : ask.reserve ? now + policy.windowMs : now,
+    },
+  };
+}
+
+/**
+ * Concurrent: reservations holding a live lease. Only reservations are held to the cap (a plain
+ * check holds no lease). A slot frees whenever a request settles, which cannot be predicted: the
+ * denial suggests polling soon, and never later than the earliest lease ends.
+ */
+function leaseView(policy: PolicySpec, creator: CreatorState | undefined, ask: Ask, now: number): PolicyView {
+  const live = [...(creator?.leases.values() ?? [])].filter((expiry) => expiry > now);
+  const earliest = live.length > 0 ? Math.min(...live) : undefined;
+  const pass = !ask.reserve || live.length < policy.limit;
+  const mine = now + ask.leaseMs;
+  return {
+    pass,
+    retryMs: pass ? 0 : Math.max(1, Math.min(LEASE_RETRY_CAP_MS, earliest! - now)),
+    cause: 'reservations',
+    usage: { used: live.length, reserved: 0, reset: earliest ?? now },
+    usageAfterAdmission: ask.reserve
+      ? { used: live.length + 1, reserved: 0, reset: Math.min(earliest ?? mine, mine) }
+      : { used: live.length, reserved: 0, reset: earliest ?? now },
+  };
+}
+
+/** Writes an admission: one entry per request log; a reservation's tokens and lease; the record. */
+function countAdmission(
+  creator: CreatorState,
+  policies: readonly PolicySpec[],
+  ask: Ask,
+  record: AdmissionRecord | undefined,
+  tokenHistoryMs: number,
+  now: number,
+): void {
+  for (const policy of policies) {
+    if (policy.kind !== 'requests') continue;
+    const log = creator.requestLogs.get(policy.name) ?? { times: [], windowMs: 0 };
+    log.windowMs = Math.max(log.windowMs, policy.windowMs);
+    log.times = [...log.times.filter((time) => time > now - log.windowMs), now];
+    creator.requestLogs.set(policy.name, log);
+  }
+  if (ask.reserve && record) {
+    creator.tokenEntries.push({ requestId: record.requestId, at: now, tokens: ask.tokens, settled: false });
+    creator.leases.set(record.requestId, now + ask.leaseMs);
+    creator.tokenHistoryMs = Math.max(creator.tokenHistoryMs, tokenHistoryMs);
+  }
+  if (record) {
+    const reserved = ask.reserve ? ask.tokens : 0;
+    creator.records.set(record.requestId, {
+      admittedAt: now,
+      reserved,
+      leaseExpiry: now + record.leaseMs,
+      forgetAt: now + record.retentionMs,
+      settled: false,
+      charged: reserved,
+    });
+  }
+}
+
+const unknownSettlement = { result: 'unknown', reservedTokens: 0, chargedTokens: 0 } as const;
+
+/**
+ * Settles a reservation with the tokens actually used: the reservation becomes a charge at its
+ * admission time, and its lease is released. A lease that expired keeps its reserved charge (the
+ * work may have run); overage is charged either way. Idempotent.
+ */
+function settleReservation(
+  creator: CreatorState,
+  request: SettleRequest,
+  now: number,
+): Pick<SettleOutcome, 'result' | 'reservedTokens' | 'chargedTokens'> {
+  const record = creator.records.get(request.requestId);
+  if (!record || record.forgetAt <= now) return unknownSettlement;
+  if (record.settled) return { result: 'already-settled', reservedTokens: record.reserved, chargedTokens: record.charged };
+  const expired = record.leaseExpiry <= now;
+  const charge = expired ? Math.max(request.actualTokens, record.reserved) : request.actualTokens;
+  creator.leases.delete(request.requestId);
+  creator.tokenEntries = creator.tokenEntries.filter((entry) => entry.settled || entry.requestId !== request.requestId);
+  creator.tokenEntries.push({ requestId: request.requestId, at: record.admittedAt, tokens: charge, settled: true });
+  creator.tokenHistoryMs = Math.max(creator.tokenHistoryMs, request.tokenHistoryMs);
+  record.settled = true;
+  record.charged = charge;
+  return { result: expired ? 'expired' : 'settled', reservedTokens: record.reserved, chargedTokens: charge };
+}
+
+/**
+ * Anomaly attempts, counted on the tier's first request policy. With no counter window open, the
+ * attempts are the admissions of the last 5 minutes that the policy still counts, plus this one.
+ * The first attempt that does not admit (denied, replayed, or denied from a client's local cache)
+ * opens a 5-minute window holding those attempts and itself; from then on the attempts are the
+ * counter (plus later attempts that did not admit) and the admissions after it opened that the
+ * policy still counts. So while a creator is only denied, the count moves only by the denials, which
+ * a deny cache predicts exactly. One report per window, when the threshold is first crossed.
  */
 function countAnomaly(
-  anomaly: Anomaly,
-  log: RequestLog,
-  request: EvaluationRequest,
+  creator: CreatorState,
+  policies: readonly PolicySpec[],
+  rule: AnomalyRule,
   admitted: boolean,
   now: number,
-): { attempts: number; report: number; changed: boolean } {
-  if (now - anomaly.start >= ANOMALY_WINDOW_MS) Object.assign(anomaly, { start: 0, attempts: 0, warned: false });
+): AnomalyCount | undefined {
+  const headline = policies.find((policy) => policy.kind === 'requests');
+  if (rule.threshold <= 0 || !headline) return undefined;
+  const times = creator.requestLogs.get(headline.name)?.times ?? [];
+  const admissionsAfter = (since: number) => times.filter((time) => time > Math.max(since, now - headline.windowMs)).length;
+  let counter = creator.anomalies.get(headline.name) ?? { start: 0, attempts: 0, warned: false };
+  if (now - counter.start >= ANOMALY_WINDOW_MS) counter = { start: 0, attempts: 0, warned: false };
   const mine = admitted ? 1 : 0;
-  const others = request.extraAttempts + (admitted ? 0 : 1);
-  const admissionsAfter = (cutoff: number): number => log.times.length - firstAfter(log.times, cutoff);
-  let changed = false;
+  const notAdmitted = rule.locallyDenied + (admitted ? 0 : 1);
   let attempts: number;
-  if (anomaly.start === 0) {
-    attempts = admissionsAfter(now - ANOMALY_WINDOW_MS) + mine;
-    if (others > 0) {
-      attempts += others;
-      Object.assign(anomaly, { start: now, attempts });
-      changed = true;
-    }
+  if (counter.start === 0) {
+    attempts = admissionsAfter(now - ANOMALY_WINDOW_MS) + mine + notAdmitted;
+    if (notAdmitted > 0) counter = { start: now, attempts, warned: false };
   } else {
-    if (others > 0) {
-      anomaly.attempts += others;
-      changed = true;
-    }
-    attempts = anomaly.attempts + admissionsAfter(anomaly.start) + mine;
+    counter = { ...counter, attempts: counter.attempts + notAdmitted };
+    attempts = counter.attempts + admissionsAfter(counter.start) + mine;
   }
-  let report = 0;
-  if (attempts > request.anomalyThreshold && !anomaly.warned) {
-    if (anomaly.start === 0) Object.assign(anomaly, { start: now, attempts });
-    anomaly.warned = true;
-    changed = true;
+  let report: number | undefined;
+  if (attempts > rule.threshold && !counter.warned) {
+    counter = counter.start === 0 ? { start: now, attempts, warned: true } : { ...counter, warned: true };
     report = attempts;
   }
-  return { attempts, report, changed };
+  if (counter.start !== 0) creator.anomalies.set(headline.name, counter);
+  const endsAt = counter.start === 0 ? now : counter.start + ANOMALY_WINDOW_MS;
+  return { window: { attempts, endsAt, warned: counter.warned }, report };
 }
 
-/** Keeps the ledger ordered by time (then by id), as a sorted set would. */
-function insertByTime(ledger: LedgerEntry[], entry: LedgerEntry): void {
-  let index = ledger.length;
-  while (index > 0 && isAfter(ledger[index - 1]!, entry)) index -= 1;
-  ledger.splice(index, 0, entry);
+/**
+ * Drops the state of a creator that no longer matters: admissions older than any window they could
+ * count in (the anomaly window included), closed anomaly windows, ended leases, token entries older
+ * than the token history, records past their retention. True when something is left.
+ */
+function forgetExpired(creator: CreatorState, now: number): boolean {
+  for (const [name, log] of creator.requestLogs) {
+    const newest = log.times[log.times.length - 1] ?? 0;
+    if (newest <= now - log.windowMs) creator.requestLogs.delete(name);
+  }
+  for (const [name, counter] of creator.anomalies) if (now - counter.start >= ANOMALY_WINDOW_MS) creator.anomalies.delete(name);
+  for (const [id, expiry] of creator.leases) if (expiry <= now) creator.leases.delete(id);
+  creator.tokenEntries = creator.tokenEntries.filter((entry) => entry.at > now - creator.tokenHistoryMs);
+  for (const [id, record] of creator.records) if (record.forgetAt <= now) creator.records.delete(id);
+  return (
+    creator.requestLogs.size + creator.anomalies.size + creator.leases.size + creator.tokenEntries.length + creator.records.size > 0
+  );
 }
 
-function isAfter(a: LedgerEntry, b: LedgerEntry): boolean {
-  return a.ts > b.ts || (a.ts === b.ts && memberOf(a) > memberOf(b));
-}
-
-function memberOf(entry: LedgerEntry): string {
-  return `${entry.amount}:${entry.settled ? 's' : 'r'}:${entry.id}`;
+/** The memory backend's factory (the `clock` option replaces Date.now, for tests). */
+export function memoryStore(options: { readonly clock?: () => number }): RateLimitStore {
+  return new MemoryStore(options.clock);
 }
