@@ -13,7 +13,7 @@ export interface CreatorKeys {
   readonly base: string;
   /** String: the running sums of the token windows (text; see scripts/base.lua.ts). */
   readonly state: string;
-  /** Sorted set: the token ledger (score = admission time, member = "<tokens>:<r|s>:<requestId>"). */
+  /** Sorted set: the token ledger (score = admission time, member = "<tokens>:<r|s>:<admitted at>:<requestId>"). */
   readonly ledger: string;
   /** Sorted set: in-flight leases (score = expiry, member = requestId). */
   readonly leases: string;

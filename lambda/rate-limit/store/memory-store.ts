@@ -357,7 +357,8 @@ function settleReservation(
   const expired = record.leaseExpiry <= now;
   const charge = expired ? Math.max(request.actualTokens, record.reserved) : request.actualTokens;
   creator.leases.delete(request.requestId);
-  creator.tokenEntries = creator.tokenEntries.filter((entry) => entry.settled || entry.requestId !== request.requestId);
+  const isTheReservation = (entry: TokenEntry) => !entry.settled && entry.requestId === request.requestId && entry.at === record.admittedAt;
+  creator.tokenEntries = creator.tokenEntries.filter((entry) => !isTheReservation(entry));
   creator.tokenEntries.push({ requestId: request.requestId, at: record.admittedAt, tokens: charge, settled: true });
   creator.tokenHistoryMs = Math.max(creator.tokenHistoryMs, request.tokenHistoryMs);
   record.settled = true;

@@ -61,7 +61,7 @@ end
 
 -- Writes an admission of a reservation: its tokens in the ledger and its lease.
 local function writeReservation(requestId, asked)
-  redis.call('ZADD', LEDGER, now, ledgerMember(asked.tokens, 'r', requestId))
+  redis.call('ZADD', LEDGER, now, ledgerMember(asked.tokens, 'r', now, requestId))
   redis.call('ZREMRANGEBYSCORE', LEDGER, '-inf', '(' .. integer(now - asked.tokenHistoryMs))
   redis.call('PEXPIRE', LEDGER, asked.tokenHistoryMs + TTL_MARGIN_MS)
   redis.call('ZREMRANGEBYSCORE', LEASES, '-inf', integer(now))
@@ -141,9 +141,20 @@ local function admit(asked)
       end
     end
   end
-  if admitted and asked.reserve then writeReservation(record.requestId, asked) end
+  if admitted and asked.reserve then
+    writeReservation(record.requestId, asked)
+    for i = 1, #views do
+      if views[i].policy.kind == 't' then views[i].reserved = views[i].reserved + asked.tokens end
+    end
+  end
   if admitted and record then writeAdmissionRecord(record, asked) end
-  if hasTokens then saveTokenSums(views) end
+  if hasTokens then
+    saveTokenSums(views)
+  elseif admitted and asked.reserve then
+    -- A reservation under a tier without token policies: the stored sums (of another tier) do not
+    -- count it yet; drop them, to be summed again from the ledger.
+    redis.call('DEL', TOKEN_SUMS)
+  end
 
   local reply = { 1, now, 0, 0, 0, 0, 0, 0, 0, now, 0, 0 }
   if replayOf then

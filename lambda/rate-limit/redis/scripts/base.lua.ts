@@ -18,8 +18,8 @@
  *       there are enough of them (COMPACT_MIN_ENTRIES and a quarter of the limit).
  *   token sums (string): 'name:settled:reserved:cutoff:windowMs' per token policy, joined by '|':
  *       running sums of the ledger entries newer than cutoff, advanced as entries leave the window.
- *   token ledger (sorted set): score = admission time, member = '<tokens>:<r|s>:<requestId>'
- *       (r reserved, s settled).
+ *   token ledger (sorted set): score = admission time, member =
+ *       '<tokens>:<r|s>:<admission time>:<requestId>' (r reserved, s settled).
  *   leases (sorted set): score = lease expiry, member = requestId (every unsettled reservation).
  *   records (hash): requestId -> 'admittedAt:reserved:r|s:leaseExpiry:charged:forgetAt'.
  *   record expiry index (sorted set): score = forgetAt, member = requestId.
@@ -147,10 +147,13 @@ end
 ----------------------------------------------------------------------------------------------------
 -- Tokens.
 
-local function ledgerMember(tokens, state, requestId) return integer(tokens) .. ':' .. state .. ':' .. requestId end
+-- The admission time is part of the member, so a requestId used again later never collides.
+local function ledgerMember(tokens, state, admittedAt, requestId)
+  return integer(tokens) .. ':' .. state .. ':' .. integer(admittedAt) .. ':' .. requestId
+end
 
 local function parseLedgerMember(member)
-  local tokens, state, requestId = string.match(member, '^(%d+):(%a):(.*)$')
+  local tokens, state, requestId = string.match(member, '^(%d+):(%a):%d+:(.*)$')
   return tonumber(tokens), state, requestId
 end
 
@@ -277,13 +280,11 @@ local function usageOf(view, admitted, asked)
     if next then return view.used, 0, next + windowMs end
     return view.used, 0, now
   elseif kind == 't' then
-    local reserved, oldest = view.reserved, view.oldest
-    if admitted and asked.reserve then
-      reserved = reserved + asked.tokens
-      oldest = oldest or now
-    end
-    if oldest then return view.used, reserved, oldest + windowMs end
-    return view.used, reserved, now
+    -- An admitted reservation is already in view.reserved (added before the sums were saved).
+    local oldest = view.oldest
+    if admitted and asked.reserve then oldest = oldest or now end
+    if oldest then return view.used, view.reserved, oldest + windowMs end
+    return view.used, view.reserved, now
   end
   local used, earliest = view.used, view.earliest
   if admitted and asked.reserve then

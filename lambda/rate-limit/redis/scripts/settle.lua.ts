@@ -23,8 +23,8 @@ local function settle(requestId, actualTokens, tokenHistoryMs)
   if expired and charge < reserved then charge = reserved end
 
   redis.call('ZREM', LEASES, requestId)
-  local wasReserved = redis.call('ZREM', LEDGER, ledgerMember(reserved, 'r', requestId)) == 1
-  redis.call('ZADD', LEDGER, admittedAt, ledgerMember(charge, 's', requestId))
+  local wasReserved = redis.call('ZREM', LEDGER, ledgerMember(reserved, 'r', admittedAt, requestId)) == 1
+  redis.call('ZADD', LEDGER, admittedAt, ledgerMember(charge, 's', admittedAt, requestId))
   keepFor(LEDGER, admittedAt + tokenHistoryMs + TTL_MARGIN_MS - now)
   -- Move the stored sums of every token window that still counts the admission.
   local sums, names = readTokenSums()
