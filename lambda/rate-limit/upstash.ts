@@ -4,7 +4,8 @@
  * crypto.randomUUID) and imports nothing from Node and nothing of ioredis, so it runs in edge
  * runtimes (Cloudflare Workers, Vercel Edge).
  *
- * Its createRateLimiter accepts `backend: 'upstash'` or `'memory'` (or a store). Where there is no
+ * Its createRateLimiter accepts `backend: 'upstash'` (or a store; the memory backend is in
+ * memory.ts, kept out of edge bundles). Where there is no
  * `process.env` (a Worker), pass the URL and token explicitly,
  * `createRateLimiter({ backend: 'upstash', upstash: { url, token } })`, or build the options from
  * the Worker's bindings: `createRateLimiter(rateLimiterOptionsFromEnv(env, {}, 'upstash'))`.
@@ -13,11 +14,10 @@
 import { rateLimiterFactory } from './core/create';
 import { bindDefaultRateLimiter } from './core/default-instance';
 import { upstashStore } from './redis/upstash-store';
-import { memoryStore } from './store/memory-store';
 
 export * from './public-api';
 
-export const createRateLimiter = rateLimiterFactory({ upstash: upstashStore, memory: memoryStore });
+export const createRateLimiter = rateLimiterFactory({ upstash: upstashStore });
 
 export const { checkCreatorRateLimit, getRateLimitStatus, settleCreatorUsage, resetCreatorRateLimit, getDefaultRateLimiter } =
   bindDefaultRateLimiter(createRateLimiter, 'upstash');

@@ -2,6 +2,7 @@
  * index.ts, elasticache.ts and upstash.ts export the same API; the module-level functions use a
  * limiter configured from the environment on first call (switching backends = changing the import).
  */
+import { creatorKeys } from '../../lambda/rate-limit/redis/keys';
 import { useTestServers } from '../support/backends';
 
 const servers = useTestServers();
@@ -44,7 +45,7 @@ describe('entry modules', () => {
     const decision = await library.checkCreatorRateLimit('entry-1', 'starter');
     expect(decision).toMatchObject({ limit: 50, remaining: 49 });
     expect(library.getDefaultRateLimiter().backend).toBe('elasticache');
-    expect(await servers.inspector.keys('rl:{entry-1}:*')).toContain('rl:{entry-1}:s');
+    expect(await servers.inspector.keys('rl:{entry-1}:*')).toContain(creatorKeys('entry-1').state);
     await library.getDefaultRateLimiter().close();
   });
 

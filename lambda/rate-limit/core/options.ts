@@ -60,7 +60,7 @@ export interface LimiterOptions {
 /**
  * The options of createRateLimiter: a backend with its connection, or a ready store. Each entry
  * module accepts the backends it bundles (index: all; elasticache.ts: elasticache and memory;
- * upstash.ts: upstash and memory).
+ * upstash.ts: upstash only; memory.ts: memory).
  */
 export type RateLimiterOptions = LimiterOptions &
   (
