@@ -62,6 +62,18 @@ describe('entry modules', () => {
     expect(servers.upstash.stats.httpRequests).toBeGreaterThan(0);
   });
 
+  it('upstash.ts builds a limiter from a bindings object (a Worker has no process.env)', async () => {
+    const library = load('../../lambda/rate-limit/upstash', cleanEnv);
+    const bindings = { UPSTASH_REDIS_REST_URL: servers.upstash.url, UPSTASH_REDIS_REST_TOKEN: servers.upstash.token, RATE_LIMIT_TIERS: JSON.stringify({ solo: { policies: [{ name: 'per-hour', unit: 'requests', limit: 1, windowSeconds: 3600 }] } }) };
+    const limiter = library.createRateLimiter(library.rateLimiterOptionsFromEnv(bindings, {}, 'upstash'));
+    expect(limiter.backend).toBe('upstash');
+    await expect(limiter.check('bound-1', 'solo')).resolves.toMatchObject({ limit: 1, remaining: 0 });
+    await expect(limiter.check('bound-1', 'solo')).rejects.toBeInstanceOf(library.RateLimitError);
+    // The Upstash entry bundles no other backend.
+    expect(() => library.createRateLimiter({ backend: 'elasticache', elasticache: { host: '127.0.0.1' } })).toThrow(/backend must be "upstash" in this entry module/);
+    await limiter.close();
+  });
+
   it('fails with the variables to set when nothing is configured, without throwing at import', async () => {
     const library = load('../../lambda/rate-limit', cleanEnv);
     await expect(library.checkCreatorRateLimit('x')).rejects.toThrow(/No rate-limit backend configured/);

@@ -190,7 +190,9 @@ local function tokenView(policy, stored, asked)
       if state == 'r' then view.reserved = view.reserved + tokens else view.used = view.used + tokens end
     end
   end
-  -- Page by offset, not by score: many entries can share one millisecond.
+  -- Subtract the entries that left the window since the sums were stored, up to the first one
+  -- still inside it (the oldest counted). Page by offset, not by score: many entries can share one
+  -- millisecond. A page holds 64 entries, each with its score.
   local offset = 0
   while not view.oldest do
     local page = redis.call('ZRANGEBYSCORE', LEDGER, '(' .. integer(from), '+inf', 'WITHSCORES', 'LIMIT', offset, 64)
