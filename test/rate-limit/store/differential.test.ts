@@ -31,6 +31,8 @@ const TIERS: Record<string, { policies: PolicySpec[]; leaseMs: number }> = {
     ],
     leaseMs: 3000,
   },
+  /** A window longer than the 5-minute anomaly window. */
+  patient: { policies: [{ name: 'per-10min', kind: 'requests', limit: 8, windowMs: 600_000 }], leaseMs: 4000 },
   tokensOnly: {
     policies: [
       { name: 'tokens-5s', kind: 'tokens', limit: 100, windowMs: 5000 },
@@ -40,7 +42,7 @@ const TIERS: Record<string, { policies: PolicySpec[]; leaseMs: number }> = {
   },
 };
 const TOKEN_HISTORY_MS = 5000;
-const REQUEST_POLICY_NAMES = ['per-2s', 'per-10s'];
+const REQUEST_POLICY_NAMES = ['per-2s', 'per-10s', 'per-10min'];
 const retentionOf = (tier: string) => Math.max(TIERS[tier]!.leaseMs, ...TIERS[tier]!.policies.map((policy) => policy.windowMs));
 
 const creator = fc.constantFrom('alice', 'bob');
