@@ -18,8 +18,8 @@
 import { performance } from 'node:perf_hooks';
 import type { Cluster } from 'ioredis';
 import { createRateLimiter, RateLimitError, type RateLimiter, type TierTable } from '../lambda/rate-limit';
-import { createElastiCacheClient } from '../lambda/rate-limit/backends/elasticache-client';
-import { creatorKeys } from '../lambda/rate-limit/keys';
+import { createElastiCacheClient } from '../lambda/rate-limit/redis/elasticache-client';
+import { creatorKeys } from '../lambda/rate-limit/redis/keys';
 import { parseCommandStats, parseInfo, startRedisCluster, type ClusterNode, type RedisCluster } from '../test/harness/redis-cluster';
 
 interface Scenario {

@@ -7,5 +7,5 @@
 export * from './routes';
 export * from './environment';
 export * from './metrics';
-export { DEFAULT_TIERS, DEFAULT_LEASE_SECONDS, TIER_LIMITS, parseTierTable, parseTierTableJson } from '../rate-limit/tiers';
-export type { Policy, PolicyUnit, TierDefinition, TierTable } from '../rate-limit/types';
+export { DEFAULT_TIERS, DEFAULT_LEASE_SECONDS, TIER_LIMITS, parseTierTable, parseTierTableJson } from '../rate-limit/core/tiers';
+export type { Policy, PolicyUnit, TierDefinition, TierTable } from '../rate-limit/core/types';

@@ -1,11 +1,12 @@
 /**
  * Rate-limit library. The module-level functions use a limiter configured from the environment:
- * RATE_LIMIT_BACKEND (elasticache | upstash | memory), or USE_ELASTICACHE=true, as in DESIGN.md §4.
+ * RATE_LIMIT_BACKEND (elasticache | upstash | memory), or USE_ELASTICACHE=true. This entry bundles
+ * every backend; elasticache.ts, upstash.ts and memory.ts bundle one each.
  */
-import { bindDefaultRateLimiter } from './default-instance';
+import { createRateLimiter } from './all-backends';
+import { bindDefaultRateLimiter } from './core/default-instance';
 
 export * from './exports';
 
-const bound = bindDefaultRateLimiter();
 export const { checkCreatorRateLimit, getRateLimitStatus, settleCreatorUsage, resetCreatorRateLimit, getDefaultRateLimiter } =
-  bound;
+  bindDefaultRateLimiter(createRateLimiter);

@@ -1,8 +1,8 @@
 import { RateLimitDataError, type TierTable } from '../../lambda/rate-limit';
-import { classifyBackendFailure } from '../../lambda/rate-limit/backend-failure';
-import { CircuitBreaker, CircuitOpenError } from '../../lambda/rate-limit/circuit-breaker';
-import { DeadlineExceededError } from '../../lambda/rate-limit/deadline';
-import { creatorKeyBase, creatorKeys, requestLogKey } from '../../lambda/rate-limit/keys';
+import { classifyBackendFailure } from '../../lambda/rate-limit/resilience/backend-failure';
+import { CircuitBreaker, CircuitOpenError } from '../../lambda/rate-limit/resilience/circuit-breaker';
+import { DeadlineExceededError } from '../../lambda/rate-limit/resilience/deadline';
+import { creatorKeyBase, creatorKeys, requestLogKey } from '../../lambda/rate-limit/redis/keys';
 import { REDIS_BACKENDS, uniqueKeyPrefix, useTestServers, type BackendUnderTest } from '../support/backends';
 
 const servers = useTestServers();

@@ -7,7 +7,7 @@
  * replication, see docs/cluster-mode.md).
  */
 import { RateLimitError, RateLimitUnavailableError, type RateLimiter, type TierTable } from '../../lambda/rate-limit';
-import { creatorKeys } from '../../lambda/rate-limit/keys';
+import { creatorKeys } from '../../lambda/rate-limit/redis/keys';
 import type { ClusterNode } from '../harness/redis-cluster';
 import { concurrently, sleep } from '../support/backends';
 import { commandCalls, errorCounts, resetStats, useTestCluster } from '../support/cluster';

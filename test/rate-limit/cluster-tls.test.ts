@@ -6,7 +6,7 @@
 import { lookup } from 'node:dns';
 import { Cluster } from 'ioredis';
 import { RateLimitError, RateLimitUnavailableError } from '../../lambda/rate-limit';
-import { createElastiCacheClient } from '../../lambda/rate-limit/backends/elasticache-client';
+import { createElastiCacheClient } from '../../lambda/rate-limit/redis/elasticache-client';
 import { concurrently } from '../support/backends';
 import { useTestCluster } from '../support/cluster';
 import { SINGLE } from '../support/exactness-scenarios';

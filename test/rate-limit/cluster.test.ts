@@ -4,10 +4,10 @@
  * check on the master that owns the creator's slot, and scripts loaded lazily per master.
  */
 import { RateLimitError, type TierTable } from '../../lambda/rate-limit';
-import { creatorKeys, keyList } from '../../lambda/rate-limit/keys';
+import { creatorKeys, keyList } from '../../lambda/rate-limit/redis/keys';
 import { concurrently } from '../support/backends';
 import { commandCalls, errorCounts, resetStats, useTestCluster } from '../support/cluster';
-import { conformanceScenarios } from '../support/conformance-scenarios';
+import { conformanceScenarios, reservationConformanceScenarios } from '../support/conformance-scenarios';
 import { SINGLE, exactnessScenarios } from '../support/exactness-scenarios';
 
 const testCluster = useTestCluster();
@@ -18,6 +18,7 @@ const TWENTY: TierTable = {
 
 describe('elasticache backend on a Redis Cluster: conformance', () => {
   conformanceScenarios(testCluster.limiter);
+  reservationConformanceScenarios(testCluster.limiter);
 });
 
 describe('elasticache backend on a Redis Cluster: exactness', () => {

@@ -1,5 +1,5 @@
 import { createRateLimiter, rateLimiterOptionsFromEnv, selectBackend, RateLimitConfigError, type RateLimiterOptions } from '../../lambda/rate-limit';
-import { parseAuthSecret, parseUpstashSecret } from '../../lambda/rate-limit/config';
+import { parseAuthSecret, parseUpstashSecret } from '../../lambda/rate-limit/core/env-config';
 
 describe('backend selection from the environment', () => {
   it.each([

@@ -4,10 +4,11 @@
  * REST client and an Upstash-compatible server.
  */
 import { ALL_BACKENDS, useTestServers } from '../support/backends';
-import { conformanceScenarios } from '../support/conformance-scenarios';
+import { conformanceScenarios, reservationConformanceScenarios } from '../support/conformance-scenarios';
 
 const servers = useTestServers();
 
 describe.each(ALL_BACKENDS)('%s backend', (backend) => {
   conformanceScenarios((options) => servers.limiter(backend, options));
+  reservationConformanceScenarios((options) => servers.limiter(backend, options));
 });

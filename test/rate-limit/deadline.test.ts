@@ -11,7 +11,7 @@ import {
   type RateLimiterOptions,
   type TierTable,
 } from '../../lambda/rate-limit';
-import { withDeadline, DeadlineExceededError } from '../../lambda/rate-limit/deadline';
+import { withDeadline, DeadlineExceededError } from '../../lambda/rate-limit/resilience/deadline';
 import { startRedis, type RedisProcess } from '../harness/redis-process';
 import { startUpstashCompatibleServer, type UpstashCompatibleServer } from '../harness/upstash-compatible-server';
 import { sleep } from '../support/backends';

@@ -1,5 +1,5 @@
 import { DEFAULT_TIERS, parseTierTable, parseTierTableJson, RateLimitConfigError } from '../../lambda/rate-limit';
-import { headlinePolicyIndex } from '../../lambda/rate-limit/tiers';
+import { headlinePolicyIndex } from '../../lambda/rate-limit/core/tiers';
 
 const valid = {
   starter: {

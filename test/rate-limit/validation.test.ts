@@ -4,7 +4,7 @@
  * backend, before anything is stored.
  */
 import { RateLimitInputError } from '../../lambda/rate-limit';
-import { normalizeCreatorId, validateRequestId } from '../../lambda/rate-limit/validation';
+import { normalizeCreatorId, validateRequestId } from '../../lambda/rate-limit/core/validation';
 import { ALL_BACKENDS, useTestServers, type BackendUnderTest } from '../support/backends';
 
 const servers = useTestServers();

@@ -4,8 +4,8 @@
  * to see where a creator's keys live and what each master executed.
  */
 import { createRateLimiter, type RateLimiter } from '../../lambda/rate-limit';
-import type { ElastiCacheConnectionOptions } from '../../lambda/rate-limit/backends/elasticache-client';
-import { creatorKeys } from '../../lambda/rate-limit/keys';
+import type { ElastiCacheConnectionOptions } from '../../lambda/rate-limit/redis/elasticache-client';
+import { creatorKeys } from '../../lambda/rate-limit/redis/keys';
 import {
   parseCommandStats,
   parseErrorStats,

@@ -230,3 +230,64 @@ export function conformanceScenarios(newLimiter: LimiterFactory): void {
     expect((await limiter.status('ok', 'pro')).remaining).toBe(100);
   });
 }
+
+/** Reservations and replays: the same answers on every backend (issue 13, items 2 and 8). */
+export function reservationConformanceScenarios(newLimiter: LimiterFactory): void {
+  const TIERS: TierTable = {
+    leased: {
+      policies: [
+        { name: 'tokens-1h', unit: 'tokens', limit: 1000, windowSeconds: 3600 },
+        { name: 'in-flight', unit: 'concurrent', limit: 1, leaseSeconds: 30 },
+      ],
+    },
+    metered: { policies: [{ name: 'tokens-1h', unit: 'tokens', limit: 1000, windowSeconds: 3600 }] },
+    brief: { policies: [{ name: 'per-1s', unit: 'requests', limit: 5, windowSeconds: 1 }] },
+    hourly: { policies: [{ name: 'per-hour', unit: 'requests', limit: 5, windowSeconds: 3600 }] },
+  };
+
+  it('a denial caused by unsettled reservations says so and waits at most until their lease ends', async () => {
+    const limiter = newLimiter({ tiers: TIERS, leaseSeconds: 20 });
+    const held = await limiter.check('waiter', 'metered', { tokens: 900, requestId: 'big' });
+    const denied = await expectDenied(limiter.check('waiter', 'metered', { tokens: 200 }));
+    expect(denied.reservationsInFlight).toBe(true);
+    // Not the hour until the reservation leaves the window: its 20-second lease at most.
+    expect(denied.retryAfter).toBeLessThanOrEqual(20);
+    expect(denied.reset).toBeLessThanOrEqual(held.at + 20_000);
+    // Once settled, usage alone decides: 900 charged, so 200 more does not fit for the hour.
+    await limiter.settle('waiter', 'metered', 'big', 900);
+    const byUsage = await expectDenied(limiter.check('waiter', 'metered', { tokens: 200 }));
+    expect(byUsage.reservationsInFlight).toBe(false);
+    expect(byUsage.retryAfter).toBeGreaterThan(3500);
+  });
+
+  it('a denial by the in-flight cap is caused by held leases', async () => {
+    const limiter = newLimiter({ tiers: TIERS });
+    await limiter.check('holder', 'leased', { tokens: 10, requestId: 'first' });
+    const denied = await expectDenied(limiter.check('holder', 'leased', { tokens: 10 }));
+    expect(denied).toMatchObject({ policy: 'in-flight', reservationsInFlight: true, retryAfter: 1 });
+  });
+
+  it('a replay is answered as one only within the retention, and says when it was admitted', async () => {
+    const limiter = newLimiter({ tiers: TIERS, leaseSeconds: 1 });
+    const first = await limiter.check('replayer', 'brief', { requestId: 'once' });
+    expect(first).toMatchObject({ duplicate: false });
+    expect(first.replayOf).toBeUndefined();
+    const replay = await limiter.check('replayer', 'brief', { requestId: 'once' });
+    expect(replay).toMatchObject({ duplicate: true, replayOf: { admittedAt: first.at } });
+    // Retention here: the longest of the 1 s window and the 1 s lease. After it, the id is new again.
+    await sleep(first.at + 1000 - Date.now() + 150);
+    const later = await limiter.check('replayer', 'brief', { requestId: 'once' });
+    expect(later.duplicate).toBe(false);
+    expect(later.at).toBeGreaterThanOrEqual(first.at + 1000);
+  });
+
+  it('a replay on a creator at the limit is still a replay, not a new admission', async () => {
+    const limiter = newLimiter({ tiers: TIERS });
+    const admitted = await limiter.check('full', 'hourly', { requestId: 'r-0' });
+    await admitAll(limiter, 'full', 'hourly', 4);
+    await expectDenied(limiter.check('full', 'hourly'));
+    const replay = await limiter.check('full', 'hourly', { requestId: 'r-0' });
+    expect(replay).toMatchObject({ duplicate: true, replayOf: { admittedAt: admitted.at } });
+    expect(replay.policies[0]!.used).toBe(5);
+  });
+}

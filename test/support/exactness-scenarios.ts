@@ -24,7 +24,7 @@ export function exactnessScenarios(newLimiter: LimiterFactory): void {
     expect((await limiter.status(`crowd-${run}`, 'hundred')).policies[0]!.used).toBe(100);
   });
 
-  it('admits exactly 100 when plain checks and checks with a requestId (the script\'s two paths) interleave', async () => {
+  it('admits exactly 100 when checks with and without a requestId (recorded or not) interleave', async () => {
     const limiter = newLimiter({ tiers: SINGLE, timeoutMs: 60_000 });
     const results = await concurrently(2000, (i) =>
       i % 2 === 0 ? limiter.check('mixed', 'hundred') : limiter.check('mixed', 'hundred', { requestId: `mixed-${i}` }),
@@ -34,7 +34,7 @@ export function exactnessScenarios(newLimiter: LimiterFactory): void {
     expect(results.filter((r) => r.status === 'rejected' && !(r.reason instanceof RateLimitError))).toHaveLength(0);
     const status = await limiter.status('mixed', 'hundred');
     expect(status.policies[0]!.used).toBe(100);
-    // Both paths report the same reset: when the first admission of the hour leaves it.
+    // Both kinds report the same reset: when the first admission of the hour leaves it.
     expect(status.reset).toBe(Math.min(...allowed.map((r) => (r as PromiseFulfilledResult<{ at: number }>).value.at)) + 3600_000);
   });
 

@@ -1,5 +1,5 @@
 /** The base URL of the rate-limit API, as a client may be given it. */
-import { RateLimitConfigError } from '../errors';
+import { RateLimitConfigError } from '../core/errors';
 
 const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
 

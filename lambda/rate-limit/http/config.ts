@@ -4,8 +4,8 @@
  * used for degraded answers) and AWS_REGION (signing region when the URL does not name one).
  */
 import { ENV } from '../../contract/environment';
-import { RateLimitConfigError } from '../errors';
-import { parseTierTableJson } from '../tiers';
+import { RateLimitConfigError } from '../core/errors';
+import { parseTierTableJson } from '../core/tiers';
 import { parseApiUrl } from './api-url';
 import { DEFAULT_HTTP_TIMEOUT_MS, type HttpRateLimiterOptions } from './http-rate-limiter';
 

@@ -19,12 +19,13 @@
  * service answers a repeated requestId as a replay without consuming anything.
  */
 import { randomUUID } from 'node:crypto';
-import { CircuitBreaker, type CircuitBreakerOptions } from '../circuit-breaker';
-import { DeadlineExceededError, withDeadline } from '../deadline';
-import { RateLimitConfigError, RateLimitError, RateLimitInputError, RateLimitUnavailableError } from '../errors';
-import type { RateLimiter, RateLimitLogger } from '../limiter';
-import { toPolicyStatuses } from '../policies';
-import { DEFAULT_TIERS, headlinePolicyIndex, parseTierTable } from '../tiers';
+import { CircuitBreaker, type CircuitBreakerOptions } from '../resilience/circuit-breaker';
+import { DeadlineExceededError, withDeadline } from '../resilience/deadline';
+import { RateLimitConfigError, RateLimitError, RateLimitInputError, RateLimitUnavailableError } from '../core/errors';
+import type { RateLimiter } from '../core/limiter';
+import type { RateLimitLogger } from '../core/options';
+import { toPolicyStatuses } from '../core/policies';
+import { DEFAULT_TIERS, headlinePolicyIndex, parseTierTable } from '../core/tiers';
 import type {
   CheckOptions,
   CreatorId,
@@ -34,8 +35,8 @@ import type {
   SettleResult,
   Tier,
   TierTable,
-} from '../types';
-import { normalizeCreatorId, validateRequestId, validateTokens } from '../validation';
+} from '../core/types';
+import { normalizeCreatorId, validateRequestId, validateTokens } from '../core/validation';
 import { isLoopback, parseApiUrl, regionFromApiUrl } from './api-url';
 import type { AwsCredentials, RequestSigner } from './sigv4';
 

@@ -4,7 +4,7 @@
  * a loopback gateway that verifies SigV4 as IAM authorization does and turns each request into an
  * API Gateway proxy event. Every request and answer is also checked against docs/openapi.yaml.
  */
-import { RateLimitError, RateLimitInputError } from '../../../lambda/rate-limit/errors';
+import { RateLimitError, RateLimitInputError } from '../../../lambda/rate-limit/core/errors';
 import { createHttpRateLimiter } from '../../../lambda/rate-limit/http';
 import { ROUTE_NAMES, type RouteName } from '../../../lambda/shared/routes';
 import { startRedis, type RedisProcess } from '../../harness/redis-process';

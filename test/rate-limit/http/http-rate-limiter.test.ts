@@ -7,9 +7,9 @@
  */
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { RateLimitConfigError, RateLimitError, RateLimitInputError, RateLimitUnavailableError } from '../../../lambda/rate-limit/errors';
+import { RateLimitConfigError, RateLimitError, RateLimitInputError, RateLimitUnavailableError } from '../../../lambda/rate-limit/core/errors';
 import { createHttpRateLimiter, httpOptionsFromEnv, type HttpRateLimiterOptions } from '../../../lambda/rate-limit/http';
-import { parseTierTableJson } from '../../../lambda/rate-limit/tiers';
+import { parseTierTableJson } from '../../../lambda/rate-limit/core/tiers';
 import { startDevServer, type DevServer } from '../../../scripts/dev-server';
 import { findFreePort } from '../../harness/free-port';
 import { uniqueCreator } from '../../support/http-scenarios';

@@ -2,14 +2,14 @@
  * Translating tier definitions into what a store evaluates, and store answers back into the
  * public shapes (PolicyStatus and friends).
  */
-import type { PolicySpec, PolicyUsage } from './backends/store';
+import type { PolicySpec, PolicyUsage } from '../store/store';
 import { DEFAULT_LEASE_SECONDS } from './tiers';
-import type { Policy, PolicyStatus, TierDefinition } from './types';
+import type { Policy, PolicyStatus, TierDefinition, TierTable } from './types';
 
 export function toPolicySpecs(tier: TierDefinition): PolicySpec[] {
   return tier.policies.map((policy) => ({
     name: policy.name,
-    unit: policy.unit === 'requests' ? 'r' : policy.unit === 'tokens' ? 't' : 'c',
+    kind: policy.unit,
     limit: policy.limit,
     windowMs: windowSecondsOf(policy) * 1000,
   }));
@@ -28,6 +28,17 @@ export function leaseSecondsOf(tier: TierDefinition, fallback = DEFAULT_LEASE_SE
 /** How long records are kept: long enough to replay any admission still counted, and to settle it. */
 export function retentionSecondsOf(tier: TierDefinition, leaseSeconds: number): number {
   return Math.max(leaseSeconds, ...tier.policies.map(windowSecondsOf));
+}
+
+/** How long token entries are kept: the longest token window of any tier, so usage carries across plan changes. */
+export function tokenHistorySecondsOf(tiers: TierTable): number {
+  const windows = Object.values(tiers).flatMap((tier) => tier.policies.flatMap((policy) => (policy.unit === 'tokens' ? [policy.windowSeconds] : [])));
+  return Math.max(0, ...windows);
+}
+
+/** Every request policy name of a table: a reset deletes the log of each. */
+export function requestPolicyNamesOf(tiers: TierTable): string[] {
+  return [...new Set(Object.values(tiers).flatMap((tier) => tier.policies.filter((p) => p.unit === 'requests').map((p) => p.name)))];
 }
 
 export function smallestTokenLimit(tier: TierDefinition): number | undefined {

@@ -1,15 +1,21 @@
 /**
- * Configuration from the environment (DESIGN.md section 4). The library has no AWS SDK: reading a
+ * Configuration from the environment variables (or a Worker's bindings object, which has the same
+ * names). The library has no AWS SDK: reading a
  * Secrets Manager secret or signing an IAM token is supplied by the caller as a hook (the Lambda
  * layer in lambda/shared does so); without the hook, those variables are a clear error.
  */
-import type { RedisCredentials } from './backends/elasticache-client';
+import type { RedisCredentials } from '../redis/elasticache-client';
 import { RateLimitConfigError } from './errors';
-import type { RateLimiterOptions } from './limiter';
+import type { RateLimiterOptions } from './options';
 import { parseTierTableJson } from './tiers';
 import type { BackendName, FailMode } from './types';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
+
+/** `process.env` where there is one; an empty environment in runtimes without `process` (Workers). */
+export function processEnv(): Environment {
+  return typeof process === 'undefined' ? {} : process.env;
+}
 
 export interface EnvironmentHooks {
   /** Returns the SecretString of a Secrets Manager secret. */
@@ -39,9 +45,12 @@ export function selectBackend(env: Environment): BackendName {
   );
 }
 
-/** Builds limiter options from the environment; `forceBackend` serves the per-backend entry modules. */
+/**
+ * Builds limiter options from the environment, or from any object with the same names (a Worker's
+ * bindings); `forceBackend` serves the per-backend entry modules.
+ */
 export function rateLimiterOptionsFromEnv(
-  env: Environment = process.env,
+  env: Environment = processEnv(),
   hooks: EnvironmentHooks = {},
   forceBackend?: BackendName,
 ): RateLimiterOptions {

@@ -10,7 +10,7 @@
  * denied traffic costs at most one backend call per creator, tier and second in each process.
  * Changes made by this process itself (reset, settle) drop its cached denials at once (`forget`).
  */
-import type { RateLimitErrorDetails } from './errors';
+import type { RateLimitErrorDetails } from '../core/errors';
 
 /** How long a denial may be served without asking the backend again: the coherence guarantee. */
 export const DENIAL_COHERENCE_MS = 1000;

@@ -11,13 +11,13 @@ export const DEFAULT_KEY_PREFIX = 'rl';
 export interface CreatorKeys {
   /** `<prefix>:{<escaped creator>}`: every key of the creator starts with it. */
   readonly base: string;
-  /** String: the running sums of the token windows. */
+  /** String: the running sums of the token windows (text; see scripts/base.lua.ts). */
   readonly state: string;
-  /** Sorted set: the token ledger (score = admission time, member = "<amount>:<r|s>:<requestId>"). */
+  /** Sorted set: the token ledger (score = admission time, member = "<tokens>:<r|s>:<admitted at>:<requestId>"). */
   readonly ledger: string;
   /** Sorted set: in-flight leases (score = expiry, member = requestId). */
   readonly leases: string;
-  /** Hash: reservation records by requestId, for idempotent admission and settlement. */
+  /** Hash: admission records by requestId, for replays and settlement (a record of the older 5-field format reads as unknown). */
   readonly records: string;
   /** Sorted set: when each record may be forgotten (score = expiry, member = requestId). */
   readonly recordExpiry: string;
@@ -36,7 +36,7 @@ export function creatorKeys(creatorId: string, prefix = DEFAULT_KEY_PREFIX): Cre
   const base = creatorKeyBase(creatorId, prefix);
   return {
     base,
-    state: `${base}:s`,
+    state: `${base}:ts`,
     ledger: `${base}:t`,
     leases: `${base}:l`,
     records: `${base}:r`,
@@ -45,12 +45,12 @@ export function creatorKeys(creatorId: string, prefix = DEFAULT_KEY_PREFIX): Cre
 }
 
 /**
- * The key of one request window's log. Policy names are limited to [A-Za-z0-9._-], so they cannot
- * break it. (`:w:` since the log replaced the earlier ring layout, which lived under `:q:`: a
- * deployment never reads a key written in the other layout.)
+ * The key of one request policy's log. Policy names are limited to [A-Za-z0-9._-], so they cannot
+ * break it. (`:log:` and `:ts` since the text layout replaced the binary one under `:w:` and `:s`:
+ * a deployment never misreads a key written in the other layout.)
  */
 export function requestLogKey(base: string, policyName: string): string {
-  return `${base}:w:${policyName}`;
+  return `${base}:log:${policyName}`;
 }
 
 /**

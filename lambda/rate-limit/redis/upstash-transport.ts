@@ -3,7 +3,7 @@
  * The client may be built lazily, when its URL and token come from a secret store.
  */
 import type { Redis } from '@upstash/redis';
-import type { ScriptTransport } from './redis-script-store';
+import type { ScriptTransport } from './script-store';
 
 export class UpstashTransport implements ScriptTransport {
   private client: Promise<Redis> | undefined;

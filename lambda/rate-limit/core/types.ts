@@ -77,8 +77,14 @@ export interface RateLimitDecision extends RateLimitStatus {
   readonly requestId: string;
   /** Tokens reserved against the tier's token policies (to be settled later). */
   readonly reservedTokens: number;
-  /** True when this is a replay of an earlier admission with the same `requestId`. */
+  /**
+   * True when this is a replay of an earlier admission with the same `requestId` (answered only
+   * within the tier's record retention, on the backend clock). The work was admitted before:
+   * do not perform it twice.
+   */
   readonly duplicate: boolean;
+  /** Set on a replay: when the original admission was made (backend clock, epoch ms). */
+  readonly replayOf?: { readonly admittedAt: number };
   /** True when the backend could not answer and the fail mode `open` let the request through. */
   readonly degraded: boolean;
 }

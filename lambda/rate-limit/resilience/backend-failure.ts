@@ -15,7 +15,7 @@
  */
 import { CircuitOpenError } from './circuit-breaker';
 import { DeadlineExceededError } from './deadline';
-import type { UnavailableReason } from './errors';
+import type { UnavailableReason } from '../core/errors';
 
 export interface UnavailableFailure {
   readonly kind: 'unavailable';

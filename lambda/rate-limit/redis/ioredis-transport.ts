@@ -4,7 +4,7 @@
  * class only adds "wait for the connection, bounded" and the command shapes.
  */
 import { Cluster, ReplyError, type Redis } from 'ioredis';
-import type { ScriptTransport } from './redis-script-store';
+import type { ScriptTransport } from './script-store';
 
 export type IoredisClient = Redis | Cluster;
 

@@ -2,8 +2,9 @@
  * The module-level functions of the public API, bound to a limiter created on first use from the
  * environment (so importing the library never throws, and one client serves every call).
  */
-import { rateLimiterOptionsFromEnv } from './config';
-import { createRateLimiter, type RateLimiter } from './limiter';
+import { processEnv, rateLimiterOptionsFromEnv } from './env-config';
+import type { RateLimiter } from './limiter';
+import type { RateLimiterOptions } from './options';
 import type { BackendName, CheckOptions, CreatorId, RateLimitDecision, RateLimitStatus, SettleResult, Tier } from './types';
 
 export interface BoundRateLimitFunctions {
@@ -15,9 +16,12 @@ export interface BoundRateLimitFunctions {
   getDefaultRateLimiter(): RateLimiter;
 }
 
-export function bindDefaultRateLimiter(forceBackend?: BackendName): BoundRateLimitFunctions {
+export function bindDefaultRateLimiter(
+  createRateLimiter: (options: RateLimiterOptions) => RateLimiter,
+  forceBackend?: BackendName,
+): BoundRateLimitFunctions {
   let limiter: RateLimiter | undefined;
-  const instance = (): RateLimiter => (limiter ??= createRateLimiter(rateLimiterOptionsFromEnv(process.env, {}, forceBackend)));
+  const instance = (): RateLimiter => (limiter ??= createRateLimiter(rateLimiterOptionsFromEnv(processEnv(), {}, forceBackend)));
   return {
     // async, so a configuration error surfaces as a rejection like every other failure.
     checkCreatorRateLimit: async (creatorId, tier, options) => instance().check(creatorId, tier, options),

@@ -16,6 +16,11 @@ export interface RateLimitErrorDetails {
   readonly policy: string;
   /** Every policy of the tier as the backend saw it when it denied (for RateLimit headers). */
   readonly policies?: readonly PolicyStatus[];
+  /**
+   * True when reservations that have not been settled yet (reserved tokens, held leases) are why
+   * the request is denied: `retryAfter` then ends no later than the earliest of their leases.
+   */
+  readonly reservationsInFlight?: boolean;
 }
 
 /** The creator is over a limit of their tier. Maps to HTTP 429. */
@@ -27,6 +32,8 @@ export class RateLimitError extends Error {
   readonly reset: number;
   readonly policy: string;
   readonly policies: readonly PolicyStatus[];
+  /** Unsettled reservations are why the request is denied (see RateLimitErrorDetails). */
+  readonly reservationsInFlight: boolean;
 
   constructor(details: RateLimitErrorDetails) {
     super(
@@ -38,6 +45,7 @@ export class RateLimitError extends Error {
     this.reset = details.reset;
     this.policy = details.policy;
     this.policies = details.policies ?? [];
+    this.reservationsInFlight = details.reservationsInFlight ?? false;
   }
 }
 

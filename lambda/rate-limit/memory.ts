@@ -1,0 +1,14 @@
+/**
+ * The rate-limit library bound to the in-process memory backend, for local development and tests
+ * only (state lives in one process). Same exports as index.ts.
+ */
+import { rateLimiterFactory } from './core/create';
+import { bindDefaultRateLimiter } from './core/default-instance';
+import { memoryStore } from './store/memory-store';
+
+export * from './public-api';
+
+export const createRateLimiter = rateLimiterFactory({ memory: memoryStore });
+
+export const { checkCreatorRateLimit, getRateLimitStatus, settleCreatorUsage, resetCreatorRateLimit, getDefaultRateLimiter } =
+  bindDefaultRateLimiter(createRateLimiter, 'memory');

@@ -1,0 +1,124 @@
+/**
+ * A store that runs the scripts through any Redis transport (ioredis over TCP, or the Upstash REST
+ * client). Everything backend-specific lives in the transport, the call layout in codec.ts.
+ * Web-standard APIs only (crypto.subtle for script digests), so it runs in edge runtimes.
+ */
+import type { BackendName } from '../core/types';
+import type {
+  AdmissionOutcome,
+  CheckRequest,
+  PolicySpec,
+  RateLimitStore,
+  ReserveRequest,
+  SettleOutcome,
+  SettleRequest,
+  StatusOutcome,
+  StatusRequest,
+} from '../store/store';
+import { decodeAdmission, decodeSettle, decodeStatus, encodeCheck, encodeReserve, encodeSettle, encodeStatus, type EncodeContext, type ScriptCall } from './codec';
+import { creatorKeys, DEFAULT_KEY_PREFIX, keyList } from './keys';
+import { SCRIPTS, type ScriptName } from './scripts';
+
+/** The few Redis operations a script store needs. */
+export interface ScriptTransport {
+  /** True when the transport may send one call twice (retries), so admissions must be idempotent. */
+  readonly mayResend: boolean;
+  evalsha(sha: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
+  eval(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
+  del(keys: string[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ScriptStoreOptions {
+  readonly keyPrefix?: string;
+  /** Replaces the server clock: for the differential tests only (see codec.ts). */
+  readonly testClock?: () => number;
+}
+
+/** SHA-1 digests of the scripts (the EVALSHA names), computed once per process. */
+let digests: Promise<Record<ScriptName, string>> | undefined;
+export function scriptDigests(): Promise<Record<ScriptName, string>> {
+  digests ??= (async () => {
+    const entries = await Promise.all(
+      (Object.keys(SCRIPTS) as ScriptName[]).map(async (name) => [name, await sha1Hex(SCRIPTS[name])] as const),
+    );
+    return Object.fromEntries(entries) as Record<ScriptName, string>;
+  })();
+  return digests;
+}
+
+async function sha1Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest('SHA-1', new TextEncoder().encode(text));
+  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, '0')).join('');
+}
+
+export class RedisScriptStore implements RateLimitStore {
+  private readonly keyPrefix: string;
+  private readonly testClock: (() => number) | undefined;
+
+  constructor(
+    readonly backend: BackendName,
+    private readonly transport: ScriptTransport,
+    options: ScriptStoreOptions = {},
+  ) {
+    this.keyPrefix = options.keyPrefix ?? DEFAULT_KEY_PREFIX;
+    this.testClock = options.testClock;
+  }
+
+  get mayResend(): boolean {
+    return this.transport.mayResend;
+  }
+
+  async check(request: CheckRequest): Promise<AdmissionOutcome> {
+    return decodeAdmission(await this.run(encodeCheck(request, this.context())), request.policies.length);
+  }
+
+  async reserve(request: ReserveRequest): Promise<AdmissionOutcome> {
+    return decodeAdmission(await this.run(encodeReserve(request, this.context())), request.policies.length);
+  }
+
+  async status(request: StatusRequest): Promise<StatusOutcome> {
+    return decodeStatus(await this.run(encodeStatus(request, this.context())), request.policies.length);
+  }
+
+  async settle(request: SettleRequest): Promise<SettleOutcome> {
+    return decodeSettle(await this.run(encodeSettle(request, this.context())), request.statusOf?.length ?? 0);
+  }
+
+  /**
+   * Connects and loads the scripts a request path needs, writing nothing: a status read of the
+   * tier, a check of no policy, a settle of an unknown request. (The reserve script loads on
+   * first use.)
+   */
+  async warmUp(policies: readonly PolicySpec[]): Promise<void> {
+    const creatorId = 'warm-up';
+    await this.status({ creatorId, policies });
+    await this.check({ creatorId, policies: [], anomaly: { threshold: 0, locallyDenied: 0 }, record: undefined });
+    await this.settle({ creatorId, requestId: 'warm-up', actualTokens: 0, tokenHistoryMs: 0, statusOf: undefined });
+  }
+
+  async reset(creatorId: string, requestPolicies: readonly string[]): Promise<void> {
+    await this.transport.del(keyList(creatorKeys(creatorId, this.keyPrefix), requestPolicies));
+  }
+
+  close(): Promise<void> {
+    return this.transport.close();
+  }
+
+  private context(): EncodeContext {
+    return { keyPrefix: this.keyPrefix, clockMs: this.testClock?.() };
+  }
+
+  /** EVALSHA first (one round trip once the script is cached); EVAL only when the server says NOSCRIPT. */
+  private async run({ script, keys, args }: ScriptCall): Promise<unknown> {
+    const sha = (await scriptDigests())[script];
+    return this.transport.evalsha(sha, keys, args).catch((error: unknown) => {
+      if (!isNoScript(error)) throw error;
+      return this.transport.eval(SCRIPTS[script], keys, args);
+    });
+  }
+}
+
+export function isNoScript(error: unknown): boolean {
+  return error instanceof Error && error.message.includes('NOSCRIPT');
+}

@@ -1,0 +1,104 @@
+/**
+ * Each script through the codec, on a real redis-server: the call an operation makes, and the typed
+ * outcome its reply decodes to. (The differential test compares whole sequences with the memory
+ * store; these pin down single calls and the decoder's refusals.)
+ */
+import { Redis } from 'ioredis';
+import {
+  decodeAdmission,
+  decodeSettle,
+  decodeStatus,
+  encodeCheck,
+  encodeReserve,
+  encodeSettle,
+  encodeStatus,
+  type ScriptCall,
+} from '../../../lambda/rate-limit/redis/codec';
+import { SCRIPTS } from '../../../lambda/rate-limit/redis/scripts';
+import type { PolicySpec } from '../../../lambda/rate-limit/store/store';
+import { startRedis, type RedisProcess } from '../../harness/redis-process';
+import { uniqueKeyPrefix } from '../../support/backends';
+
+const POLICIES: PolicySpec[] = [
+  { name: 'per-minute', kind: 'requests', limit: 2, windowMs: 60_000 },
+  { name: 'tokens-hour', kind: 'tokens', limit: 500, windowMs: 3_600_000 },
+  { name: 'in-flight', kind: 'concurrent', limit: 1, windowMs: 30_000 },
+];
+const NOW = 1_900_000_000_000;
+const anomaly = { threshold: 0, locallyDenied: 0 };
+
+let redis: RedisProcess;
+let client: Redis;
+
+beforeAll(async () => {
+  redis = await startRedis();
+  client = new Redis({ host: redis.host, port: redis.port });
+});
+
+afterAll(async () => {
+  client.disconnect();
+  await redis.stop();
+});
+
+function run({ script, keys, args }: ScriptCall): Promise<unknown> {
+  return client.eval(SCRIPTS[script], keys.length, ...keys, ...args);
+}
+
+it('check, reserve, status and settle each run their own script and decode to typed outcomes', async () => {
+  const context = { keyPrefix: uniqueKeyPrefix(), clockMs: NOW };
+  const creatorId = 'codec';
+  const check = encodeCheck({ creatorId, policies: POLICIES, anomaly, record: undefined }, context);
+  expect(check.script).toBe('check');
+  expect(decodeAdmission(await run(check), 3)).toEqual({
+    kind: 'admitted',
+    now: NOW,
+    reservedTokens: 0,
+    anomaly: undefined,
+    usage: [
+      { used: 1, reserved: 0, reset: NOW + 60_000 },
+      { used: 0, reserved: 0, reset: NOW },
+      { used: 0, reserved: 0, reset: NOW },
+    ],
+  });
+
+  const record = { requestId: 'job-1', retentionMs: 3_600_000, leaseMs: 30_000 };
+  const reserve = encodeReserve({ creatorId, policies: POLICIES, anomaly, record, tokens: 300, tokenHistoryMs: 3_600_000 }, { ...context, clockMs: NOW + 10 });
+  expect(reserve.script).toBe('reserve');
+  expect(decodeAdmission(await run(reserve), 3)).toMatchObject({ kind: 'admitted', reservedTokens: 300, usage: [{ used: 2 }, { reserved: 300 }, { used: 1, reset: NOW + 10 + 30_000 }] });
+
+  const replay = decodeAdmission(await run({ ...reserve, args: reserve.args.map((arg, i) => (i === 0 ? String(NOW + 20) : arg)) }), 3);
+  expect(replay).toMatchObject({ kind: 'replay', admittedAt: NOW + 10, reservedTokens: 300 });
+
+  const denied = decodeAdmission(await run(encodeCheck({ creatorId, policies: POLICIES, anomaly, record: undefined }, { ...context, clockMs: NOW + 30 })), 3);
+  expect(denied).toMatchObject({ kind: 'denied', deniedIndex: 0, retryMs: 60_000 - 30, cause: 'usage' });
+
+  const status = encodeStatus({ creatorId, policies: POLICIES }, { ...context, clockMs: NOW + 40 });
+  expect(status.script).toBe('status');
+  expect(decodeStatus(await run(status), 3)).toMatchObject({ now: NOW + 40, usage: [{ used: 2 }, { used: 0, reserved: 300 }, { used: 1 }] });
+
+  const settle = encodeSettle({ creatorId, requestId: 'job-1', actualTokens: 120, tokenHistoryMs: 3_600_000, statusOf: POLICIES }, { ...context, clockMs: NOW + 50 });
+  expect(settle.script).toBe('settle');
+  expect(decodeSettle(await run(settle), 3)).toMatchObject({
+    result: 'settled',
+    reservedTokens: 300,
+    chargedTokens: 120,
+    usage: [{ used: 2 }, { used: 120, reserved: 0 }, { used: 0 }],
+  });
+  const again = encodeSettle({ creatorId, requestId: 'job-1', actualTokens: 0, tokenHistoryMs: 3_600_000, statusOf: undefined }, { ...context, clockMs: NOW + 60 });
+  expect(decodeSettle(await run(again), 0)).toEqual({ result: 'already-settled', now: NOW + 60, reservedTokens: 300, chargedTokens: 120, usage: undefined });
+});
+
+it('without a test clock the scripts read the server clock', async () => {
+  const call = encodeStatus({ creatorId: 'clocked', policies: POLICIES }, { keyPrefix: uniqueKeyPrefix() });
+  expect(call.args[0]).toBe('');
+  const [seconds] = await client.time();
+  const { now } = decodeStatus(await run(call), 3);
+  expect(Math.abs(now - Number(seconds) * 1000)).toBeLessThan(5000);
+});
+
+it('refuses replies of the wrong shape, naming what it got', () => {
+  expect(() => decodeAdmission([1, 2, 3], 1)).toThrow(/malformed script reply: \[1,2,3\]/);
+  expect(() => decodeStatus([NOW, 'x', 0, 0], 1)).toThrow(/malformed/);
+  expect(() => decodeAdmission([7, NOW, 0, 0, 0, 0, 0, 0, 0, NOW, 0, 0], 0)).toThrow(/unknown admission outcome 7/);
+  expect(() => decodeSettle([9, NOW, 0, 0], 0)).toThrow(/unknown settle result 9/);
+});
