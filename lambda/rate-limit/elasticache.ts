@@ -6,6 +6,7 @@
  */
 import { rateLimiterFactory } from './core/create';
 import { bindDefaultRateLimiter } from './core/default-instance';
+import { processEnv, rateLimiterOptionsFromEnv } from './core/env-config';
 import { elastiCacheStore } from './redis/elasticache-store';
 import { memoryStore } from './store/memory-store';
 
@@ -14,4 +15,4 @@ export * from './public-api';
 export const createRateLimiter = rateLimiterFactory({ elasticache: elastiCacheStore, memory: memoryStore });
 
 export const { checkCreatorRateLimit, getRateLimitStatus, settleCreatorUsage, resetCreatorRateLimit, getDefaultRateLimiter } =
-  bindDefaultRateLimiter(createRateLimiter, 'elasticache');
+  bindDefaultRateLimiter(() => createRateLimiter(rateLimiterOptionsFromEnv(processEnv(), {}, 'elasticache')));

@@ -4,6 +4,7 @@
  */
 import { rateLimiterFactory } from './core/create';
 import { bindDefaultRateLimiter } from './core/default-instance';
+import { processEnv, rateLimiterOptionsFromEnv } from './core/env-config';
 import { memoryStore } from './store/memory-store';
 
 export * from './public-api';
@@ -11,4 +12,4 @@ export * from './public-api';
 export const createRateLimiter = rateLimiterFactory({ memory: memoryStore });
 
 export const { checkCreatorRateLimit, getRateLimitStatus, settleCreatorUsage, resetCreatorRateLimit, getDefaultRateLimiter } =
-  bindDefaultRateLimiter(createRateLimiter, 'memory');
+  bindDefaultRateLimiter(() => createRateLimiter(rateLimiterOptionsFromEnv(processEnv(), {}, 'memory')));

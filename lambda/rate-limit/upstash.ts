@@ -13,6 +13,7 @@
  */
 import { rateLimiterFactory } from './core/create';
 import { bindDefaultRateLimiter } from './core/default-instance';
+import { processEnv, rateLimiterOptionsFromEnv } from './core/env-config';
 import { upstashStore } from './redis/upstash-store';
 
 export * from './public-api';
@@ -20,4 +21,4 @@ export * from './public-api';
 export const createRateLimiter = rateLimiterFactory({ upstash: upstashStore });
 
 export const { checkCreatorRateLimit, getRateLimitStatus, settleCreatorUsage, resetCreatorRateLimit, getDefaultRateLimiter } =
-  bindDefaultRateLimiter(createRateLimiter, 'upstash');
+  bindDefaultRateLimiter(() => createRateLimiter(rateLimiterOptionsFromEnv(processEnv(), {}, 'upstash')));

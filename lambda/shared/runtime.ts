@@ -18,7 +18,7 @@ import { currentInvocation } from './invocation';
 import {
   rateLimiterOptionsFromEnv,
   type AnomalyReport,
-  type BackendName,
+  type LimiterBackendName,
   type EnvironmentHooks,
   type RateLimiter,
   type RateLimiterFactory,
@@ -46,7 +46,7 @@ export interface ApiRuntime {
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** The configured backend, or undefined when the configuration is invalid. */
-  readonly backend: BackendName | undefined;
+  readonly backend: LimiterBackendName | undefined;
   /** Resolves once warm-up has finished; rejects with the configuration error if there is one. */
   limiter(): Promise<RateLimiter>;
   /** Closes the backend client (the local server and tests; Lambda simply freezes). */

@@ -8,7 +8,7 @@ import type { RedisCredentials } from '../redis/elasticache-client';
 import { RateLimitConfigError } from './errors';
 import type { RateLimiterOptions } from './options';
 import { parseTierTableJson } from './tiers';
-import type { BackendName, FailMode } from './types';
+import type { BackendName, FailMode, LimiterBackendName } from './types';
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
@@ -24,16 +24,16 @@ export interface EnvironmentHooks {
   readonly iamAuthToken?: (user: string) => Promise<string>;
 }
 
-const BACKENDS: readonly BackendName[] = ['elasticache', 'upstash', 'memory'];
+const BACKENDS: readonly LimiterBackendName[] = ['elasticache', 'upstash', 'memory', 'http'];
 const MAX_TIMEOUT_MS = 60_000;
 
-export function selectBackend(env: Environment): BackendName {
+export function selectBackend(env: Environment): LimiterBackendName {
   const explicit = env.RATE_LIMIT_BACKEND?.trim();
   if (explicit) {
     if (!(BACKENDS as readonly string[]).includes(explicit)) {
       throw new RateLimitConfigError(`RATE_LIMIT_BACKEND must be one of ${BACKENDS.join(', ')}, got "${explicit}"`);
     }
-    return explicit as BackendName;
+    return explicit as LimiterBackendName;
   }
   if (booleanVariable(env, 'USE_ELASTICACHE')) return 'elasticache';
   // The old system's default import was the Upstash one: keep that when Upstash is configured.
@@ -55,6 +55,10 @@ export function rateLimiterOptionsFromEnv(
   forceBackend?: BackendName,
 ): RateLimiterOptions {
   const backend = forceBackend ?? selectBackend(env);
+  if (backend === 'http') {
+    // The http backend is a client of the deployed API, not a store: the default entry builds it.
+    throw new RateLimitConfigError('RATE_LIMIT_BACKEND=http is built by rateLimiterFromEnv of lambda/rate-limit (or lambda/rate-limit/http)');
+  }
   const common = {
     failMode: failModeVariable(env),
     timeoutMs: integerVariable(env, 'RATE_LIMIT_TIMEOUT_MS', 1, MAX_TIMEOUT_MS),
