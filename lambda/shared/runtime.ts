@@ -1,6 +1,6 @@
 /**
- * The rate limiter of an execution environment: built once from the environment (DESIGN.md
- * section 4) when the function initialises, warmed up during init (connection opened, admission
+ * The rate limiter of an execution environment: built once from the environment
+ * (docs/design.md#environment) when the function initialises, warmed up during init (connection opened, admission
  * script loaded), and reused by every invocation.
  *
  * The runtime is the same for every backend: it receives the `createRateLimiter` of the library

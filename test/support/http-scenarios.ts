@@ -1,5 +1,5 @@
 /**
- * The HTTP API's scenarios (DESIGN.md section 5), written once against an abstract transport:
+ * The HTTP API's scenarios (docs/design.md#http-api), written once against an abstract transport:
  * handler tests deliver each call as an API Gateway event, the local-server tests send it over
  * real HTTP. Both must give the same answers.
  */
