@@ -6,11 +6,15 @@
  */
 import { rateLimiterFactory } from './core/create';
 import { bindDefaultRateLimiter } from './core/default-instance';
-import { processEnv, rateLimiterOptionsFromEnv } from './core/env-config';
+import { optionsFromEnv, processEnv } from './core/env-config';
+import { elastiCacheFromEnv } from './redis/elasticache-env';
 import { elastiCacheStore } from './redis/elasticache-store';
 import { memoryStore } from './store/memory-store';
 
 export * from './public-api';
+
+/** Limiter options from the environment, or from a bindings object with the same names. */
+export const rateLimiterOptionsFromEnv = optionsFromEnv({ elasticache: elastiCacheFromEnv });
 
 export const createRateLimiter = rateLimiterFactory({ elasticache: elastiCacheStore, memory: memoryStore });
 

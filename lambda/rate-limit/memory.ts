@@ -4,10 +4,13 @@
  */
 import { rateLimiterFactory } from './core/create';
 import { bindDefaultRateLimiter } from './core/default-instance';
-import { processEnv, rateLimiterOptionsFromEnv } from './core/env-config';
+import { optionsFromEnv, processEnv } from './core/env-config';
 import { memoryStore } from './store/memory-store';
 
 export * from './public-api';
+
+/** Limiter options from the environment, or from a bindings object with the same names. */
+export const rateLimiterOptionsFromEnv = optionsFromEnv({});
 
 export const createRateLimiter = rateLimiterFactory({ memory: memoryStore });
 

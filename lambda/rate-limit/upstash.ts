@@ -13,10 +13,14 @@
  */
 import { rateLimiterFactory } from './core/create';
 import { bindDefaultRateLimiter } from './core/default-instance';
-import { processEnv, rateLimiterOptionsFromEnv } from './core/env-config';
+import { optionsFromEnv, processEnv } from './core/env-config';
+import { upstashFromEnv } from './redis/upstash-env';
 import { upstashStore } from './redis/upstash-store';
 
 export * from './public-api';
+
+/** Limiter options from the environment, or from a bindings object with the same names. */
+export const rateLimiterOptionsFromEnv = optionsFromEnv({ upstash: upstashFromEnv });
 
 export const createRateLimiter = rateLimiterFactory({ upstash: upstashStore });
 

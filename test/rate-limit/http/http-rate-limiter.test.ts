@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { RateLimitConfigError, RateLimitError, RateLimitInputError, RateLimitUnavailableError } from '../../../lambda/rate-limit/core/errors';
 import { createHttpRateLimiter, httpOptionsFromEnv, type HttpRateLimiterOptions } from '../../../lambda/rate-limit/http';
 import { parseTierTableJson } from '../../../lambda/rate-limit/core/tiers';
-import { createRateLimiter, rateLimiterFromEnv } from '../../../lambda/rate-limit';
+import { createRateLimiter, rateLimiterFromEnv } from '../../../lambda/rate-limit/all-backends';
 import { startDevServer, type DevServer } from '../../../scripts/dev-server';
 import { findFreePort } from '../../harness/free-port';
 import { uniqueCreator } from '../../support/http-scenarios';
