@@ -7,6 +7,19 @@ import { REDIS_BACKENDS, uniqueKeyPrefix, useTestServers, type BackendUnderTest 
 
 const servers = useTestServers();
 
+/** A call through the breaker, the way the limiter makes one: enter, await, then report. */
+async function run<T>(breaker: CircuitBreaker, call: () => Promise<T>): Promise<T> {
+  const isProbe = breaker.enter();
+  try {
+    const result = await call();
+    breaker.succeeded(isProbe);
+    return result;
+  } catch (error) {
+    breaker.failed(isProbe, error instanceof Error ? error.message : String(error));
+    throw error;
+  }
+}
+
 const fail = () => Promise.reject(new Error('down'));
 const succeed = () => Promise.resolve('ok');
 
@@ -14,39 +27,39 @@ describe('CircuitBreaker', () => {
   it('opens after the threshold of consecutive failures and then fails without calling', async () => {
     let now = 0;
     const breaker = new CircuitBreaker({ failureThreshold: 3, cooldownMs: 500, clock: () => now });
-    for (let i = 0; i < 3; i += 1) await expect(breaker.run(fail)).rejects.toThrow('down');
+    for (let i = 0; i < 3; i += 1) await expect(run(breaker, fail)).rejects.toThrow('down');
     expect(breaker.current).toBe('open');
     const call = jest.fn(succeed);
-    await expect(breaker.run(call)).rejects.toBeInstanceOf(CircuitOpenError);
+    await expect(run(breaker, call)).rejects.toBeInstanceOf(CircuitOpenError);
     expect(call).not.toHaveBeenCalled();
     now = 499;
-    await expect(breaker.run(call)).rejects.toThrow(/next probe in 1 ms/);
+    await expect(run(breaker, call)).rejects.toThrow(/next probe in 1 ms/);
   });
 
   it('a success resets the count of consecutive failures', async () => {
     const breaker = new CircuitBreaker({ failureThreshold: 2, clock: () => 0 });
-    await expect(breaker.run(fail)).rejects.toThrow();
-    await breaker.run(succeed);
-    await expect(breaker.run(fail)).rejects.toThrow();
+    await expect(run(breaker, fail)).rejects.toThrow();
+    await run(breaker, succeed);
+    await expect(run(breaker, fail)).rejects.toThrow();
     expect(breaker.current).toBe('closed');
   });
 
   it('lets one probe through after the cool-down: success closes, failure reopens', async () => {
     let now = 0;
     const breaker = new CircuitBreaker({ failureThreshold: 1, cooldownMs: 100, clock: () => now });
-    await expect(breaker.run(fail)).rejects.toThrow();
+    await expect(run(breaker, fail)).rejects.toThrow();
     now = 100;
     expect(breaker.current).toBe('half-open');
     let release!: () => void;
-    const probe = breaker.run(() => new Promise<string>((resolve) => (release = () => resolve('probe'))));
-    await expect(breaker.run(succeed)).rejects.toBeInstanceOf(CircuitOpenError); // one probe at a time
+    const probe = run(breaker, () => new Promise<string>((resolve) => (release = () => resolve('probe'))));
+    await expect(run(breaker, succeed)).rejects.toBeInstanceOf(CircuitOpenError); // one probe at a time
     release();
     await expect(probe).resolves.toBe('probe');
     expect(breaker.current).toBe('closed');
 
-    await expect(breaker.run(fail)).rejects.toThrow();
+    await expect(run(breaker, fail)).rejects.toThrow();
     now = 200;
-    await expect(breaker.run(fail)).rejects.toThrow('down');
+    await expect(run(breaker, fail)).rejects.toThrow('down');
     expect(breaker.current).toBe('open');
   });
 });

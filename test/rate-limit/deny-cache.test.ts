@@ -136,20 +136,21 @@ describe('DenyCache', () => {
     const cache = new DenyCache(3, () => 0);
     for (const id of ['a', 'b', 'c', 'd']) cache.remember(id, 'pro', denialUntil(1000));
     expect(cache.size).toBe(3);
-    expect(cache.match('a', 'pro', false, 0)).toBeUndefined();
-    expect(cache.match('d', 'pro', false, 0)).toBeDefined();
+    expect(cache.consult('a', 'pro', true, false, 0)).toBe(0); // dropped: nothing cached
+    expect(cache.consult('d', 'pro', true, false, 0)).toMatchObject({ policy: 'p' });
   });
 
   it('covers only the checks the denial applies to', () => {
     const cache = new DenyCache(10, () => 0);
     cache.remember('t', 'pro', denialUntil(1000, 'tokens', 500));
-    expect(cache.match('t', 'pro', true, 499)).toBeUndefined();
-    expect(cache.match('t', 'pro', true, 500)).toBeDefined();
-    expect(cache.match('t', 'pro', false, 0)).toBeUndefined();
+    // Not covered: a number (the count to report) sends the check to the backend.
+    expect(cache.consult('t', 'pro', true, true, 499)).toBe(0);
+    expect(cache.consult('t', 'pro', true, true, 500)).toMatchObject({ unit: 'tokens' });
+    expect(cache.consult('t', 'pro', true, false, 0)).toBe(1);
     cache.remember('c', 'pro', denialUntil(1000, 'concurrent'));
-    expect(cache.match('c', 'pro', false, 0)).toBeUndefined();
-    expect(cache.match('c', 'pro', true, 0)).toBeDefined();
-    expect(cache.match('c', 'business', true, 0)).toBeUndefined();
+    expect(cache.consult('c', 'pro', true, false, 0)).toBe(0);
+    expect(cache.consult('c', 'pro', true, true, 0)).toMatchObject({ unit: 'concurrent' });
+    expect(cache.consult('c', 'business', true, true, 0)).toBe(0);
   });
 
   it('expires exactly at `until` and hands over the count of denials it served', () => {
@@ -157,21 +158,20 @@ describe('DenyCache', () => {
     const cache = new DenyCache(10, () => now);
     cache.remember('x', 'pro', denialUntil(1000));
     now = 999;
-    expect(cache.match('x', 'pro', false, 0)).toBeDefined();
-    expect(cache.match('x', 'pro', false, 0)).toBeDefined();
+    expect(cache.consult('x', 'pro', true, false, 0)).toMatchObject({ policy: 'p' });
+    expect(cache.consult('x', 'pro', true, false, 0)).toMatchObject({ policy: 'p' });
     now = 1000;
-    expect(cache.match('x', 'pro', false, 0)).toBeUndefined();
-    expect(cache.takeServed('x', 'pro')).toBe(2);
+    // Expired: the check goes to the backend carrying the 2 denials served locally.
+    expect(cache.consult('x', 'pro', true, false, 0)).toBe(2);
     expect(cache.size).toBe(0);
   });
 
   it('lets one check through when serving locally would cross the anomaly threshold unreported', () => {
     const cache = new DenyCache(10, () => 0);
     cache.remember('n', 'pro', { ...denialUntil(1000), anomaly: { attempts: 8, threshold: 10, endsAt: 300_000, warned: false } });
-    expect(cache.match('n', 'pro', false, 0)).toBeDefined(); // attempt 9
-    expect(cache.match('n', 'pro', false, 0)).toBeDefined(); // attempt 10
-    expect(cache.match('n', 'pro', false, 0)).toBeUndefined(); // 11 > 10: to the backend
-    expect(cache.takeServed('n', 'pro')).toBe(2);
+    expect(cache.consult('n', 'pro', true, false, 0)).toMatchObject({ policy: 'p' }); // attempt 9
+    expect(cache.consult('n', 'pro', true, false, 0)).toMatchObject({ policy: 'p' }); // attempt 10
+    expect(cache.consult('n', 'pro', true, false, 0)).toBe(2); // 11 > 10: to the backend, with the 2 served
   });
 
   it('consult answers a check in one lookup: the covering denial, or else the count to report', () => {
@@ -185,7 +185,7 @@ describe('DenyCache', () => {
     expect(cache.consult('t', 'pro', true, true, 500)).toMatchObject({ unit: 'tokens' });
     // A check that may not be served locally (caller requestId) still collects the count.
     expect(cache.consult('t', 'pro', false, true, 500)).toBe(1);
-    expect(cache.takeServed('t', 'pro')).toBe(0);
+    expect(cache.consult('t', 'pro', false, true, 500)).toBe(0); // the count was handed over once
   });
 });
 

@@ -53,22 +53,10 @@ export class CircuitBreaker {
     return this.state;
   }
 
-  async run<T>(call: () => Promise<T>): Promise<T> {
-    const isProbe = this.enter();
-    try {
-      const result = await call();
-      this.succeeded(isProbe);
-      return result;
-    } catch (error) {
-      this.failed(isProbe, error instanceof Error ? error.message : String(error));
-      throw error;
-    }
-  }
-
   /**
-   * The three steps of `run`, for callers that await the call themselves (one promise less on a
-   * hot path). `enter` throws CircuitOpenError when no call may go through; otherwise it tells
-   * whether this call is the half-open probe, which `succeeded` or `failed` must then be given.
+   * A call goes through the breaker in three steps, around the caller's own await: `enter` throws
+   * CircuitOpenError when no call may go through; otherwise it tells whether this call is the
+   * half-open probe, which `succeeded` or `failed` must then be given.
    */
   enter(): boolean {
     const state = this.current;

@@ -100,21 +100,10 @@ export class DenyCache {
   }
 
   /**
-   * The cached denial that covers this check, if any. A request-window denial covers every check;
-   * a token denial covers reservations at least as large; an in-flight denial covers reservations.
+   * The cached denial that covers this check, if any, counting it as served. A request-window
+   * denial covers every check; a token denial covers reservations at least as large; an in-flight
+   * denial covers reservations.
    */
-  match(creatorId: string, tier: string, reserve: boolean, tokens: number): CachedDenial | undefined {
-    const entry = this.entries.get(cacheKey(creatorId, tier));
-    return entry && this.serve(entry, reserve, tokens);
-  }
-
-  /** Takes the count of locally served denials for a creator's next backend call. */
-  takeServed(creatorId: string, tier: string): number {
-    const key = cacheKey(creatorId, tier);
-    const entry = this.entries.get(key);
-    return entry ? this.take(key, entry) : 0;
-  }
-
   private serve(entry: Entry, reserve: boolean, tokens: number): CachedDenial | undefined {
     if (entry.denial.until <= this.clock() || this.isStale(entry)) {
       return undefined; // expired: left in place so its served count reaches the next backend call
