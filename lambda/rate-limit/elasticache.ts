@@ -13,5 +13,5 @@ export * from './public-api';
 
 export const createRateLimiter = rateLimiterFactory({ elasticache: elastiCacheStore, memory: memoryStore });
 
-export const { checkCreatorRateLimit, getRateLimitStatus, settleCreatorUsage, resetCreatorRateLimit, getDefaultRateLimiter } =
+export const { checkCreatorRateLimit, getRateLimitStatus, settleCreatorUsage, resetCreatorRateLimit, getDefaultRateLimiter, setCreatorOverride, getCreatorOverride, removeCreatorOverride } =
   bindDefaultRateLimiter(createRateLimiter, 'elasticache');

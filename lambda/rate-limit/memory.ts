@@ -10,5 +10,5 @@ export * from './public-api';
 
 export const createRateLimiter = rateLimiterFactory({ memory: memoryStore });
 
-export const { checkCreatorRateLimit, getRateLimitStatus, settleCreatorUsage, resetCreatorRateLimit, getDefaultRateLimiter } =
+export const { checkCreatorRateLimit, getRateLimitStatus, settleCreatorUsage, resetCreatorRateLimit, getDefaultRateLimiter, setCreatorOverride, getCreatorOverride, removeCreatorOverride } =
   bindDefaultRateLimiter(createRateLimiter, 'memory');

@@ -19,5 +19,5 @@ export * from './public-api';
 
 export const createRateLimiter = rateLimiterFactory({ upstash: upstashStore });
 
-export const { checkCreatorRateLimit, getRateLimitStatus, settleCreatorUsage, resetCreatorRateLimit, getDefaultRateLimiter } =
+export const { checkCreatorRateLimit, getRateLimitStatus, settleCreatorUsage, resetCreatorRateLimit, getDefaultRateLimiter, setCreatorOverride, getCreatorOverride, removeCreatorOverride } =
   bindDefaultRateLimiter(createRateLimiter, 'upstash');

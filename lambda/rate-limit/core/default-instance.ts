@@ -5,13 +5,27 @@
 import { processEnv, rateLimiterOptionsFromEnv } from './env-config';
 import type { RateLimiter } from './limiter';
 import type { RateLimiterOptions } from './options';
-import type { BackendName, CheckOptions, CreatorId, RateLimitDecision, RateLimitStatus, SettleResult, Tier } from './types';
+import type {
+  BackendName,
+  CheckOptions,
+  CreatorId,
+  CreatorOverride,
+  CreatorOverrideInput,
+  RateLimitDecision,
+  RateLimitStatus,
+  SettleResult,
+  Tier,
+} from './types';
 
 export interface BoundRateLimitFunctions {
   checkCreatorRateLimit(creatorId: CreatorId, tier?: Tier, options?: CheckOptions): Promise<RateLimitDecision>;
   getRateLimitStatus(creatorId: CreatorId, tier?: Tier): Promise<RateLimitStatus>;
   settleCreatorUsage(creatorId: CreatorId, tier: Tier, requestId: string, actualTokens: number): Promise<SettleResult>;
   resetCreatorRateLimit(creatorId: CreatorId): Promise<void>;
+  /** Per-creator limits at runtime (administrative): see RateLimiter.setOverride. */
+  setCreatorOverride(creatorId: CreatorId, override: CreatorOverrideInput): Promise<CreatorOverride>;
+  getCreatorOverride(creatorId: CreatorId): Promise<CreatorOverride | undefined>;
+  removeCreatorOverride(creatorId: CreatorId): Promise<boolean>;
   /** The limiter behind these functions (created on first call). */
   getDefaultRateLimiter(): RateLimiter;
 }
@@ -28,6 +42,9 @@ export function bindDefaultRateLimiter(
     getRateLimitStatus: async (creatorId, tier) => instance().status(creatorId, tier),
     settleCreatorUsage: async (creatorId, tier, requestId, actualTokens) => instance().settle(creatorId, tier, requestId, actualTokens),
     resetCreatorRateLimit: async (creatorId) => instance().reset(creatorId),
+    setCreatorOverride: async (creatorId, override) => instance().setOverride(creatorId, override),
+    getCreatorOverride: async (creatorId) => instance().getOverride(creatorId),
+    removeCreatorOverride: async (creatorId) => instance().removeOverride(creatorId),
     getDefaultRateLimiter: instance,
   };
 }
