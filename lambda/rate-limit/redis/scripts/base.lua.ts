@@ -61,9 +61,19 @@ for i = 1, tonumber(ARGV[2]) do
 end
 local OP_ARG = 3 + #policies * 5
 
--- The creator's override, when one is in force: its limits replace the policies' of the same name.
+-- One MGET reads the override and every request log (as many commands as a single GET would
+-- cost): the override adds no command to a check. readLog takes the logs from here.
+local prefetchedLogs = {}
 if #policies > 0 then
-  local text = redis.call('GET', OVERRIDE)
+  local keys = { OVERRIDE }
+  for i = 1, #policies do
+    if policies[i].key then keys[#keys + 1] = policies[i].key end
+  end
+  local values = redis.call('MGET', unpack(keys))
+  for i = 2, #keys do prefetchedLogs[keys[i]] = values[i] end
+
+  -- The creator's override, when one is in force: its limits replace the policies' of the same name.
+  local text = values[1]
   local expiresAt, limits = nil, nil
   if text then expiresAt, limits = string.match(text, '^(%d+)|%d+|([^|]*)|') end
   if expiresAt and (tonumber(expiresAt) == 0 or tonumber(expiresAt) > now) then
@@ -93,8 +103,9 @@ local function numberAt(text, index)
   return tonumber(string.sub(text, from, from + TIME_DIGITS - 1))
 end
 
+-- A log as the MGET above read it (the scripts read each log once, before writing any).
 local function readLog(key)
-  local text = redis.call('GET', key)
+  local text = prefetchedLogs[key]
   local log = { key = key, text = text, count = 0, expiresAt = 0, anomaly = { start = 0, attempts = 0, warned = 0 } }
   if text then
     log.count = #text / TIME_DIGITS - LOG_HEADER_FIELDS
