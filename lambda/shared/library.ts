@@ -24,6 +24,7 @@ export {
   type RateLimiter,
   type RateLimitLogger,
   type RateLimitStatus,
+  type ShadowDenialReport,
   type TierDefinition,
 } from '../rate-limit/exports';
 

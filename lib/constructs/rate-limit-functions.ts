@@ -12,12 +12,12 @@ import { RateLimitFunction } from './rate-limit-function';
  */
 const MAX_TIERS_JSON_BYTES = 3072;
 
-/** One handler per backend and route: `lambda/handlers/<backend>/<route name>.ts`, exporting `handler`. */
+/** One handler per backend and route: `lambda/handlers/<backend>/<route name, kebab-case>.ts`, exporting `handler`. */
 const HANDLERS_DIR = path.join(__dirname, '..', '..', 'lambda', 'handlers');
 
 export function handlerEntry(route: RouteName, backend: 'elasticache' | 'upstash'): string {
   // Each backend has its own entries, so a function's bundle carries only its backend's client.
-  return path.join(HANDLERS_DIR, backend, `${route}.ts`);
+  return path.join(HANDLERS_DIR, backend, `${route.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}.ts`);
 }
 
 export interface RateLimitFunctionsProps {
@@ -60,7 +60,7 @@ export interface RateLimitFunctionsProps {
   /**
    * Reserved concurrency per function; it bounds Redis connections (one client per execution
    * environment).
-   * @default { check: 50, settle: 50, status: 20, reset: 5 }
+   * @default { check: 50, settle: 50, status: 20, reset: 5, setOverride: 2, getOverride: 2, removeOverride: 2 }
    */
   readonly reservedConcurrency?: Readonly<Partial<Record<RouteName, number>>>;
   /**
@@ -79,6 +79,9 @@ const DEFAULT_RESERVED_CONCURRENCY: Readonly<Record<RouteName, number>> = {
   settle: 50,
   status: 20,
   reset: 5,
+  setOverride: 2,
+  getOverride: 2,
+  removeOverride: 2,
 };
 
 /**
