@@ -7,7 +7,7 @@
  * limit (413) and JSON routes called with another Content-Type (415).
  *
  *   PORT              port to listen on (default 3000; 0 picks a free one)
- *   RATE_LIMIT_*, ELASTICACHE_*, UPSTASH_*   as deployed (DESIGN.md section 4); with no backend
+ *   RATE_LIMIT_*, ELASTICACHE_*, UPSTASH_*   as deployed (docs/design.md#environment); with no backend
  *                     configured, the embedded memory backend is used.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

@@ -1,3 +1,3 @@
 /** The library's exports without the module-level functions (the Lambda handlers import this). */
 export * from './public-api';
-export { createRateLimiter } from './all-backends';
+export { createRateLimiter, rateLimiterOptionsFromEnv, type HttpBackendOptions } from './all-backends';

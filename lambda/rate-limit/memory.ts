@@ -4,11 +4,15 @@
  */
 import { rateLimiterFactory } from './core/create';
 import { bindDefaultRateLimiter } from './core/default-instance';
+import { optionsFromEnv, processEnv } from './core/env-config';
 import { memoryStore } from './store/memory-store';
 
 export * from './public-api';
 
+/** Limiter options from the environment, or from a bindings object with the same names. */
+export const rateLimiterOptionsFromEnv = optionsFromEnv({});
+
 export const createRateLimiter = rateLimiterFactory({ memory: memoryStore });
 
 export const { checkCreatorRateLimit, getRateLimitStatus, settleCreatorUsage, resetCreatorRateLimit, getDefaultRateLimiter, setCreatorOverride, getCreatorOverride, removeCreatorOverride } =
-  bindDefaultRateLimiter(createRateLimiter, 'memory');
+  bindDefaultRateLimiter(() => createRateLimiter(rateLimiterOptionsFromEnv(processEnv(), {}, 'memory')));

@@ -13,11 +13,16 @@
  */
 import { rateLimiterFactory } from './core/create';
 import { bindDefaultRateLimiter } from './core/default-instance';
+import { optionsFromEnv, processEnv } from './core/env-config';
+import { upstashFromEnv } from './redis/upstash-env';
 import { upstashStore } from './redis/upstash-store';
 
 export * from './public-api';
 
+/** Limiter options from the environment, or from a bindings object with the same names. */
+export const rateLimiterOptionsFromEnv = optionsFromEnv({ upstash: upstashFromEnv });
+
 export const createRateLimiter = rateLimiterFactory({ upstash: upstashStore });
 
 export const { checkCreatorRateLimit, getRateLimitStatus, settleCreatorUsage, resetCreatorRateLimit, getDefaultRateLimiter, setCreatorOverride, getCreatorOverride, removeCreatorOverride } =
-  bindDefaultRateLimiter(createRateLimiter, 'upstash');
+  bindDefaultRateLimiter(() => createRateLimiter(rateLimiterOptionsFromEnv(processEnv(), {}, 'upstash')));

@@ -6,7 +6,7 @@
  * one log line per request, and publishing the invocation's metrics before returning. An
  * operation only parses its input, calls the library and shapes the 200.
  *
- * Status mapping (DESIGN.md section 5):
+ * Status mapping (docs/design.md#http-api):
  *   RateLimitError            -> 429 problem+json, Retry-After, rate-limit headers
  *   RateLimitInputError       -> 400 naming the field (as do this layer's own BadRequestErrors,
  *                                unknown query parameters included)

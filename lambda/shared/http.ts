@@ -134,12 +134,15 @@ export function tooManyRequests(error: RateLimitError, tier: TierDefinition | un
       type: PROBLEM_TYPE.quotaExceeded,
       title: 'Rate limit exceeded',
       status: 429,
-      detail: `Policy "${error.policy}" allows ${error.limit}; retry after ${error.retryAfter} s.`,
+      detail: error.reservationsInFlight
+        ? `Policy "${error.policy}" allows ${error.limit}, and reservations still in flight hold part of it; retry after ${error.retryAfter} s, or sooner once they settle.`
+        : `Policy "${error.policy}" allows ${error.limit}; retry after ${error.retryAfter} s.`,
       retryAfter: error.retryAfter,
       limit: error.limit,
       remaining: error.remaining,
       reset: error.reset,
       policy: error.policy,
+      ...(error.reservationsInFlight ? { reservationsInFlight: true } : {}),
       'violated-policies': [error.policy],
     },
     deniedHeaders(error, tier),

@@ -19,6 +19,7 @@ export {
   rateLimiterOptionsFromEnv,
   type AnomalyReport,
   type BackendName,
+  type LimiterBackendName,
   type EnvironmentHooks,
   type PolicyStatus,
   type RateLimiter,

@@ -1,6 +1,6 @@
 /**
- * The rate limiter of an execution environment: built once from the environment (DESIGN.md
- * section 4) when the function initialises, warmed up during init (connection opened, admission
+ * The rate limiter of an execution environment: built once from the environment
+ * (docs/design.md#environment) when the function initialises, warmed up during init (connection opened, admission
  * script loaded), and reused by every invocation.
  *
  * The runtime is the same for every backend: it receives the `createRateLimiter` of the library
@@ -19,7 +19,7 @@ import { currentInvocation } from './invocation';
 import {
   rateLimiterOptionsFromEnv,
   type AnomalyReport,
-  type BackendName,
+  type LimiterBackendName,
   type EnvironmentHooks,
   type RateLimiter,
   type RateLimiterFactory,
@@ -48,7 +48,7 @@ export interface ApiRuntime {
   readonly logger: Logger;
   readonly metrics: Metrics;
   /** The configured backend, or undefined when the configuration is invalid. */
-  readonly backend: BackendName | undefined;
+  readonly backend: LimiterBackendName | undefined;
   /** Resolves once warm-up has finished; rejects with the configuration error if there is one. */
   limiter(): Promise<RateLimiter>;
   /** Closes the backend client (the local server and tests; Lambda simply freezes). */

@@ -1,5 +1,5 @@
 /**
- * Request shapes of the HTTP API (DESIGN.md section 5): which fields a body or query string has,
+ * Request shapes of the HTTP API (docs/design.md#http-api): which fields a body or query string has,
  * which are required, and their JSON types.
  *
  * They check structure and JSON types only: what a creator id, tier, token count or request id may

@@ -1,6 +1,6 @@
 /**
  * Which backend the local server runs on. With none of the variables that select a backend
- * (DESIGN.md section 4), it uses the embedded memory backend and says so. Deployed functions never
+ * (docs/design.md#environment), it uses the embedded memory backend and says so. Deployed functions never
  * do this: there, no backend is a configuration error.
  */
 import type { Environment } from '../../lambda/shared/limiter';

@@ -1,6 +1,6 @@
 /**
- * Command line of `npm run doctor`. Flags overlay the environment the functions use (DESIGN §4
- * variables), so one parser, the library's, decides what is configured.
+ * Command line of `npm run doctor`. Flags overlay the environment the functions use (the variables of
+ * docs/design.md#environment), so one parser, the library's, decides what is configured.
  */
 export interface DoctorArguments {
   /** The environment with the flags applied. */

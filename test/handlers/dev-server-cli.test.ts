@@ -108,7 +108,7 @@ it('prints the URL, the embedded memory backend and a curl example that works; C
   expect(cli.output()).toContain('SIGINT received, stopping.');
 });
 
-it('uses a real Redis when the environment of DESIGN.md section 4 says so', async () => {
+it('uses a real Redis when the environment (docs/design.md#environment) says so', async () => {
   redis = await startRedis();
   const port = await findFreePort();
   const cli = startCli(

@@ -1,5 +1,6 @@
 import { createRateLimiter, rateLimiterOptionsFromEnv, selectBackend, RateLimitConfigError, type RateLimiterOptions } from '../../lambda/rate-limit';
-import { parseAuthSecret, parseUpstashSecret } from '../../lambda/rate-limit/core/env-config';
+import { parseAuthSecret } from '../../lambda/rate-limit/redis/elasticache-env';
+import { parseUpstashSecret } from '../../lambda/rate-limit/redis/upstash-env';
 
 describe('backend selection from the environment', () => {
   it.each([
@@ -20,7 +21,7 @@ describe('backend selection from the environment', () => {
   });
 
   it.each([
-    [{ RATE_LIMIT_BACKEND: 'redis' }, /RATE_LIMIT_BACKEND must be one of elasticache, upstash, memory, got "redis"/],
+    [{ RATE_LIMIT_BACKEND: 'redis' }, /RATE_LIMIT_BACKEND must be one of elasticache, upstash, memory, http, got "redis"/],
     [{ USE_ELASTICACHE: 'yes' }, /USE_ELASTICACHE must be "true" or "false"/],
     [{ RATE_LIMIT_BACKEND: 'elasticache' }, /ELASTICACHE_REDIS_HOST is required/],
     [{ RATE_LIMIT_BACKEND: 'elasticache', ELASTICACHE_REDIS_HOST: 'h', ELASTICACHE_REDIS_PORT: '70000' }, /ELASTICACHE_REDIS_PORT must be an integer from 1 to 65535/],

@@ -1,5 +1,5 @@
 /**
- * The HTTP API's scenarios (DESIGN.md section 5), written once against an abstract transport:
+ * The HTTP API's scenarios (docs/design.md#http-api), written once against an abstract transport:
  * handler tests deliver each call as an API Gateway event, the local-server tests send it over
  * real HTTP. Both must give the same answers.
  */
@@ -142,7 +142,8 @@ export function defineApiScenarios(harness: () => ScenarioHarness): void {
       expectJson(first, 200);
       expect(first.body).toMatchObject({ requestId, reservedTokens: 600, duplicate: false });
       const replay = await api(post('/v1/check', { creatorId, tier: 'tiny', tokens: 600, requestId }));
-      expect(replay.body).toMatchObject({ requestId, duplicate: true, remaining: 2 });
+      expect(replay.body).toMatchObject({ requestId, duplicate: true, remaining: 2, replayOf: { admittedAt: first.body.at } });
+      expect(first.body.replayOf).toBeUndefined();
 
       const settled = await api(post('/v1/settle', { creatorId, tier: 'tiny', requestId, tokens: 250 }));
       expectJson(settled, 200);
@@ -156,6 +157,23 @@ export function defineApiScenarios(harness: () => ScenarioHarness): void {
       const unknown = await api(post('/v1/settle', { creatorId, tier: 'tiny', requestId: 'never-made', tokens: 1 }));
       expectJson(unknown, 200);
       expect(unknown.body.outcome).toBe('unknown');
+    });
+
+    it('a denial caused by unsettled reservations says so and waits no longer than their lease', async () => {
+      const creatorId = uniqueCreator('in-flight');
+      const held = await api(post('/v1/check', { creatorId, tier: 'tiny', tokens: 700 }));
+      expectJson(held, 200);
+      const denied = await api(post('/v1/check', { creatorId, tier: 'tiny', tokens: 400 }));
+      expectProblem(denied, 429);
+      expect(denied.body).toMatchObject({ policy: 'tokens-per-day', reservationsInFlight: true });
+      expect(denied.body.detail).toMatch(/reservations still in flight/);
+      // The tier's lease is 30 s: the wait is bounded by it, not by the day-long window.
+      expect(Number(denied.headers['retry-after'])).toBeGreaterThanOrEqual(1);
+      expect(Number(denied.headers['retry-after'])).toBeLessThanOrEqual(30);
+
+      const settled = await api(post('/v1/settle', { creatorId, tier: 'tiny', requestId: held.body.requestId, tokens: 100 }));
+      expect(settled.body.outcome).toBe('settled');
+      expectJson(await api(post('/v1/check', { creatorId, tier: 'tiny', tokens: 400 })), 200);
     });
 
     it('accepts a body with a charset in its content type and extra headers', async () => {

@@ -2,20 +2,8 @@
  * The module-level functions of the public API, bound to a limiter created on first use from the
  * environment (so importing the library never throws, and one client serves every call).
  */
-import { processEnv, rateLimiterOptionsFromEnv } from './env-config';
 import type { RateLimiter } from './limiter';
-import type { RateLimiterOptions } from './options';
-import type {
-  BackendName,
-  CheckOptions,
-  CreatorId,
-  CreatorOverride,
-  CreatorOverrideInput,
-  RateLimitDecision,
-  RateLimitStatus,
-  SettleResult,
-  Tier,
-} from './types';
+import type { CheckOptions, CreatorId, CreatorOverride, CreatorOverrideInput, RateLimitDecision, RateLimitStatus, SettleResult, Tier } from './types';
 
 export interface BoundRateLimitFunctions {
   checkCreatorRateLimit(creatorId: CreatorId, tier?: Tier, options?: CheckOptions): Promise<RateLimitDecision>;
@@ -30,12 +18,10 @@ export interface BoundRateLimitFunctions {
   getDefaultRateLimiter(): RateLimiter;
 }
 
-export function bindDefaultRateLimiter(
-  createRateLimiter: (options: RateLimiterOptions) => RateLimiter,
-  forceBackend?: BackendName,
-): BoundRateLimitFunctions {
+/** `fromEnvironment` builds the entry's limiter from the environment, on the first call. */
+export function bindDefaultRateLimiter(fromEnvironment: () => RateLimiter): BoundRateLimitFunctions {
   let limiter: RateLimiter | undefined;
-  const instance = (): RateLimiter => (limiter ??= createRateLimiter(rateLimiterOptionsFromEnv(processEnv(), {}, forceBackend)));
+  const instance = (): RateLimiter => (limiter ??= fromEnvironment());
   return {
     // async, so a configuration error surfaces as a rejection like every other failure.
     checkCreatorRateLimit: async (creatorId, tier, options) => instance().check(creatorId, tier, options),

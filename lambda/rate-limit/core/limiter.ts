@@ -16,7 +16,7 @@ import { tierPlanner, type TierPlan } from './tier-plans';
 import { DEFAULT_LEASE_SECONDS, DEFAULT_TIERS, parseTierTable } from './tiers';
 import type {
   AnomalyReport,
-  BackendName,
+  LimiterBackendName,
   CheckOptions,
   CreatorId,
   CreatorOverride,
@@ -36,7 +36,7 @@ import { normalizeCreatorId, resolveTier, validateRequestId, validateTokens } fr
 const ANOMALY_WINDOW_SECONDS = 300;
 
 export interface RateLimiter {
-  readonly backend: BackendName;
+  readonly backend: LimiterBackendName;
   readonly tiers: TierTable;
   /** Admits one request (reserving `tokens` when given) or throws RateLimitError. */
   check(creatorId: CreatorId, tier?: Tier, options?: CheckOptions): Promise<RateLimitDecision>;

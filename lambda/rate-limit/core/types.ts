@@ -178,3 +178,5 @@ export interface AnomalyReport {
 
 export type FailMode = 'closed' | 'open';
 export type BackendName = 'elasticache' | 'upstash' | 'memory';
+/** What answers a limiter: a store's backend, or `http`, the deployed API (lambda/rate-limit/http). */
+export type LimiterBackendName = BackendName | 'http';

@@ -1,5 +1,5 @@
 /**
- * The http backend's options from the environment (DESIGN.md section 4): RATE_LIMIT_API_URL,
+ * The http backend's options from the environment (docs/design.md#environment): RATE_LIMIT_API_URL,
  * RATE_LIMIT_TIMEOUT_MS, RATE_LIMIT_FAIL_MODE, RATE_LIMIT_TIERS (the table reported as `tiers` and
  * used for degraded answers) and AWS_REGION (signing region when the URL does not name one).
  */

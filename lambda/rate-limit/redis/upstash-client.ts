@@ -1,7 +1,7 @@
 /**
  * Builds the official @upstash/redis client with bounded time and no hidden retries.
  */
-import { Redis } from '@upstash/redis';
+import { Redis } from '@upstash/redis/cloudflare';
 
 export interface UpstashCredentials {
   readonly url: string;

@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net';
 import { RateLimitConfigError, RateLimitError, RateLimitInputError, RateLimitUnavailableError } from '../../../lambda/rate-limit/core/errors';
 import { createHttpRateLimiter, httpOptionsFromEnv, type HttpRateLimiterOptions } from '../../../lambda/rate-limit/http';
 import { parseTierTableJson } from '../../../lambda/rate-limit/core/tiers';
+import { createRateLimiter, rateLimiterFromEnv } from '../../../lambda/rate-limit/all-backends';
 import { startDevServer, type DevServer } from '../../../scripts/dev-server';
 import { findFreePort } from '../../harness/free-port';
 import { uniqueCreator } from '../../support/http-scenarios';
@@ -302,5 +303,23 @@ describe('configuration', () => {
     expect(() => httpOptionsFromEnv({ RATE_LIMIT_API_URL: 'https://a.example', RATE_LIMIT_FAIL_MODE: 'maybe' })).toThrow(/RATE_LIMIT_FAIL_MODE/);
     expect(() => createHttpRateLimiter({ url: 'http://127.0.0.1:1', timeoutMs: 0 })).toThrow(RateLimitConfigError);
     expect(() => createHttpRateLimiter({ url: 'https://user:pw@a.example/prod', region: 'us-east-1' })).toThrow(/credentials/);
+  });
+});
+
+describe('the library entry', () => {
+  it('createRateLimiter({ backend: "http" }) and RATE_LIMIT_BACKEND=http answer through the API, exactly', async () => {
+    const creatorId = uniqueCreator('entry');
+    const explicit = createRateLimiter({ backend: 'http', failMode: 'closed', http: { url: api.url, tiers: TEST_TIERS, logger: quiet } });
+    const fromEnv = rateLimiterFromEnv({ RATE_LIMIT_BACKEND: 'http', RATE_LIMIT_API_URL: api.url, RATE_LIMIT_TIERS: TEST_TIERS_JSON });
+    expect([explicit.backend, fromEnv.backend]).toEqual(['http', 'http']);
+    // 60 concurrent checks through two clients of one API: the tier's 50 per hour, no more.
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 60 }, (_, i) => (i % 2 === 0 ? explicit : fromEnv).check(creatorId, 'starter')),
+    );
+    expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(50);
+    const rejections = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []));
+    expect(rejections.filter((reason) => !(reason instanceof RateLimitError))).toEqual([]);
+    await expect(fromEnv.status(creatorId, 'starter')).resolves.toMatchObject({ limit: 50, remaining: 0 });
+    await Promise.all([explicit.close(), fromEnv.close()]);
   });
 });

@@ -94,7 +94,6 @@ local function keepFor(key, ms)
   if redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, ms) end
 end
 
-----------------------------------------------------------------------------------------------------
 -- Request logs.
 
 -- The index-th number (0-based) of a log's text.
@@ -175,7 +174,6 @@ local function saveLog(view, admit, anomaly, anomalyChanged)
   end
 end
 
-----------------------------------------------------------------------------------------------------
 -- Tokens.
 
 -- The admission time is part of the member, so a requestId used again later never collides.
@@ -270,7 +268,6 @@ local function tokenView(policy, stored, asked)
   return view
 end
 
-----------------------------------------------------------------------------------------------------
 -- Leases (the in-flight cap): only reservations are held to it. A slot frees whenever a request
 -- settles, which cannot be predicted: a denial suggests polling soon, never later than the
 -- earliest lease ends.
@@ -286,7 +283,6 @@ local function leaseView(policy, asked)
   return view
 end
 
-----------------------------------------------------------------------------------------------------
 -- Every policy of the tier, evaluated without writing anything.
 local function viewPolicies(asked)
   local views, tokenSums = {}, nil
