@@ -12,12 +12,12 @@ import { RateLimitFunction } from './rate-limit-function';
  */
 const MAX_TIERS_JSON_BYTES = 3072;
 
-/** One handler per backend and route: `lambda/handlers/<backend>/<route name, kebab-case>.ts`, exporting `handler`. */
+/** One handler per backend and route: `lambda/handlers/<backend>/<route name>.ts`, exporting `handler`. */
 const HANDLERS_DIR = path.join(__dirname, '..', '..', 'lambda', 'handlers');
 
 export function handlerEntry(route: RouteName, backend: 'elasticache' | 'upstash'): string {
   // Each backend has its own entries, so a function's bundle carries only its backend's client.
-  return path.join(HANDLERS_DIR, backend, `${route.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`)}.ts`);
+  return path.join(HANDLERS_DIR, backend, `${route}.ts`);
 }
 
 export interface RateLimitFunctionsProps {
