@@ -1,6 +1,6 @@
 /**
  * The removeOverride function for any backend: RATE_LIMIT_BACKEND chooses it at run time, so every
- * backend's client is bundled. lambda/handlers/<backend>/remove-override.ts carries only the one a stack uses.
+ * backend's client is bundled. lambda/handlers/<backend>/removeOverride.ts carries only the one a stack uses.
  */
 import { createRateLimiter } from '../rate-limit';
 import { lambdaHandler } from '../shared/api-handler';
