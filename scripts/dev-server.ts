@@ -1,5 +1,5 @@
 /**
- * Local API server (`npm start`): serves the four routes of the HTTP API on 127.0.0.1 by turning
+ * Local API server (`npm start`): serves every route of the HTTP API on 127.0.0.1 by turning
  * each HTTP request into an API Gateway proxy event and calling the same handler code that runs
  * in Lambda. All routes share one runtime, hence one backend client. Before a handler runs, the
  * server refuses what API Gateway would refuse or never forward: cross-site browser requests

@@ -16,6 +16,11 @@ export const METRIC = Object.freeze({
   unavailable: 'Unavailable',
   /** The library reported a creator exceeding the anomaly threshold. */
   anomaly: 'Anomaly',
+  /**
+   * A shadow policy would have denied an admitted check; published per policy (dimensions
+   * {service, policy}; policy names come from the tier table, so the cardinality is bounded).
+   */
+  shadowDenied: 'ShadowDenied',
   /** Duration of one library call that reached the backend, in milliseconds. */
   backendLatency: 'BackendLatency',
 } as const);
@@ -23,4 +28,4 @@ export const METRIC = Object.freeze({
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 
 /** Every data point carries {service}; when the request's tier is known, also {service, tier}. */
-export const METRIC_DIMENSIONS = Object.freeze({ service: 'service', tier: 'tier' } as const);
+export const METRIC_DIMENSIONS = Object.freeze({ service: 'service', tier: 'tier', policy: 'policy' } as const);

@@ -5,7 +5,7 @@
  * import this module, so they cannot drift apart (test/contract checks the synthesized API too).
  */
 
-export const ROUTE_NAMES = ['check', 'settle', 'status', 'reset'] as const;
+export const ROUTE_NAMES = ['check', 'settle', 'status', 'reset', 'setOverride', 'getOverride', 'removeOverride'] as const;
 export type RouteName = (typeof ROUTE_NAMES)[number];
 
 export type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
@@ -61,6 +61,33 @@ export const ROUTES: Readonly<Record<RouteName, RouteContract>> = Object.freeze(
     jsonBody: true,
     administrative: true,
     queryParameters: [],
+  },
+  setOverride: {
+    name: 'setOverride',
+    method: 'PUT',
+    resource: '/v1/overrides/{creatorId}',
+    description: "Sets a creator's limits at runtime, administrative (PUT /v1/overrides/{creatorId})",
+    jsonBody: true,
+    administrative: true,
+    queryParameters: ['tier'],
+  },
+  getOverride: {
+    name: 'getOverride',
+    method: 'GET',
+    resource: '/v1/overrides/{creatorId}',
+    description: "Reads a creator's override, administrative (GET /v1/overrides/{creatorId})",
+    jsonBody: false,
+    administrative: true,
+    queryParameters: ['tier'],
+  },
+  removeOverride: {
+    name: 'removeOverride',
+    method: 'DELETE',
+    resource: '/v1/overrides/{creatorId}',
+    description: "Removes a creator's override, administrative (DELETE /v1/overrides/{creatorId})",
+    jsonBody: false,
+    administrative: true,
+    queryParameters: ['tier'],
   },
 });
 

@@ -18,5 +18,5 @@ export const rateLimiterOptionsFromEnv = optionsFromEnv({ elasticache: elastiCac
 
 export const createRateLimiter = rateLimiterFactory({ elasticache: elastiCacheStore, memory: memoryStore });
 
-export const { checkCreatorRateLimit, getRateLimitStatus, settleCreatorUsage, resetCreatorRateLimit, getDefaultRateLimiter } =
+export const { checkCreatorRateLimit, getRateLimitStatus, settleCreatorUsage, resetCreatorRateLimit, getDefaultRateLimiter, setCreatorOverride, getCreatorOverride, removeCreatorOverride } =
   bindDefaultRateLimiter(() => createRateLimiter(rateLimiterOptionsFromEnv(processEnv(), {}, 'elasticache')));

@@ -8,5 +8,5 @@ import { bindDefaultRateLimiter } from './core/default-instance';
 
 export * from './exports';
 
-export const { checkCreatorRateLimit, getRateLimitStatus, settleCreatorUsage, resetCreatorRateLimit, getDefaultRateLimiter } =
+export const { checkCreatorRateLimit, getRateLimitStatus, settleCreatorUsage, resetCreatorRateLimit, getDefaultRateLimiter, setCreatorOverride, getCreatorOverride, removeCreatorOverride } =
   bindDefaultRateLimiter(() => rateLimiterFromEnv());

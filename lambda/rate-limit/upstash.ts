@@ -24,5 +24,5 @@ export const rateLimiterOptionsFromEnv = optionsFromEnv({ upstash: upstashFromEn
 
 export const createRateLimiter = rateLimiterFactory({ upstash: upstashStore });
 
-export const { checkCreatorRateLimit, getRateLimitStatus, settleCreatorUsage, resetCreatorRateLimit, getDefaultRateLimiter } =
+export const { checkCreatorRateLimit, getRateLimitStatus, settleCreatorUsage, resetCreatorRateLimit, getDefaultRateLimiter, setCreatorOverride, getCreatorOverride, removeCreatorOverride } =
   bindDefaultRateLimiter(() => createRateLimiter(rateLimiterOptionsFromEnv(processEnv(), {}, 'upstash')));

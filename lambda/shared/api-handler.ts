@@ -56,6 +56,8 @@ export interface OperationContext {
   /** Runs one library call that may reach the backend, recording BackendLatency when it did. */
   readonly call: <T>(operation: () => Promise<T>) => Promise<T>;
   readonly count: (metric: typeof METRIC.allowed | typeof METRIC.degraded) => void;
+  /** Logs an administrative change with who made it (the caller's IAM principal) and the request's correlation id. */
+  readonly audit: (message: string, fields: Record<string, unknown>) => void;
 }
 
 export interface Operation {
@@ -90,7 +92,7 @@ export function createApiHandler(operation: Operation, runtime: ApiRuntime): Api
           rejectUnknownQueryParameters(request, route.queryParameters);
           const limiter = await runtime.limiter();
           tiers = limiter.tiers;
-          response = await operation.run(operationContext(request, limiter, invocation));
+          response = await operation.run(operationContext(request, limiter, invocation, runtime));
         }
       } catch (error) {
         failure = error;
@@ -127,7 +129,7 @@ function servesRoute(resource: string, request: ApiRequest): boolean {
   }
 }
 
-function operationContext(request: ApiRequest, limiter: RateLimiter, invocation: Invocation): OperationContext {
+function operationContext(request: ApiRequest, limiter: RateLimiter, invocation: Invocation, runtime: ApiRuntime): OperationContext {
   // Without API Gateway's pathParameters (hand-made events), take them from the path.
   const pathParameters =
     Object.keys(request.pathParameters).length > 0 || request.resource !== undefined
@@ -155,6 +157,9 @@ function operationContext(request: ApiRequest, limiter: RateLimiter, invocation:
     },
     count(metric) {
       invocation.metrics.push(countOf(metric));
+    },
+    audit(message, fields) {
+      runtime.logger.info(message, { audit: { ...fields, caller: request.caller ?? 'unsigned' }, correlation_id: invocation.correlationId, route: invocation.route });
     },
   };
 }

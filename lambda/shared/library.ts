@@ -25,6 +25,7 @@ export {
   type RateLimiter,
   type RateLimitLogger,
   type RateLimitStatus,
+  type ShadowDenialReport,
   type TierDefinition,
 } from '../rate-limit/exports';
 

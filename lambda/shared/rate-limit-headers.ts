@@ -13,6 +13,9 @@
  *   is the whole number of seconds (rounded up) until the next unit of that policy frees up; 0
  *   when nothing is counted, i.e. the full quota is available.
  *
+ * Shadow policies never deny, so they are left out: a client must not slow down for them. Limits
+ * are the ones the backend applied (a creator's override included).
+ *
  * Compatibility headers describe one policy: the tier's headline policy on a 200, the policy that
  * denied on a 429. `X-RateLimit-Reset` is an epoch time in seconds (rounded up), as GitHub sends
  * it; the library's `reset` is the same instant in milliseconds.
@@ -58,11 +61,12 @@ function epochSeconds(ms: number): number {
 
 /** Headers of a 200 that carries current usage (check decision, status). */
 export function statusHeaders(status: RateLimitStatus): Headers {
+  const enforcing = status.policies.filter((policy) => !policy.shadow);
   return {
-    'RateLimit-Policy': status.policies
+    'RateLimit-Policy': enforcing
       .map((policy) => policyItem({ name: policy.name, unit: policy.unit, limit: policy.limit, seconds: policy.windowSeconds }))
       .join(', '),
-    RateLimit: status.policies
+    RateLimit: enforcing
       .map((policy) => `${sfString(policy.name)};r=${policy.remaining};t=${secondsUntil(policy.reset, status.at)}`)
       .join(', '),
     'X-RateLimit-Limit': String(status.limit),
@@ -78,7 +82,8 @@ export function statusHeaders(status: RateLimitStatus): Headers {
  */
 export function deniedHeaders(error: RateLimitError, tier: TierDefinition | undefined, nowMs = Date.now()): Headers {
   const deniedItem = `${sfString(error.policy)};r=0;t=${error.retryAfter}`;
-  const items = error.policies.map((policy) =>
+  const enforcing = error.policies.filter((policy) => !policy.shadow);
+  const items = enforcing.map((policy) =>
     policy.name === error.policy ? deniedItem : `${sfString(policy.name)};r=${policy.remaining};t=${secondsUntil(policy.reset, nowMs)}`,
   );
   const headers: Headers = {
@@ -88,19 +93,18 @@ export function deniedHeaders(error: RateLimitError, tier: TierDefinition | unde
     'X-RateLimit-Remaining': '0',
     'X-RateLimit-Reset': String(epochSeconds(error.reset)),
   };
-  const policies = tier?.policies ?? [];
-  headers['RateLimit-Policy'] =
-    policies.length > 0
-      ? policies
-          .map((policy) =>
-            policyItem({
-              name: policy.name,
-              unit: policy.unit,
-              limit: policy.limit,
-              seconds: policy.unit === 'concurrent' ? policy.leaseSeconds : policy.windowSeconds,
-            }),
-          )
-          .join(', ')
-      : `${sfString(error.policy)};q=${error.limit}`;
+  // The limits the backend applied when the error has them (an override included), else the tier's.
+  const policies: PolicyShape[] =
+    enforcing.length > 0
+      ? enforcing.map((policy) => ({ name: policy.name, unit: policy.unit, limit: policy.limit, seconds: policy.windowSeconds }))
+      : (tier?.policies ?? [])
+          .filter((policy) => policy.mode !== 'shadow')
+          .map((policy) => ({
+            name: policy.name,
+            unit: policy.unit,
+            limit: policy.limit,
+            seconds: policy.unit === 'concurrent' ? policy.leaseSeconds : policy.windowSeconds,
+          }));
+  headers['RateLimit-Policy'] = policies.length > 0 ? policies.map(policyItem).join(', ') : `${sfString(error.policy)};q=${error.limit}`;
   return headers;
 }

@@ -33,6 +33,11 @@ export interface ApiRequest {
   readonly body: string | null;
   readonly isBase64Encoded: boolean;
   readonly requestId: string | undefined;
+  /**
+   * Who called, as API Gateway's IAM authorization established it (the caller's IAM principal ARN,
+   * else its caller id); undefined for unsigned calls (the local server). Audit logs record it.
+   */
+  readonly caller: string | undefined;
 }
 
 export function parseEvent(event: unknown): ApiRequest {
@@ -41,7 +46,11 @@ export function parseEvent(event: unknown): ApiRequest {
   const [first, ...more] = envelopeErrors(raw);
   if (first) throw new BadRequestError(first.field, first.detail, more);
   const text = (field: string): string | undefined => (raw[field] as string | null | undefined) ?? undefined;
-  const requestContext = raw.requestContext as { requestId?: string | null } | null | undefined;
+  const requestContext = raw.requestContext as
+    | { requestId?: string | null; identity?: { userArn?: string | null; caller?: string | null } | null }
+    | null
+    | undefined;
+  const identity = isObject(requestContext?.identity) ? requestContext.identity : undefined;
   return {
     method: raw.httpMethod as string,
     resource: text('resource'),
@@ -51,6 +60,7 @@ export function parseEvent(event: unknown): ApiRequest {
     body: text('body') ?? null,
     isBase64Encoded: raw.isBase64Encoded === true,
     requestId: requestContext?.requestId ?? undefined,
+    caller: [identity?.userArn, identity?.caller].find(isString),
   };
 }
 

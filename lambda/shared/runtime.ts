@@ -12,8 +12,9 @@
  * that fails to start.
  */
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { Metrics } from '@aws-lambda-powertools/metrics';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { DEFAULT_TIMEOUT_MS, ENV } from '../contract/environment';
+import { METRIC_DIMENSIONS } from '../contract/metrics';
 import { currentInvocation } from './invocation';
 import {
   rateLimiterOptionsFromEnv,
@@ -23,6 +24,7 @@ import {
   type RateLimiter,
   type RateLimiterFactory,
   type RateLimitLogger,
+  type ShadowDenialReport,
 } from './library';
 import { getLogger, registerSecret } from './logger';
 import { countOf, getMetrics, METRIC, publishInvocationMetrics } from './metrics';
@@ -94,6 +96,7 @@ export function createApiRuntime(options: ApiRuntimeOptions): ApiRuntime {
       ...limiterOptions,
       logger: libraryLogger(logger),
       onAnomaly: (report) => reportAnomaly(logger, metrics, report),
+      onShadowDenial: (report) => reportShadowDenial(logger, metrics, report),
     });
   } catch (error) {
     configError = error instanceof Error ? error : new Error(String(error));
@@ -162,6 +165,21 @@ function reportAnomaly(logger: Logger, metrics: Metrics, report: AnomalyReport):
   } else {
     // Not expected (the library reports anomalies from inside a check), but never lose one.
     publishInvocationMetrics(metrics, [countOf(METRIC.anomaly)], undefined);
+  }
+}
+
+/**
+ * A shadow policy would have denied: a structured log line, and a ShadowDenied data point in its
+ * own EMF record with the {service, policy} dimensions (policy names come from the tier table).
+ */
+function reportShadowDenial(logger: Logger, metrics: Metrics, report: ShadowDenialReport): void {
+  logger.info('rate-limit shadow policy would have denied', { shadow: { ...report }, ...correlation() });
+  try {
+    metrics.addDimension(METRIC_DIMENSIONS.policy, report.policy);
+    metrics.addMetric(METRIC.shadowDenied, MetricUnit.Count, 1);
+    metrics.publishStoredMetrics();
+  } catch (error) {
+    logger.error('could not publish metrics', { error, ...correlation() });
   }
 }
 

@@ -106,6 +106,17 @@ export const SettleBody = shape(
  */
 export const ResetBody = shape({ creatorId: required(creatorId), tier: optional(tier) }, { strict: true });
 
+const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const policyLimits: JsonType<Record<string, unknown>> = { expected: 'an object mapping policy names to { "limit": <integer> }', accepts: isPlainObject };
+const epochMs: JsonType<number> = { expected: 'a number (epoch milliseconds)', accepts: isNumber };
+const reason: JsonType<string> = { expected: 'a string', accepts: isString };
+
+/**
+ * PUT /v1/overrides/{creatorId}. The names, limits, expiry and reason are checked by the library
+ * (it knows the tier table), naming the field, e.g. `policies.requests-per-hour.limit`.
+ */
+export const OverrideBody = shape({ policies: required(policyLimits), expiresAt: optional(epochMs), reason: required(reason) }, { strict: true });
+
 /** GET /v1/status/{creatorId}?tier=... (unknown parameters are refused for every route, by the route table) */
 export const StatusQuery = shape({ tier: optional(tier) }, { strict: false });
 

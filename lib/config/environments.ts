@@ -37,7 +37,7 @@ export const STAGING: EnvironmentConfig = {
   functions: {
     memorySizeMb: 256,
     timeoutSeconds: 5,
-    reservedConcurrency: { check: 20, settle: 20, status: 10, reset: 2 },
+    reservedConcurrency: { check: 20, settle: 20, status: 10, reset: 2, setOverride: 1, getOverride: 1, removeOverride: 1 },
     checkProvisionedConcurrency: 0,
     logRetentionDays: 14,
   },
@@ -88,7 +88,7 @@ export const PRODUCTION: EnvironmentConfig = {
   functions: {
     memorySizeMb: 256,
     timeoutSeconds: 5,
-    reservedConcurrency: { check: 50, settle: 50, status: 20, reset: 5 },
+    reservedConcurrency: { check: 50, settle: 50, status: 20, reset: 5, setOverride: 2, getOverride: 2, removeOverride: 2 },
     // Check is the hot path of every AI request; keep a few VPC environments warm.
     checkProvisionedConcurrency: 5,
     logRetentionDays: 30,

@@ -60,7 +60,7 @@ export interface RateLimitFunctionsProps {
   /**
    * Reserved concurrency per function; it bounds Redis connections (one client per execution
    * environment).
-   * @default { check: 50, settle: 50, status: 20, reset: 5 }
+   * @default { check: 50, settle: 50, status: 20, reset: 5, setOverride: 2, getOverride: 2, removeOverride: 2 }
    */
   readonly reservedConcurrency?: Readonly<Partial<Record<RouteName, number>>>;
   /**
@@ -79,6 +79,9 @@ const DEFAULT_RESERVED_CONCURRENCY: Readonly<Record<RouteName, number>> = {
   settle: 50,
   status: 20,
   reset: 5,
+  setOverride: 2,
+  getOverride: 2,
+  removeOverride: 2,
 };
 
 /**

@@ -48,7 +48,12 @@ const concretePath = (route: RouteContract): string => route.resource.replace(/\
 /** A well-formed request for the route, with `query` appended. */
 function eventFor(route: RouteContract, query = '') {
   const creatorId = uniqueCreator(`contract-${route.name}`);
-  const body = route.jsonBody ? { creatorId, tier: 'pro', ...(route.name === 'settle' ? { requestId: 'r', tokens: 0 } : {}) } : undefined;
+  const body =
+    route.name === 'setOverride'
+      ? { policies: { 'requests-per-hour': { limit: 5 } }, reason: 'contract test' }
+      : route.jsonBody
+        ? { creatorId, tier: 'pro', ...(route.name === 'settle' ? { requestId: 'r', tokens: 0 } : {}) }
+        : undefined;
   return apiGatewayEvent({ method: route.method, path: `${concretePath(route)}${query}`, body });
 }
 
@@ -147,6 +152,8 @@ describe('metrics: everything the handlers publish is in the contract', () => {
           await working.settle(apiGatewayEvent({ method: 'POST', path: '/v1/settle', body: { creatorId, tier: 'tiny', requestId: 'r', tokens: 0 } }), lambdaContext());
           await working.status(apiGatewayEvent({ method: 'GET', path: `/v1/status/${creatorId}?tier=tiny` }), lambdaContext());
           await working.reset(apiGatewayEvent({ method: 'POST', path: '/v1/reset', body: { creatorId } }), lambdaContext());
+          // dark: its shadow per-minute policy (limit 1) would deny the second admission.
+          for (let attempt = 0; attempt < 2; attempt += 1) await working.check(check(creatorId, 'dark'), lambdaContext());
         })),
       );
       for (const failMode of ['closed', 'open']) {

@@ -68,6 +68,21 @@ function callsFor(route: RouteName, creatorId: string): [ApiCall, ApiCall] {
         { method: 'POST', path: '/v1/reset', body: { creatorId } },
         { method: 'POST', path: '/v1/reset', body: { creatorId, tier: 'starter' } },
       ];
+    case 'setOverride':
+      return [
+        { method: 'PUT', path: `/v1/overrides/${creatorId}`, body: { policies: { 'requests-per-hour': { limit: 7 } }, reason: 'bundle test' } },
+        { method: 'PUT', path: `/v1/overrides/${creatorId}?tier=starter`, body: { policies: { 'in-flight': { limit: 3 } }, reason: 'again' }, base64: true },
+      ];
+    case 'getOverride':
+      return [
+        { method: 'GET', path: `/v1/overrides/${creatorId}` },
+        { method: 'GET', path: `/v1/overrides/${creatorId}?tier=business` },
+      ];
+    case 'removeOverride':
+      return [
+        { method: 'DELETE', path: `/v1/overrides/${creatorId}` },
+        { method: 'DELETE', path: `/v1/overrides/${creatorId}?tier=starter` },
+      ];
   }
 }
 

@@ -127,6 +127,50 @@ describe('EMF metrics', () => {
     expect(anomalies[0]).toMatchObject({ tier: 'tiny', Anomaly: 1, Denied: 1 });
   });
 
+  it('a shadow policy that would deny: an INFO line and a ShadowDenied metric under {service, policy}', async () => {
+    const handlers = observedHandlers(elastiCacheEnv(servers.redis));
+    const creatorId = uniqueCreator('shadow');
+    // dark: a shadow per-minute policy of 1 beside an enforcing hourly 100.
+    const { logs, emf } = await captured(async () => {
+      for (let index = 0; index < 3; index += 1) expect((await handlers.check(check(creatorId, 'dark'), lambdaContext())).statusCode).toBe(200);
+    });
+    const lines = logs.filter((log) => log.message === 'rate-limit shadow policy would have denied');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatchObject({ level: 'INFO', shadow: { creatorId, tier: 'dark', policy: 'requests-per-minute', limit: 1 } });
+    const shadow = emf.filter((record) => record.ShadowDenied !== undefined);
+    expect(shadow).toHaveLength(2);
+    expect(shadow[0]).toMatchObject({ policy: 'requests-per-minute', ShadowDenied: 1 });
+    expect(shadow[0]!._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([['service', 'policy']]);
+    expect(shadow[0]!.tier).toBeUndefined();
+  });
+
+  it("an override change is audit-logged with the caller's IAM principal and the reason", async () => {
+    const handlers = observedHandlers(elastiCacheEnv(servers.redis));
+    const creatorId = uniqueCreator('audited');
+    const userArn = 'arn:aws:iam::123456789012:user/platform-admin';
+    const withIdentity = <T extends { requestContext: object }>(event: T): T => ({
+      ...event,
+      requestContext: { ...event.requestContext, identity: { userArn, caller: 'AIDAEXAMPLE' } },
+    });
+    const path = `/v1/overrides/${creatorId}`;
+    const reason = 'launch week, OPS-812';
+    const { logs } = await captured(async () => {
+      const set = withIdentity(apiGatewayEvent({ method: 'PUT', path, body: { policies: { 'requests-per-hour': { limit: 500 } }, reason } }));
+      expect((await handlers.setOverride(set, lambdaContext())).statusCode).toBe(200);
+      const removal = withIdentity(apiGatewayEvent({ method: 'DELETE', path }));
+      expect((await handlers.removeOverride(removal, lambdaContext())).statusCode).toBe(200);
+    });
+    const audits = logs.filter((log) => typeof log.audit === 'object');
+    expect(audits).toEqual([
+      expect.objectContaining({
+        level: 'INFO',
+        message: 'rate-limit override set',
+        audit: { action: 'set', creatorId, policies: { 'requests-per-hour': { limit: 500 } }, reason, caller: userArn },
+      }),
+      expect.objectContaining({ level: 'INFO', message: 'rate-limit override removed', audit: { action: 'remove', creatorId, removed: true, reason, caller: userArn } }),
+    ]);
+  });
+
   it('settle, status and reset publish BackendLatency under the same dimension sets', async () => {
     const handlers = observedHandlers(elastiCacheEnv(servers.redis));
     const creatorId = uniqueCreator('others');

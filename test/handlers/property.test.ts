@@ -69,7 +69,15 @@ const path = fc.oneof(
   fc.webPath(),
   fc.string({ maxLength: 30 }),
 );
-const methodFor: Record<RouteName, string> = { check: 'POST', settle: 'POST', status: 'GET', reset: 'POST' };
+const methodFor: Record<RouteName, string> = {
+  check: 'POST',
+  settle: 'POST',
+  status: 'GET',
+  reset: 'POST',
+  setOverride: 'PUT',
+  getOverride: 'GET',
+  removeOverride: 'DELETE',
+};
 
 /** Well-formed API Gateway events for a route, with hostile values where the input goes; mostly sent to that route's function. */
 const plausibleEvent = fc

@@ -15,6 +15,7 @@ const bodyRequest = (body: string): ApiRequest => ({
   body,
   isBase64Encoded: false,
   requestId: undefined,
+  caller: undefined,
 });
 
 function errorsOf(run: () => unknown): BadRequestError['errors'] {

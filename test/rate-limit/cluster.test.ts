@@ -70,7 +70,7 @@ describe('elasticache backend on a Redis Cluster: commands per check', () => {
     await resetStats(cluster);
 
     for (let i = 0; i < 60; i += 1) await limiter.check(creators[i % creators.length]!, 'hundred');
-    expect(await commandCalls(cluster, masters)).toEqual({ evalsha: 60, time: 60, get: 60, append: 60 });
+    expect(await commandCalls(cluster, masters)).toEqual({ evalsha: 60, time: 60, mget: 60, append: 60 });
     for (const master of masters) expect((await commandCalls(cluster, [master])).evalsha).toBe(20);
     // The keys are replicated as effects, not as script calls.
     const replicas = cluster.nodes.filter((node) => !masters.includes(node));

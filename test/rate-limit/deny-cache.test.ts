@@ -257,6 +257,9 @@ describe('deny cache and anomaly counting', () => {
       settle: (request) => memory.settle(request),
       warmUp: () => memory.warmUp(),
       reset: (creatorId) => memory.reset(creatorId),
+      setOverride: (creatorId, override) => memory.setOverride(creatorId, override),
+      getOverride: (creatorId) => memory.getOverride(creatorId),
+      removeOverride: (creatorId) => memory.removeOverride(creatorId),
       close: () => memory.close(),
     };
     const limiter = createRateLimiter({

@@ -5,7 +5,8 @@
 import { creatorKeyBase, creatorKeys, keyList, requestLogKey } from '../../lambda/rate-limit/redis/keys';
 import { STORE_CONSTANTS } from '../../lambda/rate-limit/store/constants';
 import type { TierTable } from '../../lambda/rate-limit';
-import { REDIS_BACKENDS, useTestServers } from '../support/backends';
+import { REDIS_BACKENDS, uniqueKeyPrefix, useTestServers } from '../support/backends';
+import { overrideCoherenceScenario } from '../support/conformance-scenarios';
 import { SINGLE, exactnessScenarios } from '../support/exactness-scenarios';
 
 const servers = useTestServers();
@@ -34,6 +35,7 @@ async function readsProcessed(): Promise<number> {
 
 describe.each(REDIS_BACKENDS)('%s backend on a real Redis', (backend) => {
   exactnessScenarios((options) => servers.limiter(backend, options));
+  overrideCoherenceScenario((options) => servers.limiter(backend, options), uniqueKeyPrefix);
 
   it('decides on the Redis server clock', async () => {
     const limiter = servers.limiter(backend, { tiers: SINGLE });
@@ -108,12 +110,13 @@ describe('round trips', () => {
 
   it('elasticache: a single-policy check costs 4 Redis commands including those inside the script, admitted or denied', async () => {
     const limiter = servers.limiter('elasticache', { tiers: SINGLE, keyPrefix: 'cost' });
-    // A creator's first admission creates the log (SET with its TTL); later ones append to it.
+    // A creator's first admission creates the log (SET with its TTL); later ones append to it. One
+    // MGET reads the log and the creator's override together: an override costs no command.
     for (let i = 0; i < 5; i += 1) await limiter.check(`cost-${i}`, 'hundred');
     await servers.inspector.config('RESETSTAT');
     for (let i = 0; i < 50; i += 1) await limiter.check(`cost-${i % 5}`, 'hundred');
     const stats = await commandStats();
-    expect(stats).toEqual({ evalsha: 50, time: 50, get: 50, append: 50 });
+    expect(stats).toEqual({ evalsha: 50, time: 50, mget: 50, append: 50 });
     // The log the first admission created outlives its newest entry by a window, and no more than
     // two: every entry still counted is kept, and an idle creator's log goes away.
     const ttl = await servers.inspector.pttl(requestLogKey(creatorKeyBase('cost-0', 'cost'), 'requests-per-hour'));
@@ -125,7 +128,7 @@ describe('round trips', () => {
     for (let i = 0; i < 100; i += 1) await strict.check('cost-denied', 'hundred');
     await servers.inspector.config('RESETSTAT');
     for (let i = 0; i < 10; i += 1) await expect(strict.check('cost-denied', 'hundred')).rejects.toThrow(/rate limit/i);
-    expect(await commandStats()).toEqual({ evalsha: 10, time: 10, get: 10, setrange: 10 });
+    expect(await commandStats()).toEqual({ evalsha: 10, time: 10, mget: 10, setrange: 10 });
   });
 
   it('elasticache: settle reads no usage unless asked; settleWithStatus reads it in the same script call', async () => {
@@ -146,7 +149,8 @@ describe('round trips', () => {
     // The status read: the request log and the live leases, which a plain settle never touches.
     expect(plain.get).toBe(1); // the token state only
     expect(plain.zcount).toBeUndefined();
-    expect(withStatus.get).toBe(3); // the token state, by the settle and by the status, and the request log
+    expect(withStatus.get).toBe(2); // the token state, by the settle and by the status
+    expect(withStatus.mget).toBe(1); // the request log and the override, together
     expect(withStatus.zcount).toBe(1);
   });
 

@@ -3,6 +3,7 @@
  * message that says what to change, instead of surfacing at deploy time or on
  * the first request.
  */
+import type { RouteName } from '../../lambda/contract';
 import * as path from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
@@ -145,9 +146,9 @@ describe('RedisNetworkAccess', () => {
 });
 
 describe('RateLimitApi', () => {
-  const functions = (stack: Stack): Record<'check' | 'settle' | 'status' | 'reset', lambda.IFunction> => {
+  const functions = (stack: Stack): Record<RouteName, lambda.IFunction> => {
     const fn = lambda.Function.fromFunctionArn(stack, 'Fn', 'arn:aws:lambda:us-east-1:123456789012:function:f');
-    return { check: fn, settle: fn, status: fn, reset: fn };
+    return { check: fn, settle: fn, status: fn, reset: fn, setOverride: fn, getOverride: fn, removeOverride: fn };
   };
 
   test.each<[string, Record<string, unknown>, RegExp]>([
@@ -165,7 +166,7 @@ describe('RateLimitMonitoring and AlarmTopic', () => {
   test('refuse missing or duplicate tiers, too many cache nodes for an alarm, and malformed e-mail', () => {
     const stack = newStack();
     const fn = lambda.Function.fromFunctionArn(stack, 'Fn', 'arn:aws:lambda:us-east-1:123456789012:function:f');
-    const api = new RateLimitApi(stack, 'Api', { restApiName: 'api', functions: { check: fn, settle: fn, status: fn, reset: fn } });
+    const api = new RateLimitApi(stack, 'Api', { restApiName: 'api', functions: { check: fn, settle: fn, status: fn, reset: fn, setOverride: fn, getOverride: fn, removeOverride: fn } });
     const base = {
       namePrefix: 'd',
       functions: { check: fn },

@@ -210,7 +210,7 @@ describe('custom tiers, fail-open, deadline and concurrency', () => {
     withChanges(CONFIG, {
       rateLimit: { tiers, failMode: 'open' },
       upstash: { backendTimeoutMs: 150 },
-      functions: { reservedConcurrency: { check: 10, settle: 10, status: 10, reset: 10 } },
+      functions: { reservedConcurrency: { check: 10, settle: 10, status: 10, reset: 10, setOverride: 10, getOverride: 10, removeOverride: 10 } },
     }),
   );
 

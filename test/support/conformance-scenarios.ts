@@ -3,7 +3,7 @@
  * conformanceScenarios() inside a describe block with a factory for its backend, so the in-memory
  * store, single-node Redis (ioredis and Upstash REST) and a Redis Cluster all run the very same tests.
  */
-import { DEFAULT_TIERS, RateLimitError, type RateLimiter, type TierTable } from '../../lambda/rate-limit';
+import { DEFAULT_TIERS, RateLimitError, type RateLimiter, type ShadowDenialReport, type TierTable } from '../../lambda/rate-limit';
 import { sleep, type LimiterFactory } from './backends';
 
 /** Short windows so rolling behaviour is observable in a test. */
@@ -213,6 +213,106 @@ export function conformanceScenarios(newLimiter: LimiterFactory): void {
     expect((await limiter.status('eager', 'wide')).remaining).toBe(2);
   });
 
+  it('an override changes one creator at once, shows in status, survives reset and tier changes, and is removed', async () => {
+    const tiers: TierTable = {
+      hourly: { policies: [{ name: 'per-hour', unit: 'requests', limit: 2, windowSeconds: 3600 }] },
+      roomy: { policies: [{ name: 'per-hour', unit: 'requests', limit: 5, windowSeconds: 3600 }] },
+    };
+    const limiter = newLimiter({ tiers });
+    await admitAll(limiter, 'vip', 'hourly', 2);
+    await expectDenied(limiter.check('vip', 'hourly')); // cached locally from here on
+    const reason = 'launch week, ticket OPS-1';
+    const set = await limiter.setOverride('vip', { policies: { 'per-hour': { limit: 4 } }, reason });
+    expect(set).toMatchObject({ creatorId: 'vip', policies: { 'per-hour': { limit: 4 } }, reason });
+    expect(set.expiresAt).toBeUndefined();
+    // Raised: the cached denial is forgotten and the backend applies the new limit in the same call.
+    expect(await limiter.check('vip', 'hourly')).toMatchObject({ limit: 4, remaining: 1 });
+    expect((await limiter.status('vip', 'hourly')).policies[0]).toMatchObject({ limit: 4, tierLimit: 2, used: 3, remaining: 1 });
+    await limiter.check('vip', 'hourly');
+    expect(await expectDenied(limiter.check('vip', 'hourly'))).toMatchObject({ limit: 4, policy: 'per-hour' });
+    // Other creators keep the tier's limit.
+    expect((await limiter.check('other', 'hourly')).limit).toBe(2);
+    // Keyed by policy name: it follows the creator to another tier (lowering that tier's limit).
+    expect(await limiter.status('vip', 'roomy')).toMatchObject({ limit: 4, remaining: 0 });
+    // A reset forgets usage, not the override.
+    await limiter.reset('vip');
+    expect(await limiter.getOverride('vip')).toMatchObject({ policies: { 'per-hour': { limit: 4 } }, reason });
+    expect(await limiter.check('vip', 'hourly')).toMatchObject({ limit: 4, remaining: 3 });
+    expect(await limiter.removeOverride('vip')).toBe(true);
+    expect(await limiter.removeOverride('vip')).toBe(false);
+    expect(await limiter.getOverride('vip')).toBeUndefined();
+    const after = await limiter.status('vip', 'hourly');
+    expect(after).toMatchObject({ limit: 2, remaining: 1 });
+    expect(after.policies[0]!.tierLimit).toBeUndefined();
+  });
+
+  it('an override lapses at its expiry', async () => {
+    const tiers: TierTable = { hourly: { policies: [{ name: 'per-hour', unit: 'requests', limit: 2, windowSeconds: 3600 }] } };
+    const limiter = newLimiter({ tiers });
+    const expiresAt = Date.now() + 1500;
+    expect(await limiter.setOverride('brief', { policies: { 'per-hour': { limit: 1 } }, expiresAt, reason: 'trial' })).toMatchObject({ expiresAt });
+    expect((await limiter.status('brief', 'hourly')).limit).toBe(1);
+    await sleep(expiresAt - Date.now() + 100);
+    expect((await limiter.status('brief', 'hourly')).limit).toBe(2);
+    expect(await limiter.getOverride('brief')).toBeUndefined();
+  });
+
+  it('rejects a bad override naming the field, and changes nothing', async () => {
+    const limiter = newLimiter();
+    const reason = 'why';
+    const policies = { 'requests-per-hour': { limit: 10 } };
+    await expect(limiter.setOverride('c', { policies: {}, reason })).rejects.toMatchObject({ field: 'policies' });
+    await expect(limiter.setOverride('c', { policies: { 'no-such': { limit: 1 } }, reason })).rejects.toMatchObject({ field: 'policies.no-such' });
+    await expect(limiter.setOverride('c', { policies: { 'requests-per-hour': { limit: 10_001 } }, reason })).rejects.toMatchObject({
+      field: 'policies.requests-per-hour.limit',
+    });
+    await expect(limiter.setOverride('c', { policies: { 'in-flight': { limit: 0 } }, reason })).rejects.toMatchObject({ field: 'policies.in-flight.limit' });
+    await expect(limiter.setOverride('c', { policies: { 'tokens-per-day': { limit: 5, limt: 6 } as never }, reason })).rejects.toMatchObject({
+      field: 'policies.tokens-per-day.limt',
+    });
+    await expect(limiter.setOverride('c', { policies, reason: '' })).rejects.toMatchObject({ field: 'reason' });
+    await expect(limiter.setOverride('c', { policies, reason: 'x'.repeat(501) })).rejects.toMatchObject({ field: 'reason' });
+    await expect(limiter.setOverride('c', { policies } as never)).rejects.toMatchObject({ field: 'reason' });
+    await expect(limiter.setOverride('c', { policies, reason, expiresAt: Date.now() - 1 })).rejects.toMatchObject({ field: 'expiresAt' });
+    await expect(limiter.setOverride('c', { policies, reason, expiresAt: 1.5 })).rejects.toMatchObject({ field: 'expiresAt' });
+    await expect(limiter.setOverride('c', { policies, reason, until: 1 } as never)).rejects.toMatchObject({ field: 'until' });
+    await expect(limiter.setOverride('', { policies, reason })).rejects.toMatchObject({ field: 'creatorId' });
+    expect(await limiter.getOverride('c')).toBeUndefined();
+  });
+
+  it('a shadow policy counts every admission, never denies, reports would-be denials, and shares no quota', async () => {
+    const tiers: TierTable = {
+      strict: { policies: [{ name: 'per-2s', unit: 'requests', limit: 3, windowSeconds: 2 }] },
+      dark: {
+        policies: [
+          { name: 'per-hour', unit: 'requests', limit: 10, windowSeconds: 3600 },
+          { name: 'per-2s', unit: 'requests', limit: 1, windowSeconds: 2, mode: 'shadow' },
+        ],
+      },
+    };
+    const reports: ShadowDenialReport[] = [];
+    const limiter = newLimiter({ tiers, onShadowDenial: (report) => reports.push(report) });
+    const first = await limiter.check('lab', 'dark');
+    expect(first.shadow).toBeUndefined();
+    const second = await limiter.check('lab', 'dark');
+    expect(second.shadow).toEqual([{ policy: 'per-2s', limit: 1, retryAfter: expect.any(Number) }]);
+    expect(second.shadow![0]!.retryAfter).toBeGreaterThanOrEqual(1);
+    expect(second.shadow![0]!.retryAfter).toBeLessThanOrEqual(2);
+    const third = await limiter.check('lab', 'dark');
+    expect(reports).toEqual([
+      { creatorId: 'lab', tier: 'dark', ...second.shadow![0] },
+      { creatorId: 'lab', tier: 'dark', ...third.shadow![0] },
+    ]);
+    // The headline is the enforcing policy; the shadow one shows its own count.
+    expect(third).toMatchObject({ limit: 10, remaining: 7 });
+    expect(third.policies[1]).toMatchObject({ name: 'per-2s', shadow: true, used: 3, remaining: 0 });
+    // The enforcing per-2s of another tier has its own log: the shadow admissions never consumed it.
+    expect(await admitAll(limiter, 'lab', 'strict', 3)).toHaveLength(3);
+    await expectDenied(limiter.check('lab', 'strict'));
+    // ... and its admissions are not in the shadow log either.
+    expect((await limiter.status('lab', 'dark')).policies[1]).toMatchObject({ used: 3 });
+  });
+
   it('rejects bad input naming the field and the accepted values', async () => {
     const limiter = newLimiter();
     await expect(limiter.check('', 'pro')).rejects.toMatchObject({ name: 'RateLimitInputError', field: 'creatorId' });
@@ -228,6 +328,38 @@ export function conformanceScenarios(newLimiter: LimiterFactory): void {
     await expect(limiter.check('ok', 'pro', { requestId: 'has space' })).rejects.toMatchObject({ field: 'requestId' });
     // Nothing above consumed anything.
     expect((await limiter.status('ok', 'pro')).remaining).toBe(100);
+  });
+}
+
+/**
+ * Overrides set through one process are honoured by another within the 1-second coherence bound,
+ * even while the other serves the creator's denial from its local cache (shared backends only).
+ */
+export function overrideCoherenceScenario(newLimiter: LimiterFactory, keyPrefix: () => string): void {
+  it('an override set by another process is honoured within 1 second of being set', async () => {
+    const tiers: TierTable = { hourly: { policies: [{ name: 'per-hour', unit: 'requests', limit: 1, windowSeconds: 3600 }] } };
+    const attempt = async (creator: string): Promise<number> => {
+      const prefix = keyPrefix();
+      const serving = newLimiter({ tiers, keyPrefix: prefix });
+      const admin = newLimiter({ tiers, keyPrefix: prefix });
+      await serving.check(creator, 'hourly');
+      await expectDenied(serving.check(creator, 'hourly'));
+      await admin.setOverride(creator, { policies: { 'per-hour': { limit: 3 } }, reason: 'coherence' });
+      const setAt = Date.now();
+      for (;;) {
+        const admitted = await serving.check(creator, 'hourly').then(
+          () => true,
+          () => false,
+        );
+        if (admitted) return Date.now() - setAt;
+        await sleep(20);
+      }
+    };
+    // Measured from the moment the override was written; retried once on a fresh creator.
+    const bound = 1000 + 300;
+    let elapsed = await attempt('coherent-1');
+    if (elapsed > bound) elapsed = await attempt('coherent-2');
+    expect(elapsed).toBeLessThanOrEqual(bound);
   });
 }
 

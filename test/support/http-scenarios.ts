@@ -241,6 +241,69 @@ export function defineApiScenarios(harness: () => ScenarioHarness): void {
     });
   });
 
+  describe('PUT, GET and DELETE /v1/overrides/{creatorId}', () => {
+    const overridePath = (creatorId: string, query = '') => `/v1/overrides/${encodeURIComponent(creatorId)}${query}`;
+    const put = (creatorId: string, body: unknown, query = ''): ApiCall => ({ method: 'PUT', path: overridePath(creatorId, query), body });
+
+    it('raises a creator\'s limit at once, shows it in the headers, and removes it', async () => {
+      const creatorId = uniqueCreator('override');
+      const reason = 'launch week, OPS-812';
+      const set = await api(put(creatorId, { policies: { 'requests-per-minute': { limit: 5 } }, reason }, '?tier=tiny'));
+      expectJson(set, 200);
+      expect(set.body).toMatchObject({ creatorId, override: { creatorId, policies: { 'requests-per-minute': { limit: 5 } }, reason } });
+      expectRateLimitHeaders(set);
+      expect(set.headers['x-ratelimit-limit']).toBe('5');
+      for (let index = 0; index < 5; index += 1) expectJson(await api(post('/v1/check', { creatorId, tier: 'tiny' })), 200);
+      const denied = await api(post('/v1/check', { creatorId, tier: 'tiny' }));
+      expectProblem(denied, 429);
+      expect(denied.body).toMatchObject({ limit: 5, policy: 'requests-per-minute' });
+      expect(denied.headers['x-ratelimit-limit']).toBe('5');
+      expect(denied.headers['ratelimit-policy']).toContain('"requests-per-minute";q=5;w=60');
+      const status = await api(get(`${statusPath(creatorId)}?tier=tiny`));
+      expect(status.body.policies[0]).toMatchObject({ limit: 5, tierLimit: 3, used: 5 });
+
+      const read = await api({ method: 'GET', path: overridePath(creatorId) });
+      expectJson(read, 200);
+      expect(read.body.override).toMatchObject({ policies: { 'requests-per-minute': { limit: 5 } }, reason });
+      const removed = await api({ method: 'DELETE', path: overridePath(creatorId, '?tier=tiny') });
+      expectJson(removed, 200);
+      expect(removed.body).toEqual({ creatorId, removed: true });
+      expect(removed.headers['x-ratelimit-limit']).toBe('3');
+      expect((await api({ method: 'GET', path: overridePath(creatorId) })).body).toEqual({ creatorId, override: null });
+      expect((await api({ method: 'DELETE', path: overridePath(creatorId) })).body).toEqual({ creatorId, removed: false });
+    });
+
+    it('rejects a bad override naming the field, and changes nothing', async () => {
+      const creatorId = uniqueCreator('override-bad');
+      const policies = { 'requests-per-minute': { limit: 5 } };
+      expectBadRequest(await api(put(creatorId, { policies: { nope: { limit: 5 } }, reason: 'r' })), 'policies.nope');
+      expectBadRequest(await api(put(creatorId, { policies: { 'requests-per-minute': { limit: 10_001 } }, reason: 'r' })), 'policies.requests-per-minute.limit');
+      expectBadRequest(await api(put(creatorId, { policies })), 'reason');
+      expectBadRequest(await api(put(creatorId, { policies, reason: 'r', until: 5 })), 'until');
+      expectBadRequest(await api(put(creatorId, { policies, reason: 'r', expiresAt: 1000 })), 'expiresAt');
+      expectBadRequest(await api(put(creatorId, { policies, reason: 'r' }, '?tier=gold')), 'tier');
+      expect((await api({ method: 'GET', path: overridePath(creatorId) })).body).toEqual({ creatorId, override: null });
+    });
+  });
+
+  describe('shadow policies', () => {
+    it('never deny, report would-be denials in the decision, and stay out of the headers', async () => {
+      const creatorId = uniqueCreator('shadow');
+      const first = await api(post('/v1/check', { creatorId, tier: 'dark' }));
+      expectJson(first, 200);
+      expect(first.body.shadow).toBeUndefined();
+      for (let index = 0; index < 2; index += 1) {
+        const admitted = await api(post('/v1/check', { creatorId, tier: 'dark' }));
+        expectJson(admitted, 200);
+        expect(admitted.body.shadow).toEqual([{ policy: 'requests-per-minute', limit: 1, retryAfter: expect.any(Number) }]);
+        expect(admitted.body.policies[1]).toMatchObject({ name: 'requests-per-minute', shadow: true, used: index + 2 });
+        expectRateLimitHeaders(admitted);
+        expect(admitted.headers['ratelimit-policy']).toBe('"requests-per-hour";q=100;w=3600');
+        expect(admitted.headers.ratelimit).not.toContain('requests-per-minute');
+      }
+    });
+  });
+
   describe('malformed input is a 400 naming the field', () => {
     const cases: ReadonlyArray<readonly [string, ApiCall, string]> = [
       ['invalid JSON', post('/v1/check', '{"creatorId": "a", '), 'body'],

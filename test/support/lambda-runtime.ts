@@ -19,7 +19,7 @@ import { withContractCheck } from './openapi-contract';
 
 /**
  * The default tiers plus `tiny`, whose limits a test reaches in a few calls: 3 requests a minute,
- * 1,000 tokens a day, 2 in flight.
+ * 1,000 tokens a day, 2 in flight; and `dark`, with a shadow policy.
  */
 export const TEST_TIERS = {
   ...DEFAULT_TIERS,
@@ -28,6 +28,13 @@ export const TEST_TIERS = {
       { name: 'requests-per-minute', unit: 'requests', limit: 3, windowSeconds: 60 },
       { name: 'tokens-per-day', unit: 'tokens', limit: 1000, windowSeconds: 86400 },
       { name: 'in-flight', unit: 'concurrent', limit: 2, leaseSeconds: 30 },
+    ],
+  },
+  /** A tighter per-minute policy dark-launched in shadow mode beside an hourly one. */
+  dark: {
+    policies: [
+      { name: 'requests-per-hour', unit: 'requests', limit: 100, windowSeconds: 3600 },
+      { name: 'requests-per-minute', unit: 'requests', limit: 1, windowSeconds: 60, mode: 'shadow' },
     ],
   },
 };

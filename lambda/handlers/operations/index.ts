@@ -7,6 +7,7 @@ import { createApiHandler, type ApiHandler, type Operation } from '../../shared/
 import type { ApiRuntime } from '../../shared/runtime';
 import type { RouteName } from '../../shared/routes';
 import { checkOperation } from './check';
+import { getOverrideOperation, removeOverrideOperation, setOverrideOperation } from './overrides';
 import { resetOperation } from './reset';
 import { settleOperation } from './settle';
 import { statusOperation } from './status';
@@ -16,6 +17,9 @@ export const OPERATIONS: Readonly<Record<RouteName, Operation>> = Object.freeze(
   settle: settleOperation,
   status: statusOperation,
   reset: resetOperation,
+  setOverride: setOverrideOperation,
+  getOverride: getOverrideOperation,
+  removeOverride: removeOverrideOperation,
 });
 
 /** One handler per route, all on `runtime` (one backend client for the whole process). */
@@ -25,5 +29,8 @@ export function createApiHandlers(runtime: ApiRuntime): Readonly<Record<RouteNam
     settle: createApiHandler(OPERATIONS.settle, runtime),
     status: createApiHandler(OPERATIONS.status, runtime),
     reset: createApiHandler(OPERATIONS.reset, runtime),
+    setOverride: createApiHandler(OPERATIONS.setOverride, runtime),
+    getOverride: createApiHandler(OPERATIONS.getOverride, runtime),
+    removeOverride: createApiHandler(OPERATIONS.removeOverride, runtime),
   };
 }

@@ -4,7 +4,7 @@
 import type { PolicyUsage } from '../store/store';
 import { RateLimitError, type RateLimitErrorDetails } from './errors';
 import { toPolicyStatuses } from './policies';
-import type { RateLimitDecision, RateLimitStatus, Tier, TierDefinition } from './types';
+import type { RateLimitDecision, RateLimitStatus, ShadowDenial, Tier, TierDefinition } from './types';
 
 export function statusOf(creatorId: string, tierName: Tier, tier: TierDefinition, headlineIndex: number, now: number, usage: readonly PolicyUsage[]): RateLimitStatus {
   const policies = toPolicyStatuses(tier, usage);
@@ -21,7 +21,7 @@ export function degradedStatus(creatorId: string, tierName: Tier, tier: TierDefi
 export function decisionOf(
   status: RateLimitStatus,
   requestId: string,
-  details: { reservedTokens: number; degraded: boolean; replayOf?: { admittedAt: number } },
+  details: { reservedTokens: number; degraded: boolean; replayOf?: { admittedAt: number }; shadow?: readonly ShadowDenial[] },
 ): RateLimitDecision {
   const decision: RateLimitDecision = {
     ...status,
@@ -31,7 +31,8 @@ export function decisionOf(
     duplicate: details.replayOf !== undefined,
     degraded: details.degraded,
   };
-  return details.replayOf ? { ...decision, replayOf: details.replayOf } : decision;
+  const shadow = details.shadow && details.shadow.length > 0 ? { shadow: details.shadow } : {};
+  return details.replayOf ? { ...decision, ...shadow, replayOf: details.replayOf } : { ...decision, ...shadow };
 }
 
 /**

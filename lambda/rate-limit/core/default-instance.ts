@@ -3,13 +3,17 @@
  * environment (so importing the library never throws, and one client serves every call).
  */
 import type { RateLimiter } from './limiter';
-import type { CheckOptions, CreatorId, RateLimitDecision, RateLimitStatus, SettleResult, Tier } from './types';
+import type { CheckOptions, CreatorId, CreatorOverride, CreatorOverrideInput, RateLimitDecision, RateLimitStatus, SettleResult, Tier } from './types';
 
 export interface BoundRateLimitFunctions {
   checkCreatorRateLimit(creatorId: CreatorId, tier?: Tier, options?: CheckOptions): Promise<RateLimitDecision>;
   getRateLimitStatus(creatorId: CreatorId, tier?: Tier): Promise<RateLimitStatus>;
   settleCreatorUsage(creatorId: CreatorId, tier: Tier, requestId: string, actualTokens: number): Promise<SettleResult>;
   resetCreatorRateLimit(creatorId: CreatorId): Promise<void>;
+  /** Per-creator limits at runtime (administrative): see RateLimiter.setOverride. */
+  setCreatorOverride(creatorId: CreatorId, override: CreatorOverrideInput): Promise<CreatorOverride>;
+  getCreatorOverride(creatorId: CreatorId): Promise<CreatorOverride | undefined>;
+  removeCreatorOverride(creatorId: CreatorId): Promise<boolean>;
   /** The limiter behind these functions (created on first call). */
   getDefaultRateLimiter(): RateLimiter;
 }
@@ -24,6 +28,9 @@ export function bindDefaultRateLimiter(fromEnvironment: () => RateLimiter): Boun
     getRateLimitStatus: async (creatorId, tier) => instance().status(creatorId, tier),
     settleCreatorUsage: async (creatorId, tier, requestId, actualTokens) => instance().settle(creatorId, tier, requestId, actualTokens),
     resetCreatorRateLimit: async (creatorId) => instance().reset(creatorId),
+    setCreatorOverride: async (creatorId, override) => instance().setOverride(creatorId, override),
+    getCreatorOverride: async (creatorId) => instance().getOverride(creatorId),
+    removeCreatorOverride: async (creatorId) => instance().removeOverride(creatorId),
     getDefaultRateLimiter: instance,
   };
 }

@@ -9,6 +9,7 @@ import type { AdmissionOutcome, RateLimitStore } from '../store/store';
 import { decisionOf, degradedStatus, denial, statusOf } from './decisions';
 import { RateLimitInputError, type RateLimitErrorDetails } from './errors';
 import { guardedCalls } from './guarded-calls';
+import { overridableLimits, parseOverride, toCreatorOverride } from './overrides';
 import { consoleLogger, DEFAULT_TIER, DEFAULT_TIMEOUT_MS, validateOptions, type LimiterOptions } from './options';
 import { requestPolicyNamesOf, tokenHistorySecondsOf, toPolicyStatuses } from './policies';
 import { tierPlanner, type TierPlan } from './tier-plans';
@@ -18,10 +19,14 @@ import type {
   LimiterBackendName,
   CheckOptions,
   CreatorId,
+  CreatorOverride,
+  CreatorOverrideInput,
   RateLimitDecision,
   RateLimitStatus,
   SettleResult,
   SettleResultWithStatus,
+  ShadowDenial,
+  ShadowDenialReport,
   Tier,
   TierDefinition,
   TierTable,
@@ -44,8 +49,17 @@ export interface RateLimiter {
    * round trip; the HTTP API uses it for the response's rate-limit headers).
    */
   settleWithStatus(creatorId: CreatorId, tier: Tier, requestId: string, actualTokens: number): Promise<SettleResultWithStatus>;
-  /** Forgets all usage of a creator (administrative). */
+  /** Forgets all usage of a creator (administrative; the creator's override stays). */
   reset(creatorId: CreatorId): Promise<void>;
+  /**
+   * Replaces the creator's override (administrative): the named policies take these limits on every
+   * tier that has them, from the next check on (every process within 1 second), until `expiresAt`.
+   */
+  setOverride(creatorId: CreatorId, override: CreatorOverrideInput): Promise<CreatorOverride>;
+  /** The creator's override in force, if any. */
+  getOverride(creatorId: CreatorId): Promise<CreatorOverride | undefined>;
+  /** Deletes the creator's override; true when one was in force. */
+  removeOverride(creatorId: CreatorId): Promise<boolean>;
   /**
    * Connects and loads the scripts without consuming anything, so the first real check pays no
    * connection set-up. Call it during Lambda init; it never throws (failures are reported by the
@@ -62,6 +76,9 @@ export function createLimiter(store: RateLimitStore, options: LimiterOptions): R
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS[store.backend];
   const logger = options.logger ?? consoleLogger;
   const onAnomaly = options.onAnomaly ?? ((report: AnomalyReport) => logger.warn('rate-limit anomaly', { ...report }));
+  const onShadowDenial =
+    options.onShadowDenial ?? ((report: ShadowDenialReport) => logger.warn('rate-limit shadow policy would deny', { shadow: { ...report } }));
+  const overrideLimits = overridableLimits(tiers);
   const denyCache = options.denyCache === false ? undefined : new DenyCache(options.denyCache?.maxEntries ?? DEFAULT_DENY_CACHE_SIZE);
   const guarded = guardedCalls(store.backend, { failMode: options.failMode ?? 'closed', timeoutMs, logger, circuitBreaker: options.circuitBreaker });
   const planOf = tierPlanner(options.leaseSeconds ?? DEFAULT_LEASE_SECONDS, options.anomalyFactor ?? 2);
@@ -91,7 +108,22 @@ export function createLimiter(store: RateLimitStore, options: LimiterOptions): R
     if (outcome.kind === 'denied') throw rememberedDenial(creatorId, tierName, tier, plan, tokens, outcome, askedAt);
     const status = statusOf(creatorId, tierName, tier, plan.headlineIndex, outcome.now, outcome.usage);
     const replayOf = outcome.kind === 'replay' ? { admittedAt: outcome.admittedAt } : undefined;
-    return decisionOf(status, requestId, { reservedTokens: outcome.reservedTokens, degraded: false, replayOf });
+    // A replay was counted (and reported) when first admitted.
+    const shadow = outcome.kind === 'admitted' ? shadowDenialsOf(creatorId, tierName, tier, outcome) : [];
+    return decisionOf(status, requestId, { reservedTokens: outcome.reservedTokens, degraded: false, replayOf, shadow });
+  }
+
+  /** The shadow policies that would have denied an admission, each reported once. */
+  function shadowDenialsOf(creatorId: string, tierName: Tier, tier: TierDefinition, outcome: AdmissionOutcome): ShadowDenial[] {
+    return outcome.shadowDenials.map(({ index, retryMs }) => {
+      const shadow: ShadowDenial = {
+        policy: tier.policies[index]!.name,
+        limit: outcome.usage[index]!.limit ?? tier.policies[index]!.limit,
+        retryAfter: Math.max(1, Math.ceil(retryMs / 1000)),
+      };
+      onShadowDenial({ creatorId, tier: tierName, ...shadow });
+      return shadow;
+    });
   }
 
   function rememberedDenial(
@@ -106,7 +138,7 @@ export function createLimiter(store: RateLimitStore, options: LimiterOptions): R
     const policy = tier.policies[outcome.deniedIndex]!;
     const details: RateLimitErrorDetails = {
       retryAfter: Math.max(1, Math.ceil(outcome.retryMs / 1000)),
-      limit: policy.limit,
+      limit: outcome.usage[outcome.deniedIndex]?.limit ?? policy.limit,
       remaining: 0,
       reset: outcome.now + outcome.retryMs,
       policy: policy.name,
@@ -212,6 +244,30 @@ export function createLimiter(store: RateLimitStore, options: LimiterOptions): R
       denyCache?.forget(creatorId);
       // A reset that did not happen must say so in either fail mode.
       await guarded('reset', () => store.reset(creatorId, requestPolicyNames), 'closed');
+    },
+
+    async setOverride(rawCreatorId, input) {
+      const creatorId = normalizeCreatorId(rawCreatorId);
+      const override = parseOverride(input, overrideLimits, Date.now());
+      // Denials cached here were computed under the old limits; other processes re-ask within 1 s.
+      denyCache?.forget(creatorId);
+      const stored = await guarded('override', () => store.setOverride(creatorId, override), 'closed');
+      denyCache?.forget(creatorId);
+      return toCreatorOverride(creatorId, stored!);
+    },
+
+    async getOverride(rawCreatorId) {
+      const creatorId = normalizeCreatorId(rawCreatorId);
+      const stored = await guarded('override', () => store.getOverride(creatorId), 'closed');
+      return stored && toCreatorOverride(creatorId, stored);
+    },
+
+    async removeOverride(rawCreatorId) {
+      const creatorId = normalizeCreatorId(rawCreatorId);
+      denyCache?.forget(creatorId);
+      const removed = await guarded('override', () => store.removeOverride(creatorId), 'closed');
+      denyCache?.forget(creatorId);
+      return removed!;
     },
 
     async warmUp() {

@@ -8,7 +8,7 @@ import type { CircuitBreakerOptions } from '../resilience/circuit-breaker';
 import type { RateLimitStore } from '../store/store';
 import { RateLimitConfigError } from './errors';
 import { TIER_LIMITS } from './tiers';
-import type { AnomalyReport, BackendName, FailMode, Tier, TierTable } from './types';
+import type { AnomalyReport, BackendName, FailMode, ShadowDenialReport, Tier, TierTable } from './types';
 
 /** Per-call deadlines suited to each backend: in-VPC TCP is fast, REST over the internet is not. */
 export const DEFAULT_TIMEOUT_MS: Readonly<Record<BackendName, number>> = {
@@ -45,6 +45,11 @@ export interface LimiterOptions {
   readonly anomalyFactor?: number;
   /** Called once per creator and 5-minute window when attempts exceed the anomaly threshold. */
   readonly onAnomaly?: (report: AnomalyReport) => void;
+  /**
+   * Called for each shadow policy that would have denied an admission (the HTTP API publishes a
+   * ShadowDenied metric per policy). @default a structured warning on `logger`
+   */
+  readonly onShadowDenial?: (report: ShadowDenialReport) => void;
   /** Where degraded-mode and anomaly events are logged. @default structured JSON on console */
   readonly logger?: RateLimitLogger;
   /**

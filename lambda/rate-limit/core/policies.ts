@@ -2,7 +2,7 @@
  * Translating tier definitions into what a store evaluates, and store answers back into the
  * public shapes (PolicyStatus and friends).
  */
-import type { PolicySpec, PolicyUsage } from '../store/store';
+import { requestLogName, type PolicySpec, type PolicyUsage } from '../store/store';
 import { DEFAULT_LEASE_SECONDS } from './tiers';
 import type { Policy, PolicyStatus, TierDefinition, TierTable } from './types';
 
@@ -12,6 +12,7 @@ export function toPolicySpecs(tier: TierDefinition): PolicySpec[] {
     kind: policy.unit,
     limit: policy.limit,
     windowMs: windowSecondsOf(policy) * 1000,
+    shadow: policy.mode === 'shadow',
   }));
 }
 
@@ -36,28 +37,35 @@ export function tokenHistorySecondsOf(tiers: TierTable): number {
   return Math.max(0, ...windows);
 }
 
-/** Every request policy name of a table: a reset deletes the log of each. */
+/** The log name of every request policy of a table (shadow ones have their own): a reset deletes the log of each. */
 export function requestPolicyNamesOf(tiers: TierTable): string[] {
-  return [...new Set(Object.values(tiers).flatMap((tier) => tier.policies.filter((p) => p.unit === 'requests').map((p) => p.name)))];
+  const specs = Object.values(tiers).flatMap((tier) => toPolicySpecs(tier).filter((spec) => spec.kind === 'requests'));
+  return [...new Set(specs.map(requestLogName))];
 }
 
+/** The smallest enforcing token budget (a shadow budget never refuses a reservation). */
 export function smallestTokenLimit(tier: TierDefinition): number | undefined {
-  const limits = tier.policies.filter((policy) => policy.unit === 'tokens').map((policy) => policy.limit);
+  const limits = tier.policies.filter((policy) => policy.unit === 'tokens' && policy.mode !== 'shadow').map((policy) => policy.limit);
   return limits.length > 0 ? Math.min(...limits) : undefined;
 }
 
 export function toPolicyStatuses(tier: TierDefinition, usage: readonly PolicyUsage[]): PolicyStatus[] {
   return tier.policies.map((policy, index) => {
     const { used, reserved, reset } = usage[index]!;
-    return {
+    // The store answers with the limit it applied: the tier's, or the creator's override.
+    const limit = usage[index]!.limit ?? policy.limit;
+    const status: PolicyStatus = {
       name: policy.name,
       unit: policy.unit,
-      limit: policy.limit,
+      limit,
       used,
       reserved,
-      remaining: Math.max(0, policy.limit - used - reserved),
+      remaining: Math.max(0, limit - used - reserved),
       reset,
       windowSeconds: windowSecondsOf(policy),
     };
+    const shadow = policy.mode === 'shadow' ? { shadow: true as const } : {};
+    const overridden = limit !== policy.limit ? { tierLimit: policy.limit } : {};
+    return { ...status, ...shadow, ...overridden };
   });
 }

@@ -48,6 +48,7 @@ export const TIER_LIMITS = Object.freeze({
 
 const NAME_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const UNITS = ['requests', 'tokens', 'concurrent'] as const;
+const MODES = ['enforce', 'shadow'] as const;
 
 /** Validates a whole tier table; `source` prefixes every message (e.g. "RATE_LIMIT_TIERS"). */
 export function parseTierTable(input: unknown, source = 'tiers'): TierTable {
@@ -98,6 +99,9 @@ function parseTier(input: unknown, where: string): TierDefinition {
     seen.add(policy.name);
     return policy;
   });
+  if (policies.every((policy) => policy.mode === 'shadow')) {
+    throw new RateLimitConfigError(`${where}: needs at least one policy that is not "mode": "shadow" (shadow policies never deny)`);
+  }
   if (policies.filter((policy) => policy.unit === 'concurrent').length > 1) {
     throw new RateLimitConfigError(`${where}: at most one "concurrent" policy per tier (all leases share one in-flight set)`);
   }
@@ -116,10 +120,17 @@ function parsePolicy(input: unknown, where: string): Policy {
   if (typeof unit !== 'string' || !(UNITS as readonly string[]).includes(unit)) {
     throw new RateLimitConfigError(`${at}, field "unit": must be one of ${UNITS.join(', ')}, got ${describe(unit)}`);
   }
+  const mode = input.mode ?? 'enforce';
+  if (typeof mode !== 'string' || !(MODES as readonly string[]).includes(mode)) {
+    throw new RateLimitConfigError(`${at}, field "mode": must be one of ${MODES.join(', ')}, got ${describe(input.mode)}`);
+  }
+  // Only a shadow policy carries its mode, so enforcing policies read exactly as before.
+  const modeField = mode === 'shadow' ? { mode: 'shadow' as const } : {};
   if (unit === 'concurrent') {
     return Object.freeze({
       name,
       unit,
+      ...modeField,
       limit: integerField(input, 'limit', 1, TIER_LIMITS.maxConcurrentLimit, at),
       leaseSeconds:
         input.leaseSeconds === undefined
@@ -131,6 +142,7 @@ function parsePolicy(input: unknown, where: string): Policy {
   return Object.freeze({
     name,
     unit: unit as 'requests' | 'tokens',
+    ...modeField,
     limit: integerField(input, 'limit', 1, maxLimit, at),
     windowSeconds: integerField(input, 'windowSeconds', 1, TIER_LIMITS.maxWindowSeconds, at),
   });
@@ -156,8 +168,14 @@ function describe(value: unknown): string {
   return text.length > 40 ? `${text.slice(0, 40)}...` : text;
 }
 
-/** The policy whose numbers fill the summary fields (`limit`, `remaining`, `reset`): the first request window, else the first policy. */
+/**
+ * The policy whose numbers fill the summary fields (`limit`, `remaining`, `reset`): the first
+ * enforcing request window, else the first enforcing policy (shadow policies never headline).
+ */
 export function headlinePolicyIndex(tier: TierDefinition): number {
-  const index = tier.policies.findIndex((policy) => policy.unit === 'requests');
-  return index === -1 ? 0 : index;
+  const enforcing = (index: number) => tier.policies[index]!.mode !== 'shadow';
+  const request = tier.policies.findIndex((policy, index) => policy.unit === 'requests' && enforcing(index));
+  if (request !== -1) return request;
+  const first = tier.policies.findIndex((_, index) => enforcing(index));
+  return first === -1 ? 0 : first;
 }

@@ -12,14 +12,24 @@ export type CreatorId = string | number;
 export interface WindowPolicy {
   readonly name: string;
   readonly unit: 'requests' | 'tokens';
+  /** `shadow`: evaluated and counted, never denies (would-be denials are reported). @default 'enforce' */
+  readonly mode?: PolicyMode;
   readonly limit: number;
   readonly windowSeconds: number;
 }
+
+/**
+ * `enforce` (the default) denies when the policy is exceeded; `shadow` never denies and reports the
+ * requests it would have denied, so a tighter policy can be dark-launched on real traffic.
+ */
+export type PolicyMode = 'enforce' | 'shadow';
 
 /** A cap on admissions holding an unsettled lease (requests "in flight"). */
 export interface ConcurrencyPolicy {
   readonly name: string;
   readonly unit: 'concurrent';
+  /** `shadow`: evaluated and counted, never denies (would-be denials are reported). @default 'enforce' */
+  readonly mode?: PolicyMode;
   readonly limit: number;
   /** How long a lease holds its slot when it is never settled. */
   readonly leaseSeconds: number;
@@ -53,6 +63,10 @@ export interface PolicyStatus {
   readonly reset: number;
   /** Window length (requests and tokens) or lease length (concurrent), in seconds. */
   readonly windowSeconds: number;
+  /** Present (true) on a shadow policy: it never denies, and RateLimit headers leave it out. */
+  readonly shadow?: true;
+  /** Present when a per-creator override replaces the tier's limit: the tier's own limit. */
+  readonly tierLimit?: number;
 }
 
 /** The summary fields every result carries: they describe the tier's headline policy. */
@@ -73,6 +87,8 @@ export interface RateLimitStatus extends HeadlineStatus {
 /** A successful admission. Denials are thrown as `RateLimitError`. */
 export interface RateLimitDecision extends RateLimitStatus {
   readonly allowed: true;
+  /** Present when shadow policies would have denied this admission (they never deny). */
+  readonly shadow?: readonly ShadowDenial[];
   /** The idempotency key of this admission: the caller's, or one generated for it. */
   readonly requestId: string;
   /** Tokens reserved against the tier's token policies (to be settled later). */
@@ -87,6 +103,37 @@ export interface RateLimitDecision extends RateLimitStatus {
   readonly replayOf?: { readonly admittedAt: number };
   /** True when the backend could not answer and the fail mode `open` let the request through. */
   readonly degraded: boolean;
+}
+
+/** A shadow policy that would have denied an admitted request. */
+export interface ShadowDenial {
+  readonly policy: string;
+  readonly limit: number;
+  /** Whole seconds until the shadow policy would have let the request through (>= 1). */
+  readonly retryAfter: number;
+}
+
+/** Reported (and logged) for every admission a shadow policy would have denied. */
+export interface ShadowDenialReport extends ShadowDenial {
+  readonly creatorId: string;
+  readonly tier: Tier;
+}
+
+/** A per-creator override as `setCreatorOverride` takes it. */
+export interface CreatorOverrideInput {
+  /** New limits by policy name; names not in the creator's tier are kept for other tiers. */
+  readonly policies: Readonly<Record<string, { readonly limit: number }>>;
+  /** Epoch ms after which the override no longer applies (omitted: until removed). */
+  readonly expiresAt?: number;
+  /** Why the limits change (1 to 500 characters): kept with the override and logged. */
+  readonly reason: string;
+}
+
+/** A per-creator override as stored. */
+export interface CreatorOverride extends CreatorOverrideInput {
+  readonly creatorId: string;
+  /** When it was set (backend clock, epoch ms). */
+  readonly setAt: number;
 }
 
 export interface CheckOptions {

@@ -29,6 +29,7 @@ import { DEFAULT_TIERS, headlinePolicyIndex, parseTierTable } from '../core/tier
 import type {
   CheckOptions,
   CreatorId,
+  CreatorOverride,
   FailMode,
   RateLimitDecision,
   RateLimitStatus,
@@ -106,6 +107,8 @@ class ServiceFailure extends Error {
   }
 }
 
+type HttpMethod = 'GET' | 'POST' | 'PUT' | 'DELETE';
+
 export function createHttpRateLimiter(options: HttpRateLimiterOptions): HttpRateLimiter {
   const baseUrl = parseApiUrl(options.url);
   const timeoutMs = options.timeoutMs ?? DEFAULT_HTTP_TIMEOUT_MS;
@@ -122,7 +125,7 @@ export function createHttpRateLimiter(options: HttpRateLimiterOptions): HttpRate
   const signer = signerFor(options, baseUrl);
 
   /** One HTTP exchange within the deadline; retried once if it failed before any response. */
-  async function exchange(method: 'GET' | 'POST', path: string, body: unknown): Promise<Answer> {
+  async function exchange(method: HttpMethod, path: string, body: unknown): Promise<Answer> {
     const url = new URL(`${baseUrl.pathname.replace(/\/$/, '')}${path}`, baseUrl);
     const text = body === undefined ? undefined : JSON.stringify(body);
     const headers: Record<string, string> = { accept: 'application/json, application/problem+json' };
@@ -151,7 +154,7 @@ export function createHttpRateLimiter(options: HttpRateLimiterOptions): HttpRate
   }
 
   /** Runs an exchange through the breaker; returns the answer, or the failure for the fail mode. */
-  async function request(operation: string, method: 'GET' | 'POST', path: string, body?: unknown): Promise<Answer | ServiceFailure> {
+  async function request(operation: string, method: HttpMethod, path: string, body?: unknown): Promise<Answer | ServiceFailure> {
     let isProbe = false;
     try {
       if (breaker) isProbe = breaker.enter();
@@ -228,6 +231,14 @@ export function createHttpRateLimiter(options: HttpRateLimiterOptions): HttpRate
     return successBody(answer) as RateLimitStatus;
   }
 
+  /** One call of /v1/overrides/{creatorId}: it fails whatever the fail mode, as on a direct backend. */
+  async function administer(method: HttpMethod, rawCreatorId: CreatorId, body?: unknown): Promise<JsonObject> {
+    const creatorId = normalizeCreatorId(rawCreatorId);
+    const answer = await request('override', method, `/v1/overrides/${encodeURIComponent(creatorId)}`, body);
+    if (answer instanceof ServiceFailure) throw new RateLimitUnavailableError(`rate-limit service unavailable during ${answer.message}`, { cause: answer });
+    return successBody(answer) as JsonObject;
+  }
+
   return {
     backend: 'http',
     tiers,
@@ -270,6 +281,18 @@ export function createHttpRateLimiter(options: HttpRateLimiterOptions): HttpRate
       // Nothing was erased: a reset fails whatever the fail mode, as on a direct backend.
       if (answer instanceof ServiceFailure) throw new RateLimitUnavailableError(`rate-limit service unavailable during ${answer.message}`, { cause: answer });
       successBody(answer);
+    },
+
+    async setOverride(rawCreatorId, override) {
+      return (await administer('PUT', rawCreatorId, override)).override as CreatorOverride;
+    },
+
+    async getOverride(rawCreatorId) {
+      return ((await administer('GET', rawCreatorId)).override as CreatorOverride | null) ?? undefined;
+    },
+
+    async removeOverride(rawCreatorId) {
+      return (await administer('DELETE', rawCreatorId)).removed === true;
     },
 
     async warmUp() {

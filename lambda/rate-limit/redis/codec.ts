@@ -7,15 +7,19 @@ import type {
   AdmissionOutcome,
   AnomalyCount,
   CheckRequest,
+  OverrideWrite,
   PolicySpec,
   PolicyUsage,
   ReserveRequest,
   SettleOutcome,
   SettleRequest,
+  ShadowVerdict,
   StatusOutcome,
   StatusRequest,
+  StoredOverride,
 } from '../store/store';
-import { creatorKeys, keyList } from './keys';
+import { requestLogName } from '../store/store';
+import { creatorKeys, scriptKeyList } from './keys';
 import type { ScriptName } from './scripts';
 
 export interface ScriptCall {
@@ -75,36 +79,87 @@ export function encodeSettle(request: SettleRequest, context: EncodeContext): Sc
 }
 
 function call(script: ScriptName, creatorId: string, policies: readonly PolicySpec[], context: EncodeContext, operationArgs: string[]): ScriptCall {
-  const requestPolicies = policies.filter((policy) => policy.kind === 'requests').map((policy) => policy.name);
-  const args = [context.clockMs === undefined ? '' : String(context.clockMs), String(policies.length)];
-  for (const policy of policies) args.push(policy.name, KIND_CODES[policy.kind], String(policy.limit), String(policy.windowMs));
-  return { script, keys: keyList(creatorKeys(creatorId, context.keyPrefix), requestPolicies), args: args.concat(operationArgs) };
+  const requestLogs = policies.filter((policy) => policy.kind === 'requests').map(requestLogName);
+  const args = [clockArg(context), String(policies.length)];
+  for (const policy of policies) {
+    args.push(policy.name, KIND_CODES[policy.kind], String(policy.limit), String(policy.windowMs), policy.shadow ? 's' : 'e');
+  }
+  return { script, keys: scriptKeyList(creatorKeys(creatorId, context.keyPrefix), requestLogs), args: args.concat(operationArgs) };
+}
+
+function clockArg(context: EncodeContext): string {
+  return context.clockMs === undefined ? '' : String(context.clockMs);
+}
+
+/** The override script's calls (layout in scripts/override.lua.ts). */
+export function encodeSetOverride(creatorId: string, override: OverrideWrite, context: EncodeContext): ScriptCall {
+  const limits = Object.entries(override.limits).map(([name, limit]) => `${name}=${limit}`).join(',');
+  return overrideCall(creatorId, context, ['set', String(override.expiresAt ?? 0), limits, override.reason]);
+}
+
+export function encodeGetOverride(creatorId: string, context: EncodeContext): ScriptCall {
+  return overrideCall(creatorId, context, ['get']);
+}
+
+export function encodeRemoveOverride(creatorId: string, context: EncodeContext): ScriptCall {
+  return overrideCall(creatorId, context, ['remove']);
+}
+
+function overrideCall(creatorId: string, context: EncodeContext, operationArgs: string[]): ScriptCall {
+  return { script: 'override', keys: [creatorKeys(creatorId, context.keyPrefix).override], args: [clockArg(context), ...operationArgs] };
+}
+
+/** The reply of a 'set' or 'get': the override in force, if any. */
+export function decodeOverride(reply: unknown): StoredOverride | undefined {
+  const text = Array.isArray(reply) && reply.length === 2 && typeof reply[0] === 'number' ? reply[1] : undefined;
+  if (typeof text !== 'string') fail(`malformed override reply: ${JSON.stringify(reply)?.slice(0, 200)}`);
+  if (text === '') return undefined;
+  const match = /^(\d+)\|(\d+)\|([^|]*)\|([\s\S]*)$/.exec(text);
+  if (!match) fail(`malformed override value: ${text.slice(0, 200)}`);
+  const [, expiresAt, setAt, limitsText, reason] = match as unknown as [string, string, string, string, string];
+  const limits: Record<string, number> = {};
+  for (const pair of limitsText.split(',').filter((part) => part !== '')) {
+    const [name, limit] = pair.split('=') as [string, string];
+    limits[name] = Number(limit);
+  }
+  return { limits, expiresAt: expiresAt === '0' ? undefined : Number(expiresAt), reason, setAt: Number(setAt) };
+}
+
+/** The reply of a 'remove': whether an override was in force. */
+export function decodeRemoveOverride(reply: unknown): boolean {
+  return numbers(reply, 2)[1] === 1;
 }
 
 export function decodeAdmission(reply: unknown, policyCount: number): AdmissionOutcome {
-  const values = numbers(reply, ADMISSION_HEADER + 3 * policyCount);
+  const values = numbers(reply, ADMISSION_HEADER + 5 * policyCount);
   const [outcome, now, deniedPolicy, retryMs, cause, reservedTokens, admittedAt] = values as [number, number, number, number, number, number, number];
   const usage = usageFrom(values, ADMISSION_HEADER, policyCount);
   const anomaly = anomalyFrom(values);
+  const shadowDenials: ShadowVerdict[] = [];
+  const shadowFrom = ADMISSION_HEADER + 4 * policyCount;
+  for (let index = 0; index < policyCount; index += 1) {
+    const retryMs = values[shadowFrom + index]!;
+    if (retryMs > 0) shadowDenials.push({ index, retryMs });
+  }
   switch (outcome) {
     case 0:
-      return { kind: 'denied', now, usage, anomaly, deniedIndex: deniedPolicy - 1, retryMs, cause: cause === 1 ? 'reservations' : 'usage' };
+      return { kind: 'denied', now, usage, anomaly, shadowDenials, deniedIndex: deniedPolicy - 1, retryMs, cause: cause === 1 ? 'reservations' : 'usage' };
     case 1:
-      return { kind: 'admitted', now, usage, anomaly, reservedTokens };
+      return { kind: 'admitted', now, usage, anomaly, shadowDenials, reservedTokens };
     case 2:
-      return { kind: 'replay', now, usage, anomaly, reservedTokens, admittedAt };
+      return { kind: 'replay', now, usage, anomaly, shadowDenials, reservedTokens, admittedAt };
     default:
       return fail(`unknown admission outcome ${outcome}`);
   }
 }
 
 export function decodeStatus(reply: unknown, policyCount: number): StatusOutcome {
-  const values = numbers(reply, 1 + 3 * policyCount);
+  const values = numbers(reply, 1 + 4 * policyCount);
   return { now: values[0]!, usage: usageFrom(values, 1, policyCount) };
 }
 
 export function decodeSettle(reply: unknown, policyCount: number): SettleOutcome {
-  const values = numbers(reply, SETTLE_HEADER + 3 * policyCount);
+  const values = numbers(reply, SETTLE_HEADER + 4 * policyCount);
   const [code, now, reservedTokens, chargedTokens] = values as [number, number, number, number];
   const result = SETTLE_RESULTS[code - 1] ?? fail(`unknown settle result ${code}`);
   return { result, now, reservedTokens, chargedTokens, usage: policyCount > 0 ? usageFrom(values, SETTLE_HEADER, policyCount) : undefined };
@@ -118,7 +173,9 @@ function anomalyFrom(values: readonly number[]): AnomalyCount | undefined {
 
 function usageFrom(values: readonly number[], offset: number, policyCount: number): PolicyUsage[] {
   const usage: PolicyUsage[] = [];
-  for (let at = offset; at < offset + 3 * policyCount; at += 3) usage.push({ used: values[at]!, reserved: values[at + 1]!, reset: values[at + 2]! });
+  for (let at = offset; at < offset + 4 * policyCount; at += 4) {
+    usage.push({ used: values[at]!, reserved: values[at + 1]!, reset: values[at + 2]!, limit: values[at + 3]! });
+  }
   return usage;
 }
 

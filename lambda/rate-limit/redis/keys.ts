@@ -21,6 +21,8 @@ export interface CreatorKeys {
   readonly records: string;
   /** Sorted set: when each record may be forgotten (score = expiry, member = requestId). */
   readonly recordExpiry: string;
+  /** String: the creator's override (limits by policy name, expiry, reason; see scripts/base.lua.ts). */
+  readonly override: string;
 }
 
 /** Escapes the characters that could end or confuse a hash tag; "%" first keeps the mapping injective. */
@@ -41,12 +43,13 @@ export function creatorKeys(creatorId: string, prefix = DEFAULT_KEY_PREFIX): Cre
     leases: `${base}:l`,
     records: `${base}:r`,
     recordExpiry: `${base}:x`,
+    override: `${base}:o`,
   };
 }
 
 /**
- * The key of one request policy's log. Policy names are limited to [A-Za-z0-9._-], so they cannot
- * break it. (`:log:` and `:ts` since the text layout replaced the binary one under `:w:` and `:s`:
+ * The key of one request policy's log (by requestLogName: `shadow:<name>` for a shadow policy).
+ * Policy names are limited to [A-Za-z0-9._-], so they cannot break it. (`:log:` and `:ts` since the text layout replaced the binary one under `:w:` and `:s`:
  * a deployment never misreads a key written in the other layout.)
  */
 export function requestLogKey(base: string, policyName: string): string {
@@ -54,11 +57,17 @@ export function requestLogKey(base: string, policyName: string): string {
 }
 
 /**
- * Every key one script call may touch: the five shared keys, then one log key per request policy,
- * in the order the policies are given.
+ * The keys of a creator's usage: the five shared keys, then one log key per request log name
+ * (requestLogName), in the order given. A reset deletes exactly these; the override is not usage.
  */
-export function keyList(keys: CreatorKeys, requestPolicies: readonly string[] = []): string[] {
+export function keyList(keys: CreatorKeys, requestLogNames: readonly string[] = []): string[] {
   const list = [keys.state, keys.ledger, keys.leases, keys.records, keys.recordExpiry];
-  for (const name of requestPolicies) list.push(requestLogKey(keys.base, name));
+  for (const name of requestLogNames) list.push(requestLogKey(keys.base, name));
   return list;
+}
+
+/** Every key one script call may touch: the five usage keys, the override, then the request logs. */
+export function scriptKeyList(keys: CreatorKeys, requestLogNames: readonly string[]): string[] {
+  const usage = keyList(keys, requestLogNames);
+  return [...usage.slice(0, 5), keys.override, ...usage.slice(5)];
 }

@@ -7,6 +7,7 @@ import type { BackendName } from '../core/types';
 import type {
   AdmissionOutcome,
   CheckRequest,
+  OverrideWrite,
   PolicySpec,
   RateLimitStore,
   ReserveRequest,
@@ -14,8 +15,24 @@ import type {
   SettleRequest,
   StatusOutcome,
   StatusRequest,
+  StoredOverride,
 } from '../store/store';
-import { decodeAdmission, decodeSettle, decodeStatus, encodeCheck, encodeReserve, encodeSettle, encodeStatus, type EncodeContext, type ScriptCall } from './codec';
+import {
+  decodeAdmission,
+  decodeOverride,
+  decodeRemoveOverride,
+  decodeSettle,
+  decodeStatus,
+  encodeCheck,
+  encodeGetOverride,
+  encodeRemoveOverride,
+  encodeReserve,
+  encodeSetOverride,
+  encodeSettle,
+  encodeStatus,
+  type EncodeContext,
+  type ScriptCall,
+} from './codec';
 import { creatorKeys, DEFAULT_KEY_PREFIX, keyList } from './keys';
 import { SCRIPTS, type ScriptName } from './scripts';
 
@@ -99,6 +116,20 @@ export class RedisScriptStore implements RateLimitStore {
 
   async reset(creatorId: string, requestPolicies: readonly string[]): Promise<void> {
     await this.transport.del(keyList(creatorKeys(creatorId, this.keyPrefix), requestPolicies));
+  }
+
+  async setOverride(creatorId: string, override: OverrideWrite): Promise<StoredOverride> {
+    const stored = decodeOverride(await this.run(encodeSetOverride(creatorId, override, this.context())));
+    if (!stored) throw new Error('rate-limit backend: the override script answered a set without the value written');
+    return stored;
+  }
+
+  async getOverride(creatorId: string): Promise<StoredOverride | undefined> {
+    return decodeOverride(await this.run(encodeGetOverride(creatorId, this.context())));
+  }
+
+  async removeOverride(creatorId: string): Promise<boolean> {
+    return decodeRemoveOverride(await this.run(encodeRemoveOverride(creatorId, this.context())));
   }
 
   close(): Promise<void> {

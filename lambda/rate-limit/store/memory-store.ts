@@ -16,15 +16,19 @@ import type {
   AnomalyRule,
   CheckRequest,
   DenialCause,
+  OverrideWrite,
   PolicySpec,
   PolicyUsage,
   RateLimitStore,
   ReserveRequest,
   SettleOutcome,
   SettleRequest,
+  ShadowVerdict,
   StatusOutcome,
   StatusRequest,
+  StoredOverride,
 } from './store';
+import { requestLogName } from './store';
 
 const { ANOMALY_WINDOW_MS, LEASE_RETRY_CAP_MS } = STORE_CONSTANTS;
 /** Creators examined for expiry per call: more than one creator is added per call, so dead ones go faster than new ones come. */
@@ -66,7 +70,7 @@ interface RequestLog {
 }
 
 interface CreatorState {
-  /** Admissions per request policy name. */
+  /** Admissions per request log name (requestLogName: a shadow policy keeps its own). */
   readonly requestLogs: Map<string, RequestLog>;
   readonly anomalies: Map<string, AnomalyCounter>;
   /** Token reservations and charges, in admission order. */
@@ -101,6 +105,8 @@ export class MemoryStore implements RateLimitStore {
   readonly backend = 'memory' as const;
   readonly mayResend = false;
   private readonly creators = new Map<string, CreatorState>();
+  /** Overrides live apart from usage: a reset keeps them, and they lapse on their own clock. */
+  private readonly overrides = new Map<string, StoredOverride>();
 
   constructor(private readonly clock: () => number = Date.now) {}
 
@@ -122,7 +128,7 @@ export class MemoryStore implements RateLimitStore {
     const now = this.clock();
     this.sweep(now);
     const creator = this.creators.get(request.creatorId);
-    return { now, usage: request.policies.map((policy) => viewOf(policy, creator, NO_ASK, now).usage) };
+    return { now, usage: this.withOverride(request.creatorId, request.policies, now).map((policy) => usageOf(policy, creator, now)) };
   }
 
   async settle(request: SettleRequest): Promise<SettleOutcome> {
@@ -130,7 +136,7 @@ export class MemoryStore implements RateLimitStore {
     this.sweep(now);
     const creator = this.creators.get(request.creatorId);
     const settled = creator ? settleReservation(creator, request, now) : unknownSettlement;
-    const usage = request.statusOf?.map((policy) => viewOf(policy, creator, NO_ASK, now).usage);
+    const usage = request.statusOf && this.withOverride(request.creatorId, request.statusOf, now).map((policy) => usageOf(policy, creator, now));
     return { ...settled, now, usage };
   }
 
@@ -142,11 +148,47 @@ export class MemoryStore implements RateLimitStore {
 
   async close(): Promise<void> {
     this.creators.clear();
+    this.overrides.clear();
+  }
+
+  async setOverride(creatorId: string, override: OverrideWrite): Promise<StoredOverride> {
+    const stored = { ...override, limits: { ...override.limits }, setAt: this.clock() };
+    this.overrides.set(creatorId, stored);
+    return stored;
+  }
+
+  async getOverride(creatorId: string): Promise<StoredOverride | undefined> {
+    return this.liveOverride(creatorId, this.clock());
+  }
+
+  async removeOverride(creatorId: string): Promise<boolean> {
+    const live = this.liveOverride(creatorId, this.clock()) !== undefined;
+    this.overrides.delete(creatorId);
+    return live;
+  }
+
+  /** The override in force: one whose expiry has passed no longer exists. */
+  private liveOverride(creatorId: string, now: number): StoredOverride | undefined {
+    const override = this.overrides.get(creatorId);
+    if (override?.expiresAt !== undefined && override.expiresAt <= now) {
+      this.overrides.delete(creatorId);
+      return undefined;
+    }
+    return override;
+  }
+
+  /** The policies as this creator is held to them: a policy named in the override takes its limit. */
+  private withOverride(creatorId: string, policies: readonly PolicySpec[], now: number): readonly PolicySpec[] {
+    const limits = this.liveOverride(creatorId, now)?.limits;
+    if (!limits) return policies;
+    return policies.map((policy) => (Object.hasOwn(limits, policy.name) ? { ...policy, limit: limits[policy.name]! } : policy));
   }
 
   /**
-   * The admission rule. Every policy is evaluated before anything is written; only an admission
-   * that passes all of them (and is not a replay) is counted. A denial consumes nothing.
+   * The admission rule. Every policy is evaluated (with the creator's override applied) before
+   * anything is written; only an admission that passes every enforcing policy (and is not a replay)
+   * is counted, in every policy, shadow ones included. Shadow policies never deny: the ones that
+   * would have are reported. A denial consumes nothing.
    */
   private admit(
     request: CheckRequest | ReserveRequest,
@@ -157,28 +199,35 @@ export class MemoryStore implements RateLimitStore {
     const now = this.clock();
     this.sweep(now);
     const existing = this.creators.get(request.creatorId);
-    const views = request.policies.map((policy) => viewOf(policy, existing, ask, now));
+    const policies = this.withOverride(request.creatorId, request.policies, now);
+    const views = policies.map((policy) => viewOf(policy, existing, ask, now));
+    const shadowDenials: ShadowVerdict[] = [];
+    views.forEach((view, index) => {
+      if (policies[index]!.shadow && !view.pass) shadowDenials.push({ index, retryMs: view.retryMs });
+    });
     const original = record && existing?.records.get(record.requestId);
     const replayOf = original && original.forgetAt > now ? original : undefined;
-    const binding = bindingDenial(views);
+    const binding = bindingDenial(views, policies);
     const admitted = !replayOf && binding === undefined;
 
     const creator = admitted || request.anomaly.threshold > 0 ? this.creatorFor(request.creatorId) : existing;
-    const anomaly = creator && countAnomaly(creator, request.policies, request.anomaly, admitted, now);
+    const anomaly = creator && countAnomaly(creator, policies, request.anomaly, admitted, now);
     if (admitted) {
-      countAdmission(this.creatorFor(request.creatorId), request.policies, ask, record, tokenHistoryMs, now);
+      countAdmission(this.creatorFor(request.creatorId), policies, ask, record, tokenHistoryMs, now);
     }
 
+    const usageOf = (pick: (view: PolicyView) => PolicyUsage) => views.map((view, index) => ({ ...pick(view), limit: policies[index]!.limit }));
     if (replayOf) {
-      const usage = views.map((view) => view.usage);
-      return { kind: 'replay', now, usage, anomaly, reservedTokens: replayOf.reserved, admittedAt: replayOf.admittedAt };
+      const usage = usageOf((view) => view.usage);
+      return { kind: 'replay', now, usage, anomaly, shadowDenials, reservedTokens: replayOf.reserved, admittedAt: replayOf.admittedAt };
     }
     if (binding !== undefined) {
       const view = views[binding]!;
-      return { kind: 'denied', now, usage: views.map((v) => v.usage), anomaly, deniedIndex: binding, retryMs: view.retryMs, cause: view.cause };
+      const usage = usageOf((v) => v.usage);
+      return { kind: 'denied', now, usage, anomaly, shadowDenials, deniedIndex: binding, retryMs: view.retryMs, cause: view.cause };
     }
     const reservedTokens = ask.reserve ? ask.tokens : 0;
-    return { kind: 'admitted', now, usage: views.map((view) => view.usageAfterAdmission), anomaly, reservedTokens };
+    return { kind: 'admitted', now, usage: usageOf((view) => view.usageAfterAdmission), anomaly, shadowDenials, reservedTokens };
   }
 
   private creatorFor(creatorId: string): CreatorState {
@@ -205,19 +254,24 @@ export class MemoryStore implements RateLimitStore {
   }
 }
 
-/** The policy that denies, freeing last (undefined when every policy passes). */
-function bindingDenial(views: readonly PolicyView[]): number | undefined {
+/** The enforcing policy that denies, freeing last (undefined when every enforcing policy passes). */
+function bindingDenial(views: readonly PolicyView[], policies: readonly PolicySpec[]): number | undefined {
   let binding: number | undefined;
   views.forEach((view, index) => {
-    if (!view.pass && (binding === undefined || view.retryMs > views[binding]!.retryMs)) binding = index;
+    if (!view.pass && !policies[index]!.shadow && (binding === undefined || view.retryMs > views[binding]!.retryMs)) binding = index;
   });
   return binding;
+}
+
+/** A policy's usage as a status reads it (nothing asked), with the limit applied. */
+function usageOf(policy: PolicySpec, creator: CreatorState | undefined, now: number): PolicyUsage {
+  return { ...viewOf(policy, creator, NO_ASK, now).usage, limit: policy.limit };
 }
 
 function viewOf(policy: PolicySpec, creator: CreatorState | undefined, ask: Ask, now: number): PolicyView {
   switch (policy.kind) {
     case 'requests':
-      return requestView(policy, creator?.requestLogs.get(policy.name)?.times ?? [], now);
+      return requestView(policy, creator?.requestLogs.get(requestLogName(policy))?.times ?? [], now);
     case 'tokens':
       return tokenView(policy, creator, ask, now);
     case 'concurrent':
@@ -316,10 +370,11 @@ function countAdmission(
 ): void {
   for (const policy of policies) {
     if (policy.kind !== 'requests') continue;
-    const log = creator.requestLogs.get(policy.name) ?? { times: [], windowMs: 0 };
+    const name = requestLogName(policy);
+    const log = creator.requestLogs.get(name) ?? { times: [], windowMs: 0 };
     log.windowMs = Math.max(log.windowMs, policy.windowMs);
     log.times = [...log.times.filter((time) => time > now - log.windowMs), now];
-    creator.requestLogs.set(policy.name, log);
+    creator.requestLogs.set(name, log);
   }
   if (ask.reserve && record) {
     creator.tokenEntries.push({ requestId: record.requestId, at: now, tokens: ask.tokens, settled: false });
@@ -367,7 +422,7 @@ function settleReservation(
 }
 
 /**
- * Anomaly attempts, counted on the tier's first request policy. With no counter window open, the
+ * Anomaly attempts, counted on the tier's first enforcing request policy. With no counter window open, the
  * attempts are the admissions of the last 5 minutes that the policy still counts, plus this one.
  * The first attempt that does not admit (denied, replayed, or denied from a client's local cache)
  * opens a 5-minute window holding those attempts and itself; from then on the attempts are the
@@ -382,7 +437,7 @@ function countAnomaly(
   admitted: boolean,
   now: number,
 ): AnomalyCount | undefined {
-  const headline = policies.find((policy) => policy.kind === 'requests');
+  const headline = policies.find((policy) => policy.kind === 'requests' && !policy.shadow);
   if (rule.threshold <= 0 || !headline) return undefined;
   const times = creator.requestLogs.get(headline.name)?.times ?? [];
   const admissionsAfter = (since: number) => times.filter((time) => time > Math.max(since, now - headline.windowMs)).length;

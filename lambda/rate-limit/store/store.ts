@@ -14,6 +14,34 @@ export interface PolicySpec {
   readonly limit: number;
   /** Window length (requests, tokens) or lease length (concurrent), ms. */
   readonly windowMs: number;
+  /** A shadow policy is evaluated and counted like any other but never denies. @default false */
+  readonly shadow?: boolean;
+}
+
+/**
+ * The name a request policy's admissions are kept under. A shadow policy keeps its own log, so
+ * shadow usage never counts against an enforcing policy of the same name in another tier (the
+ * prefix cannot clash: policy names hold no ":").
+ */
+export function requestLogName(policy: Pick<PolicySpec, 'name' | 'shadow'>): string {
+  return policy.shadow ? `shadow:${policy.name}` : policy.name;
+}
+
+/**
+ * A creator's limits set at runtime, by policy name. Every store reads it in the same atomic step
+ * as the admission (or status) it changes: a policy of that name is evaluated with the override's
+ * limit instead of the tier's, on every tier that has it.
+ */
+export interface OverrideWrite {
+  readonly limits: Readonly<Record<string, number>>;
+  /** Store clock, epoch ms; undefined: until removed. */
+  readonly expiresAt: number | undefined;
+  readonly reason: string;
+}
+
+export interface StoredOverride extends OverrideWrite {
+  /** When it was written (store clock). */
+  readonly setAt: number;
 }
 
 /** Anomaly detection for an admission attempt. */
@@ -72,6 +100,16 @@ export interface PolicyUsage {
   readonly reserved: number;
   /** Epoch ms at which the next unit frees up (the decision time when nothing is counted). */
   readonly reset: number;
+  /** The limit the store applied: the creator's override, else the policy's (absent on degraded answers). */
+  readonly limit?: number;
+}
+
+/** A shadow policy that did not pass: how long until it would have. */
+export interface ShadowVerdict {
+  /** Index into the policies. */
+  readonly index: number;
+  /** Milliseconds until the request would pass it (>= 1). */
+  readonly retryMs: number;
 }
 
 /** The creator's anomaly counter after a call: what a deny cache needs to keep counting locally. */
@@ -94,6 +132,8 @@ interface OutcomeBase {
   readonly usage: readonly PolicyUsage[];
   /** Undefined when the request disabled anomaly detection (or the tier has no request policy). */
   readonly anomaly: AnomalyCount | undefined;
+  /** The shadow policies that would have denied this request, in policy order. */
+  readonly shadowDenials: readonly ShadowVerdict[];
 }
 
 /** Why a request was denied: its own usage, or reservations that have not been settled yet. */
@@ -110,7 +150,7 @@ export type AdmissionOutcome =
     })
   | (OutcomeBase & {
       readonly kind: 'denied';
-      /** Index into the policies of the policy that denied (the one that frees last). */
+      /** Index into the policies of the enforcing policy that denied (the one that frees last). */
       readonly deniedIndex: number;
       /** Milliseconds until the request would pass (>= 1). */
       readonly retryMs: number;
@@ -146,8 +186,17 @@ export interface RateLimitStore {
    * is a tier to read, as a status would.
    */
   warmUp(policies: readonly PolicySpec[]): Promise<void>;
-  /** Forgets everything about a creator; `requestPolicies` names every request window to delete. */
+  /**
+   * Forgets a creator's usage; `requestPolicies` names every request log to delete (requestLogName).
+   * The creator's override is configuration, not usage: it stays.
+   */
   reset(creatorId: string, requestPolicies: readonly string[]): Promise<void>;
+  /** Replaces the creator's override (one key under the creator's hash tag; it lapses at `expiresAt`). */
+  setOverride(creatorId: string, override: OverrideWrite): Promise<StoredOverride>;
+  /** The creator's override, unless none was set or it has lapsed. */
+  getOverride(creatorId: string): Promise<StoredOverride | undefined>;
+  /** Deletes the creator's override; true when one was in force. */
+  removeOverride(creatorId: string): Promise<boolean>;
   /** Releases connections; the store is unusable afterwards. */
   close(): Promise<void>;
 }

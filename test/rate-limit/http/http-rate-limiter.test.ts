@@ -114,7 +114,7 @@ describe('answers through the API', () => {
     const unknownTier = await limiter.check('someone', 'gold').catch((caught: unknown) => caught);
     expect(unknownTier).toBeInstanceOf(RateLimitInputError);
     expect(unknownTier).toMatchObject({ field: 'tier' });
-    expect((unknownTier as Error).message).toMatch(/^tier: must be one of "starter", "pro", "business", "tiny", got "gold"$/);
+    expect((unknownTier as Error).message).toMatch(/^tier: must be one of "starter", "pro", "business", "tiny", "dark", got "gold"$/);
     const overBudget = await limiter.check('someone', 'tiny', { tokens: 5000 }).catch((caught: unknown) => caught);
     expect(overBudget).toMatchObject({ name: 'RateLimitInputError', field: 'tokens' });
 

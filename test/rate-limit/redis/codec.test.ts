@@ -6,10 +6,15 @@
 import { Redis } from 'ioredis';
 import {
   decodeAdmission,
+  decodeOverride,
+  decodeRemoveOverride,
   decodeSettle,
   decodeStatus,
   encodeCheck,
+  encodeGetOverride,
+  encodeRemoveOverride,
   encodeReserve,
+  encodeSetOverride,
   encodeSettle,
   encodeStatus,
   type ScriptCall,
@@ -54,10 +59,11 @@ it('check, reserve, status and settle each run their own script and decode to ty
     now: NOW,
     reservedTokens: 0,
     anomaly: undefined,
+    shadowDenials: [],
     usage: [
-      { used: 1, reserved: 0, reset: NOW + 60_000 },
-      { used: 0, reserved: 0, reset: NOW },
-      { used: 0, reserved: 0, reset: NOW },
+      { used: 1, reserved: 0, reset: NOW + 60_000, limit: 2 },
+      { used: 0, reserved: 0, reset: NOW, limit: 500 },
+      { used: 0, reserved: 0, reset: NOW, limit: 1 },
     ],
   });
 
@@ -88,6 +94,45 @@ it('check, reserve, status and settle each run their own script and decode to ty
   expect(decodeSettle(await run(again), 0)).toEqual({ result: 'already-settled', now: NOW + 60, reservedTokens: 300, chargedTokens: 120, usage: undefined });
 });
 
+it('an override is written, read with the limits it applies, lapses at its expiry, and is removed', async () => {
+  const context = { keyPrefix: uniqueKeyPrefix(), clockMs: NOW };
+  const creatorId = 'overridden';
+  const reason = 'launch week | a reason may hold any character: ,=|';
+  const set = encodeSetOverride(creatorId, { limits: { 'per-minute': 3, 'in-flight': 2 }, expiresAt: NOW + 1000, reason }, context);
+  expect(set.script).toBe('override');
+  expect(set.keys).toEqual([`${context.keyPrefix}:{${creatorId}}:o`]);
+  const written = { limits: { 'per-minute': 3, 'in-flight': 2 }, expiresAt: NOW + 1000, reason, setAt: NOW };
+  expect(decodeOverride(await run(set))).toEqual(written);
+  expect(decodeOverride(await run(encodeGetOverride(creatorId, { ...context, clockMs: NOW + 999 })))).toEqual(written);
+
+  // A check reads it in the same script call: three admissions pass a per-minute limit of 2.
+  for (let i = 1; i <= 3; i += 1) {
+    const admitted = decodeAdmission(await run(encodeCheck({ creatorId, policies: POLICIES, anomaly, record: undefined }, { ...context, clockMs: NOW + i })), 3);
+    expect(admitted).toMatchObject({ kind: 'admitted', usage: [{ used: i, limit: 3 }, { limit: 500 }, { limit: 2 }] });
+  }
+  const status = decodeStatus(await run(encodeStatus({ creatorId, policies: POLICIES }, { ...context, clockMs: NOW + 1000 })), 3);
+  expect(status.usage.map((usage) => usage.limit)).toEqual([2, 500, 1]); // lapsed at its expiry
+  expect(decodeOverride(await run(encodeGetOverride(creatorId, { ...context, clockMs: NOW + 1000 })))).toBeUndefined();
+  expect(decodeRemoveOverride(await run(encodeRemoveOverride(creatorId, { ...context, clockMs: NOW + 1000 })))).toBe(false);
+
+  await run(encodeSetOverride(creatorId, { limits: { 'per-minute': 9 }, expiresAt: undefined, reason: 'r' }, { ...context, clockMs: NOW + 2000 }));
+  expect(decodeRemoveOverride(await run(encodeRemoveOverride(creatorId, { ...context, clockMs: NOW + 2001 })))).toBe(true);
+  expect(await client.exists(set.keys[0]!)).toBe(0);
+});
+
+it('a shadow policy keeps its own log, never denies, and reports how long it would have', async () => {
+  const context = { keyPrefix: uniqueKeyPrefix(), clockMs: NOW };
+  const policies: PolicySpec[] = [
+    { name: 'per-minute', kind: 'requests', limit: 5, windowMs: 60_000 },
+    { name: 'per-minute-next', kind: 'requests', limit: 1, windowMs: 60_000, shadow: true },
+  ];
+  const checkAt = (at: number) =>
+    run(encodeCheck({ creatorId: 'dark', policies, anomaly, record: undefined }, { ...context, clockMs: at })).then((reply) => decodeAdmission(reply, 2));
+  expect(await checkAt(NOW)).toMatchObject({ kind: 'admitted', shadowDenials: [] });
+  expect(await checkAt(NOW + 100)).toMatchObject({ kind: 'admitted', shadowDenials: [{ index: 1, retryMs: 60_000 - 100 }], usage: [{ used: 2 }, { used: 2 }] });
+  expect(await client.exists(`${context.keyPrefix}:{dark}:log:shadow:per-minute-next`)).toBe(1);
+});
+
 it('without a test clock the scripts read the server clock', async () => {
   const call = encodeStatus({ creatorId: 'clocked', policies: POLICIES }, { keyPrefix: uniqueKeyPrefix() });
   expect(call.args[0]).toBe('');
@@ -100,5 +145,7 @@ it('refuses replies of the wrong shape, naming what it got', () => {
   expect(() => decodeAdmission([1, 2, 3], 1)).toThrow(/malformed script reply: \[1,2,3\]/);
   expect(() => decodeStatus([NOW, 'x', 0, 0], 1)).toThrow(/malformed/);
   expect(() => decodeAdmission([7, NOW, 0, 0, 0, 0, 0, 0, 0, NOW, 0, 0], 0)).toThrow(/unknown admission outcome 7/);
+  expect(() => decodeOverride([NOW, 'garbage'])).toThrow(/malformed override value: garbage/);
+  expect(() => decodeOverride(['x'])).toThrow(/malformed override reply/);
   expect(() => decodeSettle([9, NOW, 0, 0], 0)).toThrow(/unknown settle result 9/);
 });

@@ -1,6 +1,7 @@
 /**
  * The Redis scripts against their specification, the memory store: random sequences of check,
- * reserve, settle, status and reset for a few creators and tiers, on one controlled clock, run
+ * reserve, settle, status, reset and override set/get/remove for a few creators and tiers (shadow
+ * policies among them), on one controlled clock, run
  * against both (the scripts on a real redis-server, through the codec, with the test-only clock
  * argument). Every reply must be the same, and so must the state each one exposes.
  */
@@ -33,6 +34,19 @@ const TIERS: Record<string, { policies: PolicySpec[]; leaseMs: number }> = {
   },
   /** A window longer than the 5-minute anomaly window. */
   patient: { policies: [{ name: 'per-10min', kind: 'requests', limit: 8, windowMs: 600_000 }], leaseMs: 4000 },
+  /**
+   * Shadow policies of every kind; the shadow "per-2s" shares its name with the enforcing one of
+   * other tiers and must never count against it (nor it against the shadow one).
+   */
+  shadowed: {
+    policies: [
+      { name: 'per-10s', kind: 'requests', limit: 5, windowMs: 10_000 },
+      { name: 'per-2s', kind: 'requests', limit: 1, windowMs: 2000, shadow: true },
+      { name: 'tokens-5s', kind: 'tokens', limit: 40, windowMs: 5000, shadow: true },
+      { name: 'in-flight', kind: 'concurrent', limit: 1, windowMs: 3000, shadow: true },
+    ],
+    leaseMs: 3000,
+  },
   tokensOnly: {
     policies: [
       { name: 'tokens-5s', kind: 'tokens', limit: 100, windowMs: 5000 },
@@ -42,7 +56,8 @@ const TIERS: Record<string, { policies: PolicySpec[]; leaseMs: number }> = {
   },
 };
 const TOKEN_HISTORY_MS = 5000;
-const REQUEST_POLICY_NAMES = ['per-2s', 'per-10s', 'per-10min'];
+const REQUEST_POLICY_NAMES = ['per-2s', 'per-10s', 'per-10min', 'shadow:per-2s'];
+const OVERRIDABLE = ['per-2s', 'per-10s', 'tokens-5s', 'in-flight'];
 const retentionOf = (tier: string) => Math.max(TIERS[tier]!.leaseMs, ...TIERS[tier]!.policies.map((policy) => policy.windowMs));
 
 const creator = fc.constantFrom('alice', 'bob');
@@ -72,11 +87,22 @@ const command = fc.oneof(
   },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('status' as const), creator, tier }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('reset' as const), creator }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('setOverride' as const),
+      creator,
+      limits: fc.dictionary(fc.constantFrom(...OVERRIDABLE), fc.integer({ min: 1, max: 12 }), { minKeys: 1 }),
+      expiresIn: fc.option(fc.integer({ min: 1, max: 8000 }), { nil: undefined }),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('getOverride' as const), creator }) },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('removeOverride' as const), creator }) },
 );
 type Command = typeof command extends fc.Arbitrary<infer T> ? T : never;
 
 /** Runs one command against a store and returns what it answered. */
-async function apply(store: RateLimitStore, step: Exclude<Command, { op: 'advance' }>): Promise<unknown> {
+async function apply(store: RateLimitStore, step: Exclude<Command, { op: 'advance' }>, now: number): Promise<unknown> {
   switch (step.op) {
     case 'check': {
       const { policies, leaseMs } = TIERS[step.tier]!;
@@ -106,14 +132,31 @@ async function apply(store: RateLimitStore, step: Exclude<Command, { op: 'advanc
       return store.status({ creatorId: step.creator, policies: TIERS[step.tier]!.policies });
     case 'reset':
       return store.reset(step.creator, REQUEST_POLICY_NAMES);
+    case 'setOverride': {
+      const expiresAt = step.expiresIn === undefined ? undefined : now + step.expiresIn;
+      return { override: await store.setOverride(step.creator, { limits: step.limits, expiresAt, reason: `differential | ${step.creator}` }) };
+    }
+    case 'getOverride':
+      return { override: await store.getOverride(step.creator) };
+    case 'removeOverride':
+      return { removed: await store.removeOverride(step.creator) };
   }
 }
 
-function kindOf(answer: unknown): string {
-  if (answer === undefined) return 'reset';
-  const outcome = answer as { kind?: string; cause?: string; result?: string };
-  if (outcome.kind === 'denied') return `denied:${outcome.cause}`;
-  return outcome.kind ?? outcome.result ?? 'status';
+/** The kinds of answer, and the paths of the rule, that an answer shows. */
+function kindsOf(answer: unknown, policies: readonly PolicySpec[] | undefined): string[] {
+  if (answer === undefined) return ['reset'];
+  const outcome = answer as { kind?: string; cause?: string; result?: string; override?: unknown; removed?: boolean; usage?: { limit?: number }[]; shadowDenials?: unknown[] };
+  if ('override' in outcome) return [outcome.override ? 'override' : 'no-override'];
+  if ('removed' in outcome) return [outcome.removed ? 'removed' : 'nothing-to-remove'];
+  const kinds = [outcome.kind === 'denied' ? `denied:${outcome.cause}` : (outcome.kind ?? outcome.result ?? 'status')];
+  if ((outcome.shadowDenials?.length ?? 0) > 0 && outcome.kind === 'admitted') kinds.push('shadow-would-deny');
+  if (policies && outcome.usage?.some((usage, index) => usage.limit !== policies[index]!.limit)) kinds.push('override-applied');
+  return kinds;
+}
+
+function policiesOf(step: Exclude<Command, { op: 'advance' }>): readonly PolicySpec[] | undefined {
+  return 'tier' in step ? TIERS[step.tier]!.policies : undefined;
 }
 
 function sameAnswer(index: number, step: Command, fromMemory: unknown, fromRedis: unknown): void {
@@ -155,13 +198,13 @@ it('memory store and Redis scripts give the same answers to any sequence of oper
           now += step.ms;
           continue;
         }
-        const fromMemory = await apply(memory, step);
-        seen.add(kindOf(fromMemory));
-        sameAnswer(index, step, fromMemory, await apply(scripts, step));
+        const fromMemory = await apply(memory, step, now);
+        for (const kind of kindsOf(fromMemory, policiesOf(step))) seen.add(kind);
+        sameAnswer(index, step, fromMemory, await apply(scripts, step, now));
         // The state a status exposes, for every tier, after every step.
         for (const name of Object.keys(TIERS)) {
           const read = { op: 'status', creator: step.creator, tier: name } as const;
-          sameAnswer(index, read, await apply(memory, read), await apply(scripts, read));
+          sameAnswer(index, read, await apply(memory, read, now), await apply(scripts, read, now));
         }
       }
     }),
@@ -169,6 +212,23 @@ it('memory store and Redis scripts give the same answers to any sequence of oper
   );
   expect(runs).toBeGreaterThanOrEqual(150);
   expect([...seen].sort()).toEqual(
-    ['admitted', 'already-settled', 'denied:reservations', 'denied:usage', 'expired', 'replay', 'reset', 'settled', 'status', 'unknown'].sort(),
+    [
+      'admitted',
+      'already-settled',
+      'denied:reservations',
+      'denied:usage',
+      'expired',
+      'replay',
+      'reset',
+      'settled',
+      'status',
+      'unknown',
+      'override',
+      'no-override',
+      'removed',
+      'nothing-to-remove',
+      'override-applied',
+      'shadow-would-deny',
+    ].sort(),
   );
 }, 300_000);

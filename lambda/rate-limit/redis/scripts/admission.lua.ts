@@ -10,7 +10,10 @@
  * Reply: outcome (0 denied, 1 admitted, 2 replay), now, denied policy (1-based, 0 = none), retry
  * ms, cause (0 usage, 1 reservations in flight), reserved tokens, admittedAt (replay), anomaly
  * counted (0/1), anomaly attempts, anomaly window end, warned (0/1), attempts to report (0 = none),
- * then used, reserved, reset per policy.
+ * then used, reserved, reset, limit per policy, then per policy the ms until a shadow policy that
+ * did not pass would have (0 for every other policy).
+ *
+ * Shadow policies are evaluated and, on an admission, counted like the others, but never deny.
  */
 export const ADMISSION_LUA = String.raw`
 -- A record, if there is one still within its retention.
@@ -32,7 +35,7 @@ local function writeRecord(requestId, record)
     integer(record.leaseExpiry) .. ':' .. integer(record.charged) .. ':' .. integer(record.forgetAt))
 end
 
--- Anomaly attempts, counted on the tier's first request policy (see the memory store for the rule).
+-- Anomaly attempts, counted on the tier's first enforcing request policy (see the memory store for the rule).
 -- Returns the counter to keep, whether it changed, the attempts, and the attempts to report (0: none).
 local function countAnomaly(view, rule, admitted)
   local log, windowMs = view.log, view.policy.windowMs
@@ -118,7 +121,7 @@ local function admit(asked)
     local view = views[i]
     if not view.pass then
       view.retry = math.max(1, view.retry)
-      if binding == 0 or view.retry > views[binding].retry then binding = i end
+      if not view.policy.shadow and (binding == 0 or view.retry > views[binding].retry) then binding = i end
     end
   end
   local admitted = not replayOf and binding == 0
@@ -126,7 +129,7 @@ local function admit(asked)
   local headline, counter, changed, attempts, report = nil, nil, false, 0, 0
   if rule.threshold > 0 then
     for i = 1, #views do
-      if views[i].policy.kind == 'r' then headline = views[i]; break end
+      if views[i].policy.kind == 'r' and not views[i].policy.shadow then headline = views[i]; break end
     end
   end
   if headline then counter, changed, attempts, report = countAnomaly(headline, rule, admitted) end
@@ -168,6 +171,12 @@ local function admit(asked)
     reply[8], reply[9], reply[11], reply[12] = 1, attempts, counter.warned, report
     if counter.start > 0 then reply[10] = counter.start + ANOMALY_WINDOW_MS end
   end
-  return appendUsage(reply, views, admitted, asked)
+  appendUsage(reply, views, admitted, asked)
+  for i = 1, #views do
+    local wouldDeny = 0
+    if views[i].policy.shadow and not views[i].pass then wouldDeny = views[i].retry end
+    reply[#reply + 1] = wouldDeny
+  end
+  return reply
 end
 `;

@@ -4,12 +4,12 @@
  * on any Redis-compatible server (a test lists the globals they read).
  *
  * Call layout (redis/codec.ts builds it; nothing else does):
- *   KEYS: 1 token sums, 2 token ledger, 3 leases, 4 records, 5 record expiry index, then one request
- *         log per request policy, in policy order (redis/keys.ts).
+ *   KEYS: 1 token sums, 2 token ledger, 3 leases, 4 records, 5 record expiry index, 6 override,
+ *         then one request log per request policy, in policy order (redis/keys.ts).
  *   ARGV: 1 clock: '' reads the server's TIME; an epoch-ms number replaces it, which only the
  *         differential tests send (to drive Redis and the memory store with one controlled clock),
- *         2 policy count P, then P x (name, kind r|t|c, limit, window or lease ms), then the
- *         operation's own arguments from index OP_ARG.
+ *         2 policy count P, then P x (name, kind r|t|c, limit, window or lease ms, mode e|s), then
+ *         the operation's own arguments from index OP_ARG.
  *
  * Stored values (text, fixed-width decimal numbers of TIME_DIGITS digits where noted):
  *   request log (string, per request policy): header of 4 numbers (when the key's TTL ends, then the
@@ -23,6 +23,8 @@
  *   leases (sorted set): score = lease expiry, member = requestId (every unsettled reservation).
  *   records (hash): requestId -> 'admittedAt:reserved:r|s:leaseExpiry:charged:forgetAt'.
  *   record expiry index (sorted set): score = forgetAt, member = requestId.
+ *   override (string): 'expiresAt|setAt|name=limit,name=limit|reason' (expiresAt 0 = until removed);
+ *       a policy named in it is evaluated with that limit. Read whenever policies are given.
  */
 import { CONSTANTS_LUA } from './constants.lua';
 
@@ -38,14 +40,17 @@ else
   now = tonumber(ARGV[1])
 end
 
-local TOKEN_SUMS, LEDGER, LEASES, RECORDS, RECORD_EXPIRY = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local TOKEN_SUMS, LEDGER, LEASES, RECORDS, RECORD_EXPIRY, OVERRIDE = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 
 local policies = {}
 local hasTokens = false
-local logKeyIndex = 5
+local logKeyIndex = 6
 for i = 1, tonumber(ARGV[2]) do
-  local at = 2 + (i - 1) * 4
-  local policy = { name = ARGV[at + 1], kind = ARGV[at + 2], limit = tonumber(ARGV[at + 3]), windowMs = tonumber(ARGV[at + 4]) }
+  local at = 2 + (i - 1) * 5
+  local policy = {
+    name = ARGV[at + 1], kind = ARGV[at + 2], limit = tonumber(ARGV[at + 3]), windowMs = tonumber(ARGV[at + 4]),
+    shadow = ARGV[at + 5] == 's',
+  }
   if policy.kind == 'r' then
     logKeyIndex = logKeyIndex + 1
     policy.key = KEYS[logKeyIndex]
@@ -54,7 +59,32 @@ for i = 1, tonumber(ARGV[2]) do
   end
   policies[i] = policy
 end
-local OP_ARG = 3 + #policies * 4
+local OP_ARG = 3 + #policies * 5
+
+-- One MGET reads the override and every request log (as many commands as a single GET would
+-- cost): the override adds no command to a check. readLog takes the logs from here.
+local prefetchedLogs = {}
+if #policies > 0 then
+  local keys = { OVERRIDE }
+  for i = 1, #policies do
+    if policies[i].key then keys[#keys + 1] = policies[i].key end
+  end
+  local values = redis.call('MGET', unpack(keys))
+  for i = 2, #keys do prefetchedLogs[keys[i]] = values[i] end
+
+  -- The creator's override, when one is in force: its limits replace the policies' of the same name.
+  local text = values[1]
+  local expiresAt, limits = nil, nil
+  if text then expiresAt, limits = string.match(text, '^(%d+)|%d+|([^|]*)|') end
+  if expiresAt and (tonumber(expiresAt) == 0 or tonumber(expiresAt) > now) then
+    local overridden = {}
+    for name, limit in string.gmatch(limits, '([^,=]+)=(%d+)') do overridden[name] = tonumber(limit) end
+    for i = 1, #policies do
+      local limit = overridden[policies[i].name]
+      if limit then policies[i].limit = limit end
+    end
+  end
+end
 
 local function integer(value) return string.format('%.0f', value) end
 local function encodeTime(value) return string.format('%0' .. TIME_DIGITS .. '.0f', value) end
@@ -72,8 +102,9 @@ local function numberAt(text, index)
   return tonumber(string.sub(text, from, from + TIME_DIGITS - 1))
 end
 
+-- A log as the MGET above read it (the scripts read each log once, before writing any).
 local function readLog(key)
-  local text = redis.call('GET', key)
+  local text = prefetchedLogs[key]
   local log = { key = key, text = text, count = 0, expiresAt = 0, anomaly = { start = 0, attempts = 0, warned = 0 } }
   if text then
     log.count = #text / TIME_DIGITS - LOG_HEADER_FIELDS
@@ -292,13 +323,14 @@ local function usageOf(view, admitted, asked)
   return used, 0, earliest or now
 end
 
--- Appends used, reserved, reset of every policy to a reply.
+-- Appends used, reserved, reset and the limit applied (the override's or the tier's) of every policy to a reply.
 local function appendUsage(reply, views, admitted, asked)
   for i = 1, #views do
     local used, reserved, reset = usageOf(views[i], admitted, asked)
     reply[#reply + 1] = used
     reply[#reply + 1] = reserved
     reply[#reply + 1] = reset
+    reply[#reply + 1] = views[i].policy.limit
   end
   return reply
 end

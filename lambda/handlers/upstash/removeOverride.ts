@@ -1,0 +1,6 @@
+/** The removeOverride function of the Upstash stack: only the Upstash client is bundled. */
+import { createRateLimiter } from '../../rate-limit/upstash';
+import { lambdaHandler } from '../../shared/api-handler';
+import { removeOverrideOperation } from '../operations/overrides';
+
+export const handler = lambdaHandler(removeOverrideOperation, createRateLimiter);
