@@ -108,7 +108,7 @@ describe('routes: the handlers serve exactly the contract', () => {
       const entry = path.join(__dirname, '..', '..', 'lambda', 'handlers', backend, `${name}.ts`);
       expect([entry, existsSync(entry)]).toEqual([entry, true]);
       // Importing outside Lambda (no AWS_LAMBDA_FUNCTION_NAME) has no side effects.
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
+       
       expect(typeof (require(entry) as { handler?: unknown }).handler).toBe('function');
     }
   });

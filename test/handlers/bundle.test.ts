@@ -89,7 +89,7 @@ function callsFor(route: RouteName, creatorId: string): [ApiCall, ApiCall] {
 /** Ids of the clients connected to Redis now. */
 async function clientIds(): Promise<Set<string>> {
   const list = String(await inspector.client('LIST'));
-  return new Set([...list.matchAll(/^id=(\d+) /gm)].map((match) => match[1]!));
+  return new Set([...list.matchAll(/^id=(\d+) /gm)].map((match) => match[1]));
 }
 
 const newIds = (now: Set<string>, before: Set<string>) => [...now].filter((id) => !before.has(id));

@@ -140,8 +140,8 @@ describe('EMF metrics', () => {
     const shadow = emf.filter((record) => record.ShadowDenied !== undefined);
     expect(shadow).toHaveLength(2);
     expect(shadow[0]).toMatchObject({ policy: 'requests-per-minute', ShadowDenied: 1 });
-    expect(shadow[0]!._aws.CloudWatchMetrics[0]!.Dimensions).toEqual([['service', 'policy']]);
-    expect(shadow[0]!.tier).toBeUndefined();
+    expect(shadow[0]._aws.CloudWatchMetrics[0].Dimensions).toEqual([['service', 'policy']]);
+    expect(shadow[0].tier).toBeUndefined();
   });
 
   it("an override change is audit-logged with the caller's IAM principal and the reason", async () => {

@@ -59,7 +59,7 @@ class Load {
     this.finished = Promise.all(
       Array.from({ length: workers }, async (_, worker) => {
         for (let i = worker; this.running && Date.now() < until; i += workers) {
-          const creator = creators[i % creators.length]!;
+          const creator = creators[i % creators.length];
           const start = Date.now();
           const outcome = await limiter.check(creator, 'wide').then(
             (): Pick<Outcome, 'result' | 'error'> => ({ result: 'allowed' }),
@@ -81,7 +81,7 @@ class Load {
     const served = (creator: string): boolean =>
       this.outcomes.some((o) => o.creator === creator && o.result === 'allowed' && o.start >= since);
     while (!creators.every(served)) {
-      if (Date.now() > deadline) throw new Error(`not served again within ${timeoutMs} ms: ${creators.filter((c) => !served(c))}`);
+      if (Date.now() > deadline) throw new Error(`not served again within ${timeoutMs} ms: ${creators.filter((c) => !served(c)).join(', ')}`);
       await sleep(50);
     }
   }
@@ -105,7 +105,7 @@ async function usedNow(limiter: RateLimiter, creator: string): Promise<number> {
   const deadline = Date.now() + 20_000;
   for (;;) {
     try {
-      return (await limiter.status(creator, 'wide')).policies[0]!.used;
+      return (await limiter.status(creator, 'wide')).policies[0].used;
     } catch (error) {
       if (!(error instanceof RateLimitUnavailableError) || Date.now() > deadline) throw error;
       await sleep(100);
@@ -169,7 +169,7 @@ describe('elasticache backend on a Redis Cluster: failover and resharding while 
     const { cluster } = testCluster;
     const { limiter, byMaster, creators } = await setUp('manual');
     const [oldMaster, moved] = victimOf(byMaster);
-    const replica = (await cluster.shards()).find((shard) => shard.master === oldMaster)!.replicas[0]!;
+    const replica = (await cluster.shards()).find((shard) => shard.master === oldMaster)!.replicas[0];
     await resetStats(cluster);
 
     const load = new Load(limiter, creators);
@@ -182,7 +182,7 @@ describe('elasticache backend on a Redis Cluster: failover and resharding while 
     expectAnsweredInTime(outcomes);
     // A coordinated failover waits for the replica to catch up: every acknowledged admission is there.
     await expectCountsIntact(limiter, outcomes, creators);
-    expect((await cluster.masterOf(await cluster.slotOf(creatorKeys(moved[0]!).state))).port).toBe(replica.port);
+    expect((await cluster.masterOf(await cluster.slotOf(creatorKeys(moved[0]).state))).port).toBe(replica.port);
     // The client's slot map was stale: the old master answered MOVED and ioredis followed it, although
     // requests are never retried (maxRetriesPerRequest 0).
     expect((await errorCounts(cluster, oldMaster)).MOVED).toBeGreaterThan(0);
@@ -199,7 +199,7 @@ describe('elasticache backend on a Redis Cluster: failover and resharding while 
     const target = [...byMaster.keys()].find((master) => master !== source)!;
     // No load on the target's own creators: whatever it runs after the move is the moved creator's.
     const creators = [...byMaster].flatMap(([master, ids]) => (master === target ? [] : ids));
-    const slot = await cluster.slotOf(creatorKeys(creator!).state);
+    const slot = await cluster.slotOf(creatorKeys(creator).state);
     await cluster.client(target).script('FLUSH');
     await resetStats(cluster);
 
@@ -208,7 +208,7 @@ describe('elasticache backend on a Redis Cluster: failover and resharding while 
     await cluster.migrateSlot(slot, target, 300);
     const movedAt = Date.now();
     await cluster.waitHealthy();
-    await load.servedAgain([creator!], movedAt);
+    await load.servedAgain([creator], movedAt);
     const outcomes = await load.stop();
 
     expectAnsweredInTime(outcomes);
@@ -240,8 +240,8 @@ describe('elasticache backend on a Redis Cluster: failover and resharding while 
 
     // Exactness on the promoted master, before the old one is back (generous deadline: 2,000 checks
     // in flight on a loaded machine).
-    const promoted = await testCluster.masterOfCreator(orphaned[0]!);
-    const fresh = (await testCluster.creatorsByMaster('after-kill', 1)).get(promoted)![0]!;
+    const promoted = await testCluster.masterOfCreator(orphaned[0]);
+    const fresh = (await testCluster.creatorsByMaster('after-kill', 1)).get(promoted)![0];
     const exact = testCluster.limiter({ tiers: HUNDRED, timeoutMs: 60_000 });
     const results = await concurrently(2000, () => exact.check(fresh, 'hundred'));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(100);

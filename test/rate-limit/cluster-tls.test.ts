@@ -56,7 +56,7 @@ describe('elasticache backend on a TLS Redis Cluster', () => {
     const byMaster = await testCluster.creatorsByMaster('tls', 1);
     const creators = [...byMaster.values()].flat();
     const limiter = testCluster.limiterWith({ host: 'localhost', tls: { ca: certs.ca } }, { tiers: SINGLE, timeoutMs: 60_000 });
-    const results = await concurrently(creators.length * 300, (i) => limiter.check(creators[i % creators.length]!, 'hundred'));
+    const results = await concurrently(creators.length * 300, (i) => limiter.check(creators[i % creators.length], 'hundred'));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(creators.length * 100);
     expect(results.flatMap((r) => (r.status === 'rejected' && !(r.reason instanceof RateLimitError) ? [r.reason] : []))).toEqual([]);
   });

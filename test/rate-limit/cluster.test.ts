@@ -31,7 +31,7 @@ describe('elasticache backend on a Redis Cluster: exactness', () => {
     const limiter = testCluster.limiter({ tiers: TWENTY, timeoutMs: 60_000 });
     await resetStats(cluster);
 
-    const results = await concurrently(creators.length * 100, (i) => limiter.check(creators[i % creators.length]!, 'twenty'));
+    const results = await concurrently(creators.length * 100, (i) => limiter.check(creators[i % creators.length], 'twenty'));
     expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(creators.length * 20);
     expect(results.flatMap((r) => (r.status === 'rejected' && !(r.reason instanceof RateLimitError) ? [r.reason] : []))).toEqual([]);
     for (const creator of creators) expect((await limiter.status(creator, 'twenty')).remaining).toBe(0);
@@ -49,8 +49,8 @@ describe('elasticache backend on a Redis Cluster: exactness', () => {
     const limiter = testCluster.limiter({ keyPrefix: prefix }); // default tiers: requests, tokens, in-flight
     const byMaster = await testCluster.creatorsByMaster('layout', 1);
     for (const [master, [creator]] of byMaster) {
-      await limiter.check(creator!, 'pro', { tokens: 100, requestId: 'held' });
-      const keys = keyList(creatorKeys(creator!, prefix));
+      await limiter.check(creator, 'pro', { tokens: 100, requestId: 'held' });
+      const keys = keyList(creatorKeys(creator, prefix));
       const slots = await Promise.all(keys.map((key) => cluster.slotOf(key)));
       expect(new Set(slots).size).toBe(1);
       const stored = await cluster.client(master).exists(...keys);
@@ -69,7 +69,7 @@ describe('elasticache backend on a Redis Cluster: commands per check', () => {
     for (const creator of creators) await limiter.check(creator, 'hundred');
     await resetStats(cluster);
 
-    for (let i = 0; i < 60; i += 1) await limiter.check(creators[i % creators.length]!, 'hundred');
+    for (let i = 0; i < 60; i += 1) await limiter.check(creators[i % creators.length], 'hundred');
     expect(await commandCalls(cluster, masters)).toEqual({ evalsha: 60, time: 60, mget: 60, append: 60 });
     for (const master of masters) expect((await commandCalls(cluster, [master])).evalsha).toBe(20);
     // The keys are replicated as effects, not as script calls.
@@ -85,7 +85,7 @@ describe('elasticache backend on a Redis Cluster: commands per check', () => {
     await resetStats(cluster);
 
     for (const [master, [creator]] of byMaster) {
-      for (let i = 0; i < 3; i += 1) await limiter.check(creator!, 'hundred');
+      for (let i = 0; i < 3; i += 1) await limiter.check(creator, 'hundred');
       const calls = await commandCalls(cluster, [master]);
       expect({ eval: calls.eval, evalsha: calls.evalsha }).toEqual({ eval: 1, evalsha: 2 });
       expect((await errorCounts(cluster, master)).NOSCRIPT).toBe(1);

@@ -25,7 +25,7 @@ async function clientCommands(action: () => Promise<void>): Promise<string[]> {
   const monitor = await servers.inspector.duplicate().monitor();
   const seen: string[] = [];
   monitor.on('monitor', (_time: string, args: string[], source: string) => {
-    if (source !== 'lua') seen.push(args[0]!.toLowerCase());
+    if (source !== 'lua') seen.push(args[0].toLowerCase());
   });
   await action();
   await sleep(100);
@@ -50,7 +50,7 @@ describe('deny cache on the ElastiCache backend', () => {
     const [first] = [await limiter.check('cached', 'pair'), await limiter.check('cached', 'pair')];
     const deniedAt = Date.now();
     const original = await denial(limiter.check('cached', 'pair'));
-    expect(original.reset).toBe(first!.at + 2000);
+    expect(original.reset).toBe(first.at + 2000);
 
     const commands = await clientCommands(async () => {
       for (let i = 0; i < 30 && Date.now() - deniedAt < DENIAL_COHERENCE_MS - 200; i += 1) {
@@ -223,7 +223,7 @@ describe('DenyCache coherence', () => {
   });
 
   it('drops a stale denial that its refresh did not renew (admitted, or failed): the waiting checks ask themselves', async () => {
-    let now = DENIAL_COHERENCE_MS;
+    const now = DENIAL_COHERENCE_MS;
     const cache = new DenyCache(10, () => now);
     cache.remember('c', 'pro', denial1s(0));
     expect(cache.consult('c', 'pro', true, false, 0)).toBe(0);
@@ -302,7 +302,7 @@ describe.each(REDIS_BACKENDS)('deny cache across processes on the %s backend', (
         return Date.now() - since;
       } catch (error) {
         if (!(error instanceof RateLimitError)) throw error;
-        if (Date.now() - since > 5000) throw new Error('still denied 5 s after the change');
+        if (Date.now() - since > 5000) throw new Error('still denied 5 s after the change', { cause: error });
         await sleep(20);
       }
     }

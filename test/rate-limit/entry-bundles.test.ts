@@ -28,11 +28,11 @@ async function bundle(options: { entry?: string; contents?: string; platform: 'b
     logLevel: 'silent',
   });
   const metafile: Metafile = result.metafile;
-  const output = Object.values(metafile.outputs)[0]!;
+  const output = Object.values(metafile.outputs)[0];
   return {
     inputs: Object.keys(metafile.inputs),
     externals: output.imports.filter((entry) => entry.external).map((entry) => entry.path),
-    bytes: result.outputFiles[0]!.contents.byteLength,
+    bytes: result.outputFiles[0].contents.byteLength,
   };
 }
 

@@ -23,7 +23,7 @@ async function commandStats(): Promise<Record<string, number>> {
   const info = await servers.inspector.info('commandstats');
   const calls: Record<string, number> = {};
   for (const match of info.matchAll(/^cmdstat_([^:]+):calls=(\d+),.*failed_calls=(\d+)/gm)) {
-    if (!match[1]!.startsWith('config')) calls[match[1]!] = Number(match[2]) - Number(match[3]);
+    if (!match[1].startsWith('config')) calls[match[1]] = Number(match[2]) - Number(match[3]);
   }
   return calls;
 }
@@ -67,7 +67,7 @@ describe.each(REDIS_BACKENDS)('%s backend on a real Redis', (backend) => {
       const mine = ours.filter((key) => all.includes(key));
       expect(mine).toHaveLength(5);
       expect(new Set(mine.map(hashTag)).size).toBe(1);
-      expect(hashTag(mine[0]!)).not.toBe(mine[0]);
+      expect(hashTag(mine[0])).not.toBe(mine[0]);
     }
     for (const key of ours) expect(await servers.inspector.pttl(key)).toBeGreaterThan(0);
   });
@@ -100,7 +100,7 @@ describe('round trips', () => {
     await limiter.check('warm', 'hundred');
     const monitor = await servers.inspector.duplicate().monitor();
     const seen: Array<{ command: string; source: string }> = [];
-    monitor.on('monitor', (_time: string, args: string[], source: string) => seen.push({ command: args[0]!.toLowerCase(), source }));
+    monitor.on('monitor', (_time: string, args: string[], source: string) => seen.push({ command: args[0].toLowerCase(), source }));
     for (let i = 0; i < 20; i += 1) await limiter.check(`rt-${i % 4}`, 'hundred');
     await new Promise((resolve) => setTimeout(resolve, 200));
     monitor.disconnect();

@@ -27,12 +27,12 @@ describe('tier tables', () => {
 
   it('accepts the documented format and keeps only known fields', () => {
     const table = parseTierTableJson(JSON.stringify(valid));
-    expect(table.starter!.policies[1]).toEqual({ name: 'tokens-per-day', unit: 'tokens', limit: 200000, windowSeconds: 86400 });
+    expect(table.starter.policies[1]).toEqual({ name: 'tokens-per-day', unit: 'tokens', limit: 200000, windowSeconds: 86400 });
   });
 
   it('defaults the lease of a concurrent policy', () => {
     const table = parseTierTable({ t: { policies: [{ name: 'c', unit: 'concurrent', limit: 3 }] } });
-    expect(table.t!.policies[0]).toEqual({ name: 'c', unit: 'concurrent', limit: 3, leaseSeconds: 90 });
+    expect(table.t.policies[0]).toEqual({ name: 'c', unit: 'concurrent', limit: 3, leaseSeconds: 90 });
   });
 
   it.each([
@@ -56,7 +56,7 @@ describe('tier tables', () => {
   });
 
   it('uses the first request window as the headline policy', () => {
-    expect(headlinePolicyIndex(parseTierTable({ t: { policies: [{ name: 'tok', unit: 'tokens', limit: 5, windowSeconds: 5 }, { name: 'req', unit: 'requests', limit: 5, windowSeconds: 5 }] } }).t!)).toBe(1);
-    expect(headlinePolicyIndex(parseTierTable({ t: { policies: [{ name: 'tok', unit: 'tokens', limit: 5, windowSeconds: 5 }] } }).t!)).toBe(0);
+    expect(headlinePolicyIndex(parseTierTable({ t: { policies: [{ name: 'tok', unit: 'tokens', limit: 5, windowSeconds: 5 }, { name: 'req', unit: 'requests', limit: 5, windowSeconds: 5 }] } }).t)).toBe(1);
+    expect(headlinePolicyIndex(parseTierTable({ t: { policies: [{ name: 'tok', unit: 'tokens', limit: 5, windowSeconds: 5 }] } }).t)).toBe(0);
   });
 });

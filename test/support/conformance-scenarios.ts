@@ -30,7 +30,7 @@ async function admitAll(limiter: RateLimiter, creator: string, tier: string, cou
 
 /** Registers the conformance tests for the backend `limiter` builds. */
 export function conformanceScenarios(newLimiter: LimiterFactory): void {
-  it.each(Object.entries(DEFAULT_TIERS).map(([tier, def]) => [tier, def.policies[0]!.limit] as const))(
+  it.each(Object.entries(DEFAULT_TIERS).map(([tier, def]) => [tier, def.policies[0].limit] as const))(
     'tier %s allows exactly %i requests, then denies with that limit and 0 remaining',
     async (tier, limit) => {
       const limiter = newLimiter();
@@ -41,7 +41,7 @@ export function conformanceScenarios(newLimiter: LimiterFactory): void {
         if (i === 0) firstAt = last.at;
         expect(last.remaining).toBe(limit - i - 1);
       }
-      expect(last!.limit).toBe(limit);
+      expect(last?.limit).toBe(limit);
       const before = Date.now();
       const denied = await expectDenied(limiter.check('creator-1', tier));
       const after = Date.now();
@@ -137,7 +137,7 @@ export function conformanceScenarios(newLimiter: LimiterFactory): void {
     const limiter = newLimiter({ tiers: SHORT });
     const [first] = await admitAll(limiter, 'hammer', 'tiny', 2);
     for (let i = 0; i < 25; i += 1) await expectDenied(limiter.check('hammer', 'tiny'));
-    await sleep(first! + 1000 - Date.now() + 150);
+    await sleep(first + 1000 - Date.now() + 150);
     await admitAll(limiter, 'hammer', 'tiny', 2);
   });
 
@@ -243,7 +243,7 @@ export function conformanceScenarios(newLimiter: LimiterFactory): void {
     expect(await limiter.getOverride('vip')).toBeUndefined();
     const after = await limiter.status('vip', 'hourly');
     expect(after).toMatchObject({ limit: 2, remaining: 1 });
-    expect(after.policies[0]!.tierLimit).toBeUndefined();
+    expect(after.policies[0].tierLimit).toBeUndefined();
   });
 
   it('an override lapses at its expiry', async () => {
@@ -296,8 +296,8 @@ export function conformanceScenarios(newLimiter: LimiterFactory): void {
     expect(first.shadow).toBeUndefined();
     const second = await limiter.check('lab', 'dark');
     expect(second.shadow).toEqual([{ policy: 'per-2s', limit: 1, retryAfter: expect.any(Number) }]);
-    expect(second.shadow![0]!.retryAfter).toBeGreaterThanOrEqual(1);
-    expect(second.shadow![0]!.retryAfter).toBeLessThanOrEqual(2);
+    expect(second.shadow![0].retryAfter).toBeGreaterThanOrEqual(1);
+    expect(second.shadow![0].retryAfter).toBeLessThanOrEqual(2);
     const third = await limiter.check('lab', 'dark');
     expect(reports).toEqual([
       { creatorId: 'lab', tier: 'dark', ...second.shadow![0] },
@@ -420,6 +420,6 @@ export function reservationConformanceScenarios(newLimiter: LimiterFactory): voi
     await expectDenied(limiter.check('full', 'hourly'));
     const replay = await limiter.check('full', 'hourly', { requestId: 'r-0' });
     expect(replay).toMatchObject({ duplicate: true, replayOf: { admittedAt: admitted.at } });
-    expect(replay.policies[0]!.used).toBe(5);
+    expect(replay.policies[0].used).toBe(5);
   });
 }

@@ -21,7 +21,7 @@ export function exactnessScenarios(newLimiter: LimiterFactory): void {
     const denied = results.filter((r) => r.status === 'rejected' && r.reason instanceof RateLimitError);
     expect(allowed).toHaveLength(100);
     expect(denied).toHaveLength(1900);
-    expect((await limiter.status(`crowd-${run}`, 'hundred')).policies[0]!.used).toBe(100);
+    expect((await limiter.status(`crowd-${run}`, 'hundred')).policies[0].used).toBe(100);
   });
 
   it('admits exactly 100 when checks with and without a requestId (recorded or not) interleave', async () => {
@@ -33,7 +33,7 @@ export function exactnessScenarios(newLimiter: LimiterFactory): void {
     expect(allowed).toHaveLength(100);
     expect(results.filter((r) => r.status === 'rejected' && !(r.reason instanceof RateLimitError))).toHaveLength(0);
     const status = await limiter.status('mixed', 'hundred');
-    expect(status.policies[0]!.used).toBe(100);
+    expect(status.policies[0].used).toBe(100);
     // Both kinds report the same reset: when the first admission of the hour leaves it.
     expect(status.reset).toBe(Math.min(...allowed.map((r) => (r as PromiseFulfilledResult<{ at: number }>).value.at)) + 3600_000);
   });

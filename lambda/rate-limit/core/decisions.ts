@@ -8,7 +8,7 @@ import type { RateLimitDecision, RateLimitStatus, ShadowDenial, Tier, TierDefini
 
 export function statusOf(creatorId: string, tierName: Tier, tier: TierDefinition, headlineIndex: number, now: number, usage: readonly PolicyUsage[]): RateLimitStatus {
   const policies = toPolicyStatuses(tier, usage);
-  const headline = policies[headlineIndex]!;
+  const headline = policies[headlineIndex];
   return { creatorId, tier: tierName, at: now, limit: headline.limit, remaining: headline.remaining, reset: headline.reset, policies };
 }
 

@@ -5,17 +5,18 @@
 import type { RateLimiter } from './limiter';
 import type { CheckOptions, CreatorId, CreatorOverride, CreatorOverrideInput, RateLimitDecision, RateLimitStatus, SettleResult, Tier } from './types';
 
+/** Function properties, not methods: the entry modules export them destructured. */
 export interface BoundRateLimitFunctions {
-  checkCreatorRateLimit(creatorId: CreatorId, tier?: Tier, options?: CheckOptions): Promise<RateLimitDecision>;
-  getRateLimitStatus(creatorId: CreatorId, tier?: Tier): Promise<RateLimitStatus>;
-  settleCreatorUsage(creatorId: CreatorId, tier: Tier, requestId: string, actualTokens: number): Promise<SettleResult>;
-  resetCreatorRateLimit(creatorId: CreatorId): Promise<void>;
+  readonly checkCreatorRateLimit: (creatorId: CreatorId, tier?: Tier, options?: CheckOptions) => Promise<RateLimitDecision>;
+  readonly getRateLimitStatus: (creatorId: CreatorId, tier?: Tier) => Promise<RateLimitStatus>;
+  readonly settleCreatorUsage: (creatorId: CreatorId, tier: Tier, requestId: string, actualTokens: number) => Promise<SettleResult>;
+  readonly resetCreatorRateLimit: (creatorId: CreatorId) => Promise<void>;
   /** Per-creator limits at runtime (administrative): see RateLimiter.setOverride. */
-  setCreatorOverride(creatorId: CreatorId, override: CreatorOverrideInput): Promise<CreatorOverride>;
-  getCreatorOverride(creatorId: CreatorId): Promise<CreatorOverride | undefined>;
-  removeCreatorOverride(creatorId: CreatorId): Promise<boolean>;
+  readonly setCreatorOverride: (creatorId: CreatorId, override: CreatorOverrideInput) => Promise<CreatorOverride>;
+  readonly getCreatorOverride: (creatorId: CreatorId) => Promise<CreatorOverride | undefined>;
+  readonly removeCreatorOverride: (creatorId: CreatorId) => Promise<boolean>;
   /** The limiter behind these functions (created on first call). */
-  getDefaultRateLimiter(): RateLimiter;
+  readonly getDefaultRateLimiter: () => RateLimiter;
 }
 
 /** `fromEnvironment` builds the entry's limiter from the environment, on the first call. */

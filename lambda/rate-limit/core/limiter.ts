@@ -117,8 +117,8 @@ export function createLimiter(store: RateLimitStore, options: LimiterOptions): R
   function shadowDenialsOf(creatorId: string, tierName: Tier, tier: TierDefinition, outcome: AdmissionOutcome): ShadowDenial[] {
     return outcome.shadowDenials.map(({ index, retryMs }) => {
       const shadow: ShadowDenial = {
-        policy: tier.policies[index]!.name,
-        limit: outcome.usage[index]!.limit ?? tier.policies[index]!.limit,
+        policy: tier.policies[index].name,
+        limit: outcome.usage[index].limit ?? tier.policies[index].limit,
         retryAfter: Math.max(1, Math.ceil(retryMs / 1000)),
       };
       onShadowDenial({ creatorId, tier: tierName, ...shadow });
@@ -135,7 +135,7 @@ export function createLimiter(store: RateLimitStore, options: LimiterOptions): R
     outcome: Extract<AdmissionOutcome, { kind: 'denied' }>,
     askedAt: number,
   ) {
-    const policy = tier.policies[outcome.deniedIndex]!;
+    const policy = tier.policies[outcome.deniedIndex];
     const details: RateLimitErrorDetails = {
       retryAfter: Math.max(1, Math.ceil(outcome.retryMs / 1000)),
       limit: outcome.usage[outcome.deniedIndex]?.limit ?? policy.limit,
@@ -271,7 +271,7 @@ export function createLimiter(store: RateLimitStore, options: LimiterOptions): R
     },
 
     async warmUp() {
-      const tier = Object.values(tiers)[0]!;
+      const tier = Object.values(tiers)[0];
       try {
         await withDeadline(store.warmUp(planOf(tier).policies), Math.max(timeoutMs, 2000));
         return true;

@@ -51,9 +51,9 @@ export function smallestTokenLimit(tier: TierDefinition): number | undefined {
 
 export function toPolicyStatuses(tier: TierDefinition, usage: readonly PolicyUsage[]): PolicyStatus[] {
   return tier.policies.map((policy, index) => {
-    const { used, reserved, reset } = usage[index]!;
+    const { used, reserved, reset } = usage[index];
     // The store answers with the limit it applied: the tier's, or the creator's override.
-    const limit = usage[index]!.limit ?? policy.limit;
+    const limit = usage[index].limit ?? policy.limit;
     const status: PolicyStatus = {
       name: policy.name,
       unit: policy.unit,

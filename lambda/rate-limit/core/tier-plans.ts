@@ -24,7 +24,7 @@ export function tierPlanner(defaultLeaseSeconds: number, anomalyFactor: number):
     if (!plan) {
       const leaseSeconds = leaseSecondsOf(tier, defaultLeaseSeconds);
       const headlineIndex = headlinePolicyIndex(tier);
-      const headline = tier.policies[headlineIndex]!;
+      const headline = tier.policies[headlineIndex];
       plan = {
         headlineIndex,
         tokenCap: smallestTokenLimit(tier),

@@ -173,7 +173,7 @@ function describe(value: unknown): string {
  * enforcing request window, else the first enforcing policy (shadow policies never headline).
  */
 export function headlinePolicyIndex(tier: TierDefinition): number {
-  const enforcing = (index: number) => tier.policies[index]!.mode !== 'shadow';
+  const enforcing = (index: number) => tier.policies[index].mode !== 'shadow';
   const request = tier.policies.findIndex((policy, index) => policy.unit === 'requests' && enforcing(index));
   if (request !== -1) return request;
   const first = tier.policies.findIndex((_, index) => enforcing(index));

@@ -111,7 +111,7 @@ function overrideCall(creatorId: string, context: EncodeContext, operationArgs: 
 
 /** The reply of a 'set' or 'get': the override in force, if any. */
 export function decodeOverride(reply: unknown): StoredOverride | undefined {
-  const text = Array.isArray(reply) && reply.length === 2 && typeof reply[0] === 'number' ? reply[1] : undefined;
+  const text: unknown = Array.isArray(reply) && reply.length === 2 && typeof reply[0] === 'number' ? reply[1] : undefined;
   if (typeof text !== 'string') fail(`malformed override reply: ${JSON.stringify(reply)?.slice(0, 200)}`);
   if (text === '') return undefined;
   const match = /^(\d+)\|(\d+)\|([^|]*)\|([\s\S]*)$/.exec(text);
@@ -138,7 +138,7 @@ export function decodeAdmission(reply: unknown, policyCount: number): AdmissionO
   const shadowDenials: ShadowVerdict[] = [];
   const shadowFrom = ADMISSION_HEADER + 4 * policyCount;
   for (let index = 0; index < policyCount; index += 1) {
-    const retryMs = values[shadowFrom + index]!;
+    const retryMs = values[shadowFrom + index];
     if (retryMs > 0) shadowDenials.push({ index, retryMs });
   }
   switch (outcome) {
@@ -155,7 +155,7 @@ export function decodeAdmission(reply: unknown, policyCount: number): AdmissionO
 
 export function decodeStatus(reply: unknown, policyCount: number): StatusOutcome {
   const values = numbers(reply, 1 + 4 * policyCount);
-  return { now: values[0]!, usage: usageFrom(values, 1, policyCount) };
+  return { now: values[0], usage: usageFrom(values, 1, policyCount) };
 }
 
 export function decodeSettle(reply: unknown, policyCount: number): SettleOutcome {
@@ -174,7 +174,7 @@ function anomalyFrom(values: readonly number[]): AnomalyCount | undefined {
 function usageFrom(values: readonly number[], offset: number, policyCount: number): PolicyUsage[] {
   const usage: PolicyUsage[] = [];
   for (let at = offset; at < offset + 4 * policyCount; at += 4) {
-    usage.push({ used: values[at]!, reserved: values[at + 1]!, reset: values[at + 2]!, limit: values[at + 3]! });
+    usage.push({ used: values[at], reserved: values[at + 1], reset: values[at + 2], limit: values[at + 3] });
   }
   return usage;
 }
@@ -182,7 +182,7 @@ function usageFrom(values: readonly number[], offset: number, policyCount: numbe
 function numbers(reply: unknown, expectedLength: number): number[] {
   const valid = Array.isArray(reply) && reply.length === expectedLength && reply.every((value) => typeof value === 'number');
   if (!valid) fail(`malformed script reply: ${JSON.stringify(reply)?.slice(0, 200)}`);
-  return reply as number[];
+  return reply;
 }
 
 function fail(message: string): never {

@@ -117,7 +117,7 @@ function networkErrorCode(error: Error): string | undefined {
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string' && CONNECTION_ERROR_CODES.test(code)) return code;
     // AggregateError (a host with several addresses): the first attempt's error says enough.
-    current = current instanceof AggregateError ? current.errors[0] : (current as Error).cause;
+    current = current instanceof AggregateError ? current.errors[0] : (current).cause;
   }
   return undefined;
 }
@@ -135,6 +135,6 @@ function connectionPhrase(code: string): string {
  * out: the text may reach a caller of the HTTP API.
  */
 function short(text: string): string {
-  const line = text.split('\n', 1)[0]!.replace(/\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b|\[[0-9a-f:]+\](?::\d+)?/gi, '<address>');
+  const line = text.split('\n', 1)[0].replace(/\b\d{1,3}(?:\.\d{1,3}){3}(?::\d+)?\b|\[[0-9a-f:]+\](?::\d+)?/gi, '<address>');
   return line.length > 160 ? `${line.slice(0, 157)}...` : line;
 }

@@ -125,6 +125,7 @@ export function withDeadline<T>(promise: Promise<T>, timeoutMs: number): Promise
         if (settle()) resolve(value);
       },
       (error: unknown) => {
+        // eslint-disable-next-line @typescript-eslint/prefer-promise-reject-errors -- the call's own rejection, passed on unchanged
         if (settle()) reject(error);
       },
     );

@@ -181,7 +181,7 @@ export class MemoryStore implements RateLimitStore {
   private withOverride(creatorId: string, policies: readonly PolicySpec[], now: number): readonly PolicySpec[] {
     const limits = this.liveOverride(creatorId, now)?.limits;
     if (!limits) return policies;
-    return policies.map((policy) => (Object.hasOwn(limits, policy.name) ? { ...policy, limit: limits[policy.name]! } : policy));
+    return policies.map((policy) => (Object.hasOwn(limits, policy.name) ? { ...policy, limit: limits[policy.name] } : policy));
   }
 
   /**
@@ -203,7 +203,7 @@ export class MemoryStore implements RateLimitStore {
     const views = policies.map((policy) => viewOf(policy, existing, ask, now));
     const shadowDenials: ShadowVerdict[] = [];
     views.forEach((view, index) => {
-      if (policies[index]!.shadow && !view.pass) shadowDenials.push({ index, retryMs: view.retryMs });
+      if (policies[index].shadow && !view.pass) shadowDenials.push({ index, retryMs: view.retryMs });
     });
     const original = record && existing?.records.get(record.requestId);
     const replayOf = original && original.forgetAt > now ? original : undefined;
@@ -216,13 +216,13 @@ export class MemoryStore implements RateLimitStore {
       countAdmission(this.creatorFor(request.creatorId), policies, ask, record, tokenHistoryMs, now);
     }
 
-    const usageOf = (pick: (view: PolicyView) => PolicyUsage) => views.map((view, index) => ({ ...pick(view), limit: policies[index]!.limit }));
+    const usageOf = (pick: (view: PolicyView) => PolicyUsage) => views.map((view, index) => ({ ...pick(view), limit: policies[index].limit }));
     if (replayOf) {
       const usage = usageOf((view) => view.usage);
       return { kind: 'replay', now, usage, anomaly, shadowDenials, reservedTokens: replayOf.reserved, admittedAt: replayOf.admittedAt };
     }
     if (binding !== undefined) {
-      const view = views[binding]!;
+      const view = views[binding];
       const usage = usageOf((v) => v.usage);
       return { kind: 'denied', now, usage, anomaly, shadowDenials, deniedIndex: binding, retryMs: view.retryMs, cause: view.cause };
     }
@@ -258,7 +258,7 @@ export class MemoryStore implements RateLimitStore {
 function bindingDenial(views: readonly PolicyView[], policies: readonly PolicySpec[]): number | undefined {
   let binding: number | undefined;
   views.forEach((view, index) => {
-    if (!view.pass && !policies[index]!.shadow && (binding === undefined || view.retryMs > views[binding]!.retryMs)) binding = index;
+    if (!view.pass && !policies[index].shadow && (binding === undefined || view.retryMs > views[binding].retryMs)) binding = index;
   });
   return binding;
 }

@@ -58,7 +58,7 @@ const TIERS: Record<string, { policies: PolicySpec[]; leaseMs: number }> = {
 const TOKEN_HISTORY_MS = 5000;
 const REQUEST_POLICY_NAMES = ['per-2s', 'per-10s', 'per-10min', 'shadow:per-2s'];
 const OVERRIDABLE = ['per-2s', 'per-10s', 'tokens-5s', 'in-flight'];
-const retentionOf = (tier: string) => Math.max(TIERS[tier]!.leaseMs, ...TIERS[tier]!.policies.map((policy) => policy.windowMs));
+const retentionOf = (tier: string) => Math.max(TIERS[tier].leaseMs, ...TIERS[tier].policies.map((policy) => policy.windowMs));
 
 const creator = fc.constantFrom('alice', 'bob');
 const tier = fc.constantFrom(...Object.keys(TIERS));
@@ -105,12 +105,12 @@ type Command = typeof command extends fc.Arbitrary<infer T> ? T : never;
 async function apply(store: RateLimitStore, step: Exclude<Command, { op: 'advance' }>, now: number): Promise<unknown> {
   switch (step.op) {
     case 'check': {
-      const { policies, leaseMs } = TIERS[step.tier]!;
+      const { policies, leaseMs } = TIERS[step.tier];
       const record = step.requestId === undefined ? undefined : { requestId: step.requestId, retentionMs: retentionOf(step.tier), leaseMs };
       return store.check({ creatorId: step.creator, policies, anomaly: { threshold: step.threshold, locallyDenied: step.locallyDenied }, record });
     }
     case 'reserve': {
-      const { policies, leaseMs } = TIERS[step.tier]!;
+      const { policies, leaseMs } = TIERS[step.tier];
       return store.reserve({
         creatorId: step.creator,
         policies,
@@ -126,10 +126,10 @@ async function apply(store: RateLimitStore, step: Exclude<Command, { op: 'advanc
         requestId: step.requestId,
         actualTokens: step.tokens,
         tokenHistoryMs: TOKEN_HISTORY_MS,
-        statusOf: step.statusOf === undefined ? undefined : TIERS[step.statusOf]!.policies,
+        statusOf: step.statusOf === undefined ? undefined : TIERS[step.statusOf].policies,
       });
     case 'status':
-      return store.status({ creatorId: step.creator, policies: TIERS[step.tier]!.policies });
+      return store.status({ creatorId: step.creator, policies: TIERS[step.tier].policies });
     case 'reset':
       return store.reset(step.creator, REQUEST_POLICY_NAMES);
     case 'setOverride': {
@@ -151,19 +151,19 @@ function kindsOf(answer: unknown, policies: readonly PolicySpec[] | undefined): 
   if ('removed' in outcome) return [outcome.removed ? 'removed' : 'nothing-to-remove'];
   const kinds = [outcome.kind === 'denied' ? `denied:${outcome.cause}` : (outcome.kind ?? outcome.result ?? 'status')];
   if ((outcome.shadowDenials?.length ?? 0) > 0 && outcome.kind === 'admitted') kinds.push('shadow-would-deny');
-  if (policies && outcome.usage?.some((usage, index) => usage.limit !== policies[index]!.limit)) kinds.push('override-applied');
+  if (policies && outcome.usage?.some((usage, index) => usage.limit !== policies[index].limit)) kinds.push('override-applied');
   return kinds;
 }
 
 function policiesOf(step: Exclude<Command, { op: 'advance' }>): readonly PolicySpec[] | undefined {
-  return 'tier' in step ? TIERS[step.tier]!.policies : undefined;
+  return 'tier' in step ? TIERS[step.tier].policies : undefined;
 }
 
 function sameAnswer(index: number, step: Command, fromMemory: unknown, fromRedis: unknown): void {
   try {
     expect(fromRedis).toEqual(fromMemory);
   } catch (error) {
-    throw new Error(`after step ${index} ${JSON.stringify(step)}: ${(error as Error).message}`);
+    throw new Error(`after step ${index} ${JSON.stringify(step)}: ${(error as Error).message}`, { cause: error });
   }
 }
 

@@ -10,12 +10,12 @@ const ALLOWED_GLOBALS = new Set(['KEYS', 'ARGV', 'redis', 'string', 'table', 'ma
 
 function globalsRead(script: string): Set<string> {
   const listing = execFileSync('luac5.1', ['-p', '-l', '-'], { input: script, encoding: 'utf8' });
-  return new Set([...listing.matchAll(/\bGETGLOBAL\b.*;\s*(\S+)/g)].map((match) => match[1]!));
+  return new Set([...listing.matchAll(/\bGETGLOBAL\b.*;\s*(\S+)/g)].map((match) => match[1]));
 }
 
 function globalsWritten(script: string): Set<string> {
   const listing = execFileSync('luac5.1', ['-p', '-l', '-'], { input: script, encoding: 'utf8' });
-  return new Set([...listing.matchAll(/\bSETGLOBAL\b.*;\s*(\S+)/g)].map((match) => match[1]!));
+  return new Set([...listing.matchAll(/\bSETGLOBAL\b.*;\s*(\S+)/g)].map((match) => match[1]));
 }
 
 describe.each(Object.entries(SCRIPTS))('the %s script', (_name, script) => {
