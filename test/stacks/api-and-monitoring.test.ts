@@ -207,7 +207,7 @@ describe.each([
 
     test('p99 durations open tickets and ignore minutes with too few samples', () => {
       const p99 = alarms(template).filter((alarm) => alarm.MetricName === 'Duration' && alarm.ExtendedStatistic === 'p99');
-      expect(p99).toHaveLength(4);
+      expect(p99).toHaveLength(ROUTE_LIST.length);
       for (const alarm of p99) {
         expect(alarm).toMatchObject({ Threshold: 1000, EvaluateLowSampleCountPercentile: 'ignore', AlarmActions: [{ Ref: expect.stringMatching(/TicketTopic/) }] });
       }
@@ -302,9 +302,9 @@ describe.each([
 
   describe('safe deployments', () => {
     test('every function is published as a version behind a live alias', () => {
-      template.resourceCountIs('AWS::Lambda::Alias', 4);
-      template.resourceCountIs('AWS::Lambda::Version', 4);
-      template.resourcePropertiesCountIs('AWS::Lambda::Alias', { Name: 'live' }, 4);
+      template.resourceCountIs('AWS::Lambda::Alias', ROUTE_LIST.length);
+      template.resourceCountIs('AWS::Lambda::Version', ROUTE_LIST.length);
+      template.resourcePropertiesCountIs('AWS::Lambda::Alias', { Name: 'live' }, ROUTE_LIST.length);
     });
 
     test('keeps provisioned environments on the check alias only', () => {
@@ -317,7 +317,7 @@ describe.each([
 
     test('CodeDeploy shifts traffic with a canary and rolls back on the error and Unavailable alarms', () => {
       const groups = Object.values(resourcesOfType(template, 'AWS::CodeDeploy::DeploymentGroup'));
-      expect(groups).toHaveLength(4);
+      expect(groups).toHaveLength(ROUTE_LIST.length);
       for (const group of groups) {
         expect(group.Properties?.DeploymentConfigName).toBe('CodeDeployDefault.LambdaCanary10Percent10Minutes');
         expect(group.Properties?.AutoRollbackConfiguration).toEqual({
@@ -336,7 +336,19 @@ describe.each([
   test('outputs the API URL and the function names', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(Object.keys(outputs).sort()).toEqual(
-      ['ApiUrl', 'CheckFunctionName', 'DashboardName', 'PageTopicArn', 'ResetFunctionName', 'SettleFunctionName', 'StatusFunctionName', 'TicketTopicArn'].sort(),
+      [
+        'ApiUrl',
+        'CheckFunctionName',
+        'DashboardName',
+        'GetOverrideFunctionName',
+        'PageTopicArn',
+        'RemoveOverrideFunctionName',
+        'ResetFunctionName',
+        'SetOverrideFunctionName',
+        'SettleFunctionName',
+        'StatusFunctionName',
+        'TicketTopicArn',
+      ].sort(),
     );
     template.hasOutput('CheckFunctionName', { Value: { Ref: Match.stringLikeRegexp('FunctionsCheckFunction') } });
     template.hasOutput('ApiUrl', { Value: { 'Fn::Join': ['', Match.arrayWith(['https://', '/'])] } });

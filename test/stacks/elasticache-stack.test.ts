@@ -1,4 +1,5 @@
 import { Match, type Template } from 'aws-cdk-lib/assertions';
+import { ROUTE_LIST } from '../../lambda/contract';
 import { PRODUCTION as CONFIG } from '../../lib/config';
 import { synthRateLimitApp } from '../support/cdk-app';
 import { normalizeTemplate } from '../support/cdk-snapshot';
@@ -73,7 +74,7 @@ describe('ElastiCache stack (production environment)', () => {
       const privateSubnets = committedSubnetIds(CONFIG.elastiCache.vpcId, 'Private');
       expect(privateSubnets).toHaveLength(3);
       const functions = Object.values(lambdaFunctions(template));
-      expect(functions).toHaveLength(4);
+      expect(functions).toHaveLength(ROUTE_LIST.length);
       for (const fn of functions) {
         expect(fn.Properties?.VpcConfig).toEqual({
           SubnetIds: privateSubnets,
@@ -86,7 +87,7 @@ describe('ElastiCache stack (production environment)', () => {
 
     test('keeps the ENI permissions until the security group is gone (clean stack deletion)', () => {
       const vpcPolicies = Object.keys(resourcesOfType(template, 'AWS::IAM::Policy')).filter((id) => id.includes('VpcAccessPolicy'));
-      expect(vpcPolicies).toHaveLength(4);
+      expect(vpcPolicies).toHaveLength(ROUTE_LIST.length);
       const sg = resourcesOfType(template, 'AWS::EC2::SecurityGroup')[lambdaSgLogicalId];
       expect([...(sg.DependsOn ?? [])].sort()).toEqual([...vpcPolicies].sort());
     });
@@ -106,9 +107,11 @@ describe('ElastiCache stack (production environment)', () => {
 
   describe('functions', () => {
     test('pin runtime, architecture, memory, timeout, tracing and reserved concurrency', () => {
-      for (const [route, reserved] of Object.entries(CONFIG.functions.reservedConcurrency)) {
+      for (const route of ROUTE_LIST) {
+        const reserved = CONFIG.functions.reservedConcurrency[route.name];
         template.hasResourceProperties('AWS::Lambda::Function', {
-          Description: Match.stringLikeRegexp(`/v1/${route}`),
+          // The description names the route, e.g. "(PUT /v1/overrides/{creatorId})".
+          Description: Match.stringLikeRegexp(`\\(${route.method} ${route.resource.replace(/[{}]/g, '\\$&')}\\)`),
           Runtime: 'nodejs24.x',
           Architectures: ['arm64'],
           Handler: 'index.handler',
@@ -149,7 +152,7 @@ describe('ElastiCache stack (production environment)', () => {
 
     test('each role may read only the AUTH token secret, and write only to its own log group', () => {
       const policies = Object.entries(resourcesOfType(template, 'AWS::IAM::Policy')).filter(([id]) => id.includes('DefaultPolicy'));
-      expect(policies).toHaveLength(4);
+      expect(policies).toHaveLength(ROUTE_LIST.length);
       for (const [, policy] of policies) {
         const statements = policy.Properties?.PolicyDocument.Statement as Array<Record<string, any>>;
         expect(statements).toEqual([
@@ -169,7 +172,7 @@ describe('ElastiCache stack (production environment)', () => {
       const lambdaRoles = Object.values(resourcesOfType(template, 'AWS::IAM::Role')).filter((role) =>
         JSON.stringify(role.Properties?.AssumeRolePolicyDocument).includes('lambda.amazonaws.com'),
       );
-      expect(lambdaRoles).toHaveLength(4);
+      expect(lambdaRoles).toHaveLength(ROUTE_LIST.length);
       for (const role of lambdaRoles) {
         expect(role.Properties?.ManagedPolicyArns).toBeUndefined();
         expect(role.Properties?.AssumeRolePolicyDocument.Statement).toEqual([

@@ -1,4 +1,5 @@
 import type { Template } from 'aws-cdk-lib/assertions';
+import { ROUTE_LIST } from '../../lambda/contract';
 import { PRODUCTION as CONFIG } from '../../lib/config';
 import { synthRateLimitApp } from '../support/cdk-app';
 import { normalizeTemplate } from '../support/cdk-snapshot';
@@ -22,7 +23,7 @@ describe('Upstash stack (production environment)', () => {
 
   test('runs the functions outside any VPC', () => {
     const functions = Object.values(lambdaFunctions(template));
-    expect(functions).toHaveLength(4);
+    expect(functions).toHaveLength(ROUTE_LIST.length);
     for (const fn of functions) expect(fn.Properties?.VpcConfig).toBeUndefined();
     const types = Object.values((template.toJSON() as { Resources: Record<string, { Type: string }> }).Resources).map((r) => r.Type);
     expect(types.filter((type) => type.startsWith('AWS::EC2::'))).toEqual([]);
@@ -49,7 +50,7 @@ describe('Upstash stack (production environment)', () => {
 
   test('lets each function read the Upstash secret and nothing else from Secrets Manager', () => {
     const policies = Object.values(resourcesOfType(template, 'AWS::IAM::Policy'));
-    expect(policies).toHaveLength(4);
+    expect(policies).toHaveLength(ROUTE_LIST.length);
     for (const policy of policies) {
       const statements = policy.Properties?.PolicyDocument.Statement as Array<Record<string, any>>;
       const secretStatements = statements.filter((statement) => JSON.stringify(statement.Action).includes('secretsmanager:'));

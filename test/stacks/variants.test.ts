@@ -2,6 +2,7 @@
  * Configurations other than the committed ones, built the way a platform engineer would edit
  * lib/config/environments.ts, and validated like `-c env=NAME` validates them.
  */
+import { ROUTE_LIST } from '../../lambda/contract';
 import { Match, type Template } from 'aws-cdk-lib/assertions';
 import { STAGING as CONFIG, type EnvironmentConfig } from '../../lib/config';
 import { synthStack, withChanges } from '../support/cdk-app';
@@ -45,7 +46,7 @@ describe('ElastiCache IAM authentication on a replication group', () => {
 
   test('grants elasticache:Connect on the replication group and the user only, and no Secrets Manager access', () => {
     const connect = policyStatements(template).filter((statement) => statement.Action === 'elasticache:Connect');
-    expect(connect).toHaveLength(4);
+    expect(connect).toHaveLength(ROUTE_LIST.length);
     for (const statement of connect) {
       expect(statement.Resource).toEqual([
         `arn:aws:elasticache:us-east-1:${CONFIG.account}:replicationgroup:huntaze-redis-staging`,
@@ -172,7 +173,7 @@ describe('administrative routes restricted to listed principals (api.adminPrinci
   const admin = `arn:aws:iam::${CONFIG.account}:role/platform-admin`;
   const template = synthStack('upstash', withChanges(CONFIG, { api: { adminPrincipalArns: [admin] } }));
 
-  test('denies POST /v1/reset to every other principal in the API resource policy', () => {
+  test('denies reset and the override routes to every other principal in the API resource policy', () => {
     template.hasResourceProperties('AWS::ApiGateway::RestApi', {
       Policy: {
         Statement: [
@@ -181,7 +182,12 @@ describe('administrative routes restricted to listed principals (api.adminPrinci
             Effect: 'Deny',
             Principal: { AWS: '*' },
             Action: 'execute-api:Invoke',
-            Resource: 'execute-api:/*/POST/v1/reset',
+            Resource: [
+              'execute-api:/*/DELETE/v1/overrides/*',
+              'execute-api:/*/GET/v1/overrides/*',
+              'execute-api:/*/POST/v1/reset',
+              'execute-api:/*/PUT/v1/overrides/*',
+            ],
             Condition: { ArnNotLike: { 'aws:PrincipalArn': [admin] } },
           },
         ],
@@ -239,9 +245,9 @@ describe('secrets by complete ARN, encrypted with a customer-managed key', () =>
     for (const env of environments(template)) expect(env.UPSTASH_REDIS_SECRET_ARN).toBe(secretArn);
     const statements = policyStatements(template);
     const read = statements.filter((statement) => JSON.stringify(statement.Action).includes('secretsmanager:GetSecretValue'));
-    expect(read.map((statement) => statement.Resource)).toEqual([secretArn, secretArn, secretArn, secretArn]);
+    expect(read.map((statement) => statement.Resource)).toEqual(ROUTE_LIST.map(() => secretArn));
     const decrypt = statements.filter((statement) => statement.Action === 'kms:Decrypt');
-    expect(decrypt).toHaveLength(4);
+    expect(decrypt).toHaveLength(ROUTE_LIST.length);
     for (const statement of decrypt) {
       expect(statement.Resource).toBe(keyArn);
       expect(statement.Condition).toEqual({ StringEquals: { 'kms:ViaService': 'secretsmanager.us-east-1.amazonaws.com' } });
