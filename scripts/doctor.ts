@@ -55,7 +55,7 @@ main().then(
   // Exit now: idle keep-alive sockets of the HTTP client would otherwise hold the process a few seconds.
   (code) => process.exit(code),
   (error: unknown) => {
-    reporter.line(`doctor: internal error: ${error instanceof Error ? error.stack ?? error.message : String(error)}`);
+    reporter.line(`doctor: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     process.exit(EXIT_FAILED);
   },
 );

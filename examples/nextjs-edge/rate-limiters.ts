@@ -18,7 +18,10 @@ function upstash(): { url: string; token: string } {
 /** Keeps only the policies of `units` from every tier of the default table. */
 function tiersOf(units: readonly string[]): TierTable {
   return Object.fromEntries(
-    Object.entries(DEFAULT_TIERS).map(([tier, definition]) => [tier, { policies: definition.policies.filter((policy) => units.includes(policy.unit)) }]),
+    Object.entries(DEFAULT_TIERS).map(([tier, definition]) => [
+      tier,
+      { policies: definition.policies.filter((policy) => units.includes(policy.unit)) },
+    ]),
   );
 }
 

@@ -31,8 +31,11 @@ export function jsonWithUsage(body: unknown, status: RateLimitStatus): Response 
 
 /** 400 problem+json naming what is missing. */
 export function badRequest(detail: string): Response {
-  return new Response(JSON.stringify({ type: 'urn:creator-rate-limit:problem:invalid-request', title: 'Invalid request', status: 400, detail }), {
-    status: 400,
-    headers: { 'Content-Type': 'application/problem+json; charset=utf-8' },
-  });
+  return new Response(
+    JSON.stringify({ type: 'urn:creator-rate-limit:problem:invalid-request', title: 'Invalid request', status: 400, detail }),
+    {
+      status: 400,
+      headers: { 'Content-Type': 'application/problem+json; charset=utf-8' },
+    },
+  );
 }

@@ -18,5 +18,13 @@ export const rateLimiterOptionsFromEnv = optionsFromEnv({ elasticache: elastiCac
 
 export const createRateLimiter = rateLimiterFactory({ elasticache: elastiCacheStore, memory: memoryStore });
 
-export const { checkCreatorRateLimit, getRateLimitStatus, settleCreatorUsage, resetCreatorRateLimit, getDefaultRateLimiter, setCreatorOverride, getCreatorOverride, removeCreatorOverride } =
-  bindDefaultRateLimiter(() => createRateLimiter(rateLimiterOptionsFromEnv(processEnv(), {}, 'elasticache')));
+export const {
+  checkCreatorRateLimit,
+  getRateLimitStatus,
+  settleCreatorUsage,
+  resetCreatorRateLimit,
+  getDefaultRateLimiter,
+  setCreatorOverride,
+  getCreatorOverride,
+  removeCreatorOverride,
+} = bindDefaultRateLimiter(() => createRateLimiter(rateLimiterOptionsFromEnv(processEnv(), {}, 'elasticache')));

@@ -8,5 +8,13 @@ import { bindDefaultRateLimiter } from './core/default-instance';
 
 export * from './exports';
 
-export const { checkCreatorRateLimit, getRateLimitStatus, settleCreatorUsage, resetCreatorRateLimit, getDefaultRateLimiter, setCreatorOverride, getCreatorOverride, removeCreatorOverride } =
-  bindDefaultRateLimiter(() => rateLimiterFromEnv());
+export const {
+  checkCreatorRateLimit,
+  getRateLimitStatus,
+  settleCreatorUsage,
+  resetCreatorRateLimit,
+  getDefaultRateLimiter,
+  setCreatorOverride,
+  getCreatorOverride,
+  removeCreatorOverride,
+} = bindDefaultRateLimiter(() => rateLimiterFromEnv());

@@ -14,5 +14,13 @@ export const rateLimiterOptionsFromEnv = optionsFromEnv({});
 
 export const createRateLimiter = rateLimiterFactory({ memory: memoryStore });
 
-export const { checkCreatorRateLimit, getRateLimitStatus, settleCreatorUsage, resetCreatorRateLimit, getDefaultRateLimiter, setCreatorOverride, getCreatorOverride, removeCreatorOverride } =
-  bindDefaultRateLimiter(() => createRateLimiter(rateLimiterOptionsFromEnv(processEnv(), {}, 'memory')));
+export const {
+  checkCreatorRateLimit,
+  getRateLimitStatus,
+  settleCreatorUsage,
+  resetCreatorRateLimit,
+  getDefaultRateLimiter,
+  setCreatorOverride,
+  getCreatorOverride,
+  removeCreatorOverride,
+} = bindDefaultRateLimiter(() => createRateLimiter(rateLimiterOptionsFromEnv(processEnv(), {}, 'memory')));

@@ -24,5 +24,13 @@ export const rateLimiterOptionsFromEnv = optionsFromEnv({ upstash: upstashFromEn
 
 export const createRateLimiter = rateLimiterFactory({ upstash: upstashStore });
 
-export const { checkCreatorRateLimit, getRateLimitStatus, settleCreatorUsage, resetCreatorRateLimit, getDefaultRateLimiter, setCreatorOverride, getCreatorOverride, removeCreatorOverride } =
-  bindDefaultRateLimiter(() => createRateLimiter(rateLimiterOptionsFromEnv(processEnv(), {}, 'upstash')));
+export const {
+  checkCreatorRateLimit,
+  getRateLimitStatus,
+  settleCreatorUsage,
+  resetCreatorRateLimit,
+  getDefaultRateLimiter,
+  setCreatorOverride,
+  getCreatorOverride,
+  removeCreatorOverride,
+} = bindDefaultRateLimiter(() => createRateLimiter(rateLimiterOptionsFromEnv(processEnv(), {}, 'upstash')));

@@ -134,7 +134,7 @@ function operationContext(request: ApiRequest, limiter: RateLimiter, invocation:
   const pathParameters =
     Object.keys(request.pathParameters).length > 0 || request.resource !== undefined
       ? request.pathParameters
-      : matchResource(ROUTES[invocation.route].resource, request.path) ?? {};
+      : (matchResource(ROUTES[invocation.route].resource, request.path) ?? {});
   return {
     // Object.assign, not a spread with a trailing property: that form is slow on Node 20.
     request: Object.assign({}, request, { pathParameters }),
@@ -159,7 +159,11 @@ function operationContext(request: ApiRequest, limiter: RateLimiter, invocation:
       invocation.metrics.push(countOf(metric));
     },
     audit(message, fields) {
-      runtime.logger.info(message, { audit: { ...fields, caller: request.caller ?? 'unsigned' }, correlation_id: invocation.correlationId, route: invocation.route });
+      runtime.logger.info(message, {
+        audit: { ...fields, caller: request.caller ?? 'unsigned' },
+        correlation_id: invocation.correlationId,
+        route: invocation.route,
+      });
     },
   };
 }

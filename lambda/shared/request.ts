@@ -47,9 +47,7 @@ export function parseEvent(event: unknown): ApiRequest {
   if (first) throw new BadRequestError(first.field, first.detail, more);
   const text = (field: string): string | undefined => (raw[field] as string | null | undefined) ?? undefined;
   const requestContext = raw.requestContext as
-    | { requestId?: string | null; identity?: { userArn?: string | null; caller?: string | null } | null }
-    | null
-    | undefined;
+    { requestId?: string | null; identity?: { userArn?: string | null; caller?: string | null } | null } | null | undefined;
   const identity = isObject(requestContext?.identity) ? requestContext.identity : undefined;
   return {
     method: raw.httpMethod as string,
@@ -139,7 +137,10 @@ export function rejectUnknownQueryParameters(request: ApiRequest, known: readonl
   const unknown = Object.keys(request.query).filter((key) => !known.includes(key));
   const [first, ...more] = unknown.map((key) => ({
     field: key.slice(0, 64),
-    detail: known.length === 0 ? 'is not a known query parameter (this route takes none)' : `is not a known query parameter (this route takes ${known.join(', ')})`,
+    detail:
+      known.length === 0
+        ? 'is not a known query parameter (this route takes none)'
+        : `is not a known query parameter (this route takes ${known.join(', ')})`,
   }));
   if (first) throw new BadRequestError(first.field, first.detail, more);
 }

@@ -105,7 +105,8 @@ export function createApiRuntime(options: ApiRuntimeOptions): ApiRuntime {
 
   const ready: Promise<void> = limiter
     ? limiter.warmUp().then((warm) => {
-        if (!warm) logger.warn('rate-limit backend did not answer the warm-up; requests will fail until it does', { backend: limiter.backend });
+        if (!warm)
+          logger.warn('rate-limit backend did not answer the warm-up; requests will fail until it does', { backend: limiter.backend });
       })
     : Promise.resolve();
 

@@ -35,7 +35,8 @@ type ShapeOf<Rules extends Record<string, AnyRule>> = {
   -readonly [K in keyof Rules as Rules[K] extends FieldRule<unknown, true> ? K : never]?: ValueOf<Rules[K]>;
 };
 
-export type ShapeResult<T> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly errors: readonly [FieldError, ...FieldError[]] };
+export type ShapeResult<T> =
+  { readonly ok: true; readonly value: T } | { readonly ok: false; readonly errors: readonly [FieldError, ...FieldError[]] };
 
 export interface RequestShape<T> {
   /**
@@ -70,7 +71,8 @@ function shape<Rules extends Record<string, AnyRule>>(rules: Rules, { strict }: 
         }
       }
       if (strict) {
-        for (const key of Object.keys(input)) if (!hasOwn(rules, key)) errors.push({ field: key.slice(0, 64), detail: 'is not a known field' });
+        for (const key of Object.keys(input))
+          if (!hasOwn(rules, key)) errors.push({ field: key.slice(0, 64), detail: 'is not a known field' });
       }
       const [first, ...more] = errors;
       return first ? { ok: false, errors: [first, ...more] } : { ok: true, value: value as ShapeOf<Rules> };
@@ -106,8 +108,12 @@ export const SettleBody = shape(
  */
 export const ResetBody = shape({ creatorId: required(creatorId), tier: optional(tier) }, { strict: true });
 
-const isPlainObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
-const policyLimits: JsonType<Record<string, unknown>> = { expected: 'an object mapping policy names to { "limit": <integer> }', accepts: isPlainObject };
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+const policyLimits: JsonType<Record<string, unknown>> = {
+  expected: 'an object mapping policy names to { "limit": <integer> }',
+  accepts: isPlainObject,
+};
 const epochMs: JsonType<number> = { expected: 'a number (epoch milliseconds)', accepts: isNumber };
 const reason: JsonType<string> = { expected: 'a string', accepts: isString };
 
@@ -115,7 +121,10 @@ const reason: JsonType<string> = { expected: 'a string', accepts: isString };
  * PUT /v1/overrides/{creatorId}. The names, limits, expiry and reason are checked by the library
  * (it knows the tier table), naming the field, e.g. `policies.requests-per-hour.limit`.
  */
-export const OverrideBody = shape({ policies: required(policyLimits), expiresAt: optional(epochMs), reason: required(reason) }, { strict: true });
+export const OverrideBody = shape(
+  { policies: required(policyLimits), expiresAt: optional(epochMs), reason: required(reason) },
+  { strict: true },
+);
 
 /** GET /v1/status/{creatorId}?tier=... (unknown parameters are refused for every route, by the route table) */
 export const StatusQuery = shape({ tier: optional(tier) }, { strict: false });

@@ -34,7 +34,9 @@ export function selectEnvironment(
     throw new Error(`No environment selected: pass -c ${ENVIRONMENT_CONTEXT_KEY}=NAME (one of ${known})`);
   }
   if (typeof name !== 'string' || !Object.prototype.hasOwnProperty.call(environments, name)) {
-    throw new Error(`Unknown environment ${JSON.stringify(name)} in -c ${ENVIRONMENT_CONTEXT_KEY}: choose one of ${known} (lib/config/environments.ts)`);
+    throw new Error(
+      `Unknown environment ${JSON.stringify(name)} in -c ${ENVIRONMENT_CONTEXT_KEY}: choose one of ${known} (lib/config/environments.ts)`,
+    );
   }
   const config = environments[name];
   if (config.name !== name) throw new Error(`Environment "${name}" is registered under another name ("${config.name}")`);

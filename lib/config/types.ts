@@ -48,8 +48,7 @@ export type RedisAccessConfig =
  *   which cannot be derived from the group id, so the nodes to watch must be listed.
  */
 export type CacheTopologyConfig =
-  | { readonly kind: 'standalone-node' }
-  | { readonly kind: 'replication-group'; readonly monitoredNodeIds: readonly string[] };
+  { readonly kind: 'standalone-node' } | { readonly kind: 'replication-group'; readonly monitoredNodeIds: readonly string[] };
 
 /** The existing ElastiCache cluster and the VPC it lives in. Nothing here is created by CDK. */
 export interface ElastiCacheConfig {

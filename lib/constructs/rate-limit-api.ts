@@ -181,7 +181,12 @@ export class RateLimitApi extends Construct {
           statusCode: '404',
           responseParameters: { 'method.response.header.Content-Type': "'application/problem+json'" },
           responseTemplates: {
-            'application/json': JSON.stringify({ type: GATEWAY_PROBLEM_TYPE.notFound, title: 'Not Found', status: 404, detail: 'Unknown route' }),
+            'application/json': JSON.stringify({
+              type: GATEWAY_PROBLEM_TYPE.notFound,
+              title: 'Not Found',
+              status: 404,
+              detail: 'Unknown route',
+            }),
           },
         },
       ],
@@ -204,8 +209,7 @@ export class RateLimitApi extends Construct {
     if (!executionLogging) {
       Validations.of(this.stage).acknowledge({
         id: 'AwsSolutions-APIG6',
-        reason:
-          'Execution logging is off in this environment (api.executionLogging); JSON access logs and X-Ray tracing are on.',
+        reason: 'Execution logging is off in this environment (api.executionLogging); JSON access logs and X-Ray tracing are on.',
       });
     }
     Validations.of(this.stage).acknowledge({
@@ -273,12 +277,7 @@ function accessLogFormat(): apigateway.AccessLogFormat {
   );
 }
 
-function validate(
-  props: RateLimitApiProps,
-  stageName: string,
-  throttling: ThrottleSettings,
-  adminThrottling: ThrottleSettings,
-): void {
+function validate(props: RateLimitApiProps, stageName: string, throttling: ThrottleSettings, adminThrottling: ThrottleSettings): void {
   if (!/^[A-Za-z0-9_]{1,128}$/.test(stageName)) {
     throw new Error(`RateLimitApi: stageName "${stageName}" may only contain letters, digits and underscores`);
   }

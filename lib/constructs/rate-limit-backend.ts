@@ -139,10 +139,7 @@ export class ElastiCacheBackend implements IRateLimitBackend {
         new iam.PolicyStatement({
           sid: 'ElastiCacheIamAuthConnect',
           actions: ['elasticache:Connect'],
-          resources: [
-            arn('replicationgroup', this.iamAuth.replicationGroupId.toLowerCase()),
-            arn('user', this.iamAuth.userId),
-          ],
+          resources: [arn('replicationgroup', this.iamAuth.replicationGroupId.toLowerCase()), arn('user', this.iamAuth.userId)],
         }),
       );
     }

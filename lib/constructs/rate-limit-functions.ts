@@ -2,7 +2,16 @@ import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
 import type * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { DEFAULT_FAIL_MODE, DEFAULT_METRICS_NAMESPACE, DEFAULT_SERVICE_NAME, DEFAULT_TIMEOUT_MS, ENV, ROUTE_LIST, type FailMode, type RouteName } from '../../lambda/contract';
+import {
+  DEFAULT_FAIL_MODE,
+  DEFAULT_METRICS_NAMESPACE,
+  DEFAULT_SERVICE_NAME,
+  DEFAULT_TIMEOUT_MS,
+  ENV,
+  ROUTE_LIST,
+  type FailMode,
+  type RouteName,
+} from '../../lambda/contract';
 import type { IRateLimitBackend } from './rate-limit-backend';
 import { RateLimitFunction } from './rate-limit-function';
 

@@ -69,22 +69,12 @@ export function serviceMetric(
  * returned as is. `idPrefix` keeps metric ids unique when several expressions
  * share one graph.
  */
-export function sumOf(
-  metrics: readonly cloudwatch.Metric[],
-  label: string,
-  period: Duration,
-  idPrefix: string,
-): cloudwatch.IMetric {
+export function sumOf(metrics: readonly cloudwatch.Metric[], label: string, period: Duration, idPrefix: string): cloudwatch.IMetric {
   return combined(metrics, label, period, idPrefix, (ids) => ids.map((id) => `FILL(${id}, 0)`).join(' + '));
 }
 
 /** Maximum across metrics (e.g. the busiest node's CPU); a single metric is returned as is. */
-export function maxOf(
-  metrics: readonly cloudwatch.Metric[],
-  label: string,
-  period: Duration,
-  idPrefix: string,
-): cloudwatch.IMetric {
+export function maxOf(metrics: readonly cloudwatch.Metric[], label: string, period: Duration, idPrefix: string): cloudwatch.IMetric {
   return combined(metrics, label, period, idPrefix, (ids) => `MAX([${ids.join(', ')}])`);
 }
 

@@ -129,7 +129,11 @@ export class RateLimitMonitoring extends Construct {
     validate(props);
     this.namePrefix = props.namePrefix;
     const page = new AlarmTopic(this, 'PageTopic', { email: props.pageEmail, topicName: `${props.namePrefix}-page` });
-    const ticket = new AlarmTopic(this, 'TicketTopic', { email: props.ticketEmail, key: page.key, topicName: `${props.namePrefix}-ticket` });
+    const ticket = new AlarmTopic(this, 'TicketTopic', {
+      email: props.ticketEmail,
+      key: page.key,
+      topicName: `${props.namePrefix}-ticket`,
+    });
     this.pageTopic = page.topic;
     this.ticketTopic = ticket.topic;
     this.actions = { page: new actions.SnsAction(page.topic), ticket: new actions.SnsAction(ticket.topic) };
@@ -177,7 +181,8 @@ export class RateLimitMonitoring extends Construct {
       }),
       threshold: 1,
       ...RATE_ALARM,
-      description: 'At least 1 % of requests were refused with 503 because Redis did not answer in time (fail mode closed). Check backend health and network.',
+      description:
+        'At least 1 % of requests were refused with 503 because Redis did not answer in time (fail mode closed). Check backend health and network.',
     });
     this.alarm('page', 'Degraded', {
       metric: percentageWithMinimumSamples({
@@ -190,16 +195,19 @@ export class RateLimitMonitoring extends Construct {
       }),
       threshold: 1,
       ...RATE_ALARM,
-      description: 'At least 1 % of checks were admitted without a limit check because Redis did not answer (fail mode open): limits are not enforced.',
+      description:
+        'At least 1 % of checks were admitted without a limit check because Redis did not answer (fail mode open): limits are not enforced.',
     });
     this.alarm('ticket', 'Anomaly', {
       metric: serviceMetric(source, METRIC.anomaly, cloudwatch.Stats.SUM, FIVE_MINUTES),
       threshold: props.anomalyThreshold ?? 1,
       evaluationPeriods: 1,
-      description: "A creator attempted more than twice the plan limit within 5 minutes: a business signal for the product team, not an outage. The handlers' anomaly log names the creator.",
+      description:
+        "A creator attempted more than twice the plan limit within 5 minutes: a business signal for the product team, not an outage. The handlers' anomaly log names the creator.",
     });
 
-    const total = (metricName: MetricName, period: Duration): cloudwatch.Metric => serviceMetric(source, metricName, cloudwatch.Stats.SUM, period);
+    const total = (metricName: MetricName, period: Duration): cloudwatch.Metric =>
+      serviceMetric(source, metricName, cloudwatch.Stats.SUM, period);
     const byTier = (metricName: MetricName, statistic: string): cloudwatch.Metric[] =>
       labelledBy(perTierMetrics(source, metricName, statistic, ONE_MINUTE), 'tier');
     this.dashboard.addWidgets(
@@ -214,7 +222,9 @@ export class RateLimitMonitoring extends Construct {
       graph('Denied (429) per tier', byTier(METRIC.denied, cloudwatch.Stats.SUM), { stacked: true }),
       graph(
         'Degraded / Unavailable / Anomaly',
-        ([METRIC.degraded, METRIC.unavailable, METRIC.anomaly] as const).map((metricName) => total(metricName, ONE_MINUTE).with({ label: metricName })),
+        ([METRIC.degraded, METRIC.unavailable, METRIC.anomaly] as const).map((metricName) =>
+          total(metricName, ONE_MINUTE).with({ label: metricName }),
+        ),
       ),
       graph('Backend latency p99 (ms)', [
         ...byTier(METRIC.backendLatency, cloudwatch.Stats.p(99)),
@@ -286,7 +296,10 @@ export class RateLimitMonitoring extends Construct {
   }
 
   /** Per-function alarms. Returns each function's error-rate alarm, which gates its deployments. */
-  private addFunctionMonitoring(functions: Readonly<Record<string, lambda.IFunction>>, p99Threshold: Duration): Record<string, cloudwatch.Alarm> {
+  private addFunctionMonitoring(
+    functions: Readonly<Record<string, lambda.IFunction>>,
+    p99Threshold: Duration,
+  ): Record<string, cloudwatch.Alarm> {
     const entries = Object.entries(functions);
     const errorAlarms: Record<string, cloudwatch.Alarm> = {};
     for (const [name, fn] of entries) {
@@ -330,15 +343,23 @@ export class RateLimitMonitoring extends Construct {
     const metricsOf = (pick: (fn: lambda.IFunction, name: string) => cloudwatch.IMetric): cloudwatch.IMetric[] =>
       entries.map(([name, fn]) => pick(fn, name));
     this.dashboard.addWidgets(
-      graph('Function invocations', metricsOf((fn, name) => fn.metricInvocations({ period: ONE_MINUTE, label: name }))),
+      graph(
+        'Function invocations',
+        metricsOf((fn, name) => fn.metricInvocations({ period: ONE_MINUTE, label: name })),
+      ),
       graph('Function errors and throttles', [
         ...metricsOf((fn, name) => fn.metricErrors({ period: ONE_MINUTE, label: `${name} errors` })),
         ...metricsOf((fn, name) => fn.metricThrottles({ period: ONE_MINUTE, label: `${name} throttles` })),
       ]),
-      graph('Function duration p99 (ms)', metricsOf((fn, name) => fn.metricDuration({ statistic: cloudwatch.Stats.p(99), period: ONE_MINUTE, label: name }))),
+      graph(
+        'Function duration p99 (ms)',
+        metricsOf((fn, name) => fn.metricDuration({ statistic: cloudwatch.Stats.p(99), period: ONE_MINUTE, label: name })),
+      ),
       graph(
         'Concurrent executions (max)',
-        metricsOf((fn, name) => fn.metric('ConcurrentExecutions', { statistic: cloudwatch.Stats.MAXIMUM, period: ONE_MINUTE, label: name })),
+        metricsOf((fn, name) =>
+          fn.metric('ConcurrentExecutions', { statistic: cloudwatch.Stats.MAXIMUM, period: ONE_MINUTE, label: name }),
+        ),
       ),
     );
     return errorAlarms;
@@ -346,8 +367,11 @@ export class RateLimitMonitoring extends Construct {
 
   private addCacheMonitoring(cache: CacheClusterMonitoringProps): void {
     const ids = cache.cacheClusterIds;
-    const busiest = (metricName: 'EngineCPUUtilization' | 'DatabaseMemoryUsagePercentage', label: string, idPrefix: string): cloudwatch.IMetric =>
-      maxOf(cacheNodeMetrics(ids, metricName, cloudwatch.Stats.MAXIMUM, ONE_MINUTE), label, ONE_MINUTE, idPrefix);
+    const busiest = (
+      metricName: 'EngineCPUUtilization' | 'DatabaseMemoryUsagePercentage',
+      label: string,
+      idPrefix: string,
+    ): cloudwatch.IMetric => maxOf(cacheNodeMetrics(ids, metricName, cloudwatch.Stats.MAXIMUM, ONE_MINUTE), label, ONE_MINUTE, idPrefix);
     this.alarm('page', 'CacheEngineCpu', {
       metric: busiest('EngineCPUUtilization', 'EngineCPUUtilization (busiest node)', 'cpu'),
       threshold: cache.cpuThresholdPercent ?? 80,
@@ -362,13 +386,24 @@ export class RateLimitMonitoring extends Construct {
         'Redis memory is nearly full. Under noeviction, writes (every admission) will fail; under a volatile-* or allkeys-* policy, rate-limit keys (all have a TTL) get evicted and creators exceed their limits. See docs/operations.md, "Eviction".',
     });
     this.alarm('ticket', 'CacheEvictions', {
-      metric: sumOf(cacheNodeMetrics(ids, 'Evictions', cloudwatch.Stats.SUM, FIVE_MINUTES), 'Evictions (all nodes)', FIVE_MINUTES, 'evictions'),
+      metric: sumOf(
+        cacheNodeMetrics(ids, 'Evictions', cloudwatch.Stats.SUM, FIVE_MINUTES),
+        'Evictions (all nodes)',
+        FIVE_MINUTES,
+        'evictions',
+      ),
       threshold: 1,
       evaluationPeriods: 1,
-      description: 'The cluster evicted keys; evicted rate-limit windows let creators exceed their limits. Check the eviction policy (npm run doctor) and memory.',
+      description:
+        'The cluster evicted keys; evicted rate-limit windows let creators exceed their limits. Check the eviction policy (npm run doctor) and memory.',
     });
     this.alarm('ticket', 'CacheConnections', {
-      metric: sumOf(cacheNodeMetrics(ids, 'CurrConnections', cloudwatch.Stats.MAXIMUM, FIVE_MINUTES), 'CurrConnections (all nodes)', FIVE_MINUTES, 'connections'),
+      metric: sumOf(
+        cacheNodeMetrics(ids, 'CurrConnections', cloudwatch.Stats.MAXIMUM, FIVE_MINUTES),
+        'CurrConnections (all nodes)',
+        FIVE_MINUTES,
+        'connections',
+      ),
       threshold: cache.connectionsThreshold ?? 5000,
       evaluationPeriods: 3,
       datapointsToAlarm: 2,
@@ -376,10 +411,19 @@ export class RateLimitMonitoring extends Construct {
     });
 
     this.dashboard.addWidgets(
-      graph('Cache engine CPU (%)', labelledBy(cacheNodeMetrics(ids, 'EngineCPUUtilization', cloudwatch.Stats.AVERAGE, ONE_MINUTE), 'CacheClusterId')),
-      graph('Cache connections', labelledBy(cacheNodeMetrics(ids, 'CurrConnections', cloudwatch.Stats.MAXIMUM, ONE_MINUTE), 'CacheClusterId')),
+      graph(
+        'Cache engine CPU (%)',
+        labelledBy(cacheNodeMetrics(ids, 'EngineCPUUtilization', cloudwatch.Stats.AVERAGE, ONE_MINUTE), 'CacheClusterId'),
+      ),
+      graph(
+        'Cache connections',
+        labelledBy(cacheNodeMetrics(ids, 'CurrConnections', cloudwatch.Stats.MAXIMUM, ONE_MINUTE), 'CacheClusterId'),
+      ),
       graph('Cache evictions', labelledBy(cacheNodeMetrics(ids, 'Evictions', cloudwatch.Stats.SUM, ONE_MINUTE), 'CacheClusterId')),
-      graph('Cache memory (%)', labelledBy(cacheNodeMetrics(ids, 'DatabaseMemoryUsagePercentage', cloudwatch.Stats.MAXIMUM, ONE_MINUTE), 'CacheClusterId')),
+      graph(
+        'Cache memory (%)',
+        labelledBy(cacheNodeMetrics(ids, 'DatabaseMemoryUsagePercentage', cloudwatch.Stats.MAXIMUM, ONE_MINUTE), 'CacheClusterId'),
+      ),
     );
   }
 

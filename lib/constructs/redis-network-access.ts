@@ -83,7 +83,11 @@ export class RedisNetworkAccess extends Construct {
       });
       // One call creates both halves: egress on the Lambda SG and the single ingress rule (a
       // standalone AWS::EC2::SecurityGroupIngress) on the Redis SG.
-      this.lambdaSecurityGroup.connections.allowTo(this.redisSecurityGroup, ec2.Port.tcp(port), `Rate-limit Lambda functions to Redis on ${port}`);
+      this.lambdaSecurityGroup.connections.allowTo(
+        this.redisSecurityGroup,
+        ec2.Port.tcp(port),
+        `Rate-limit Lambda functions to Redis on ${port}`,
+      );
     } else {
       // mutable: false makes CDK drop any rule someone might add to the imported group later:
       // this mode promises to change nothing outside the stack.
@@ -105,7 +109,10 @@ export class RedisNetworkAccess extends Construct {
         // Only the functions may use it, not the whole VPC CIDR.
         open: false,
       });
-      this.secretsManagerEndpoint.connections.allowDefaultPortFrom(this.lambdaSecurityGroup, 'Rate-limit Lambda functions to Secrets Manager');
+      this.secretsManagerEndpoint.connections.allowDefaultPortFrom(
+        this.lambdaSecurityGroup,
+        'Rate-limit Lambda functions to Secrets Manager',
+      );
     }
 
     this.placement = { vpc: props.vpc, subnets, securityGroups };
@@ -118,7 +125,9 @@ function validate(props: RedisNetworkAccessProps, subnets: ec2.SubnetSelection):
     throw new Error(`RedisNetworkAccess: port must be an integer between 1 and 65535, got ${port}`);
   }
   if ((props.redisSecurityGroupId === undefined) === (props.clientSecurityGroupId === undefined)) {
-    throw new Error('RedisNetworkAccess: give exactly one of redisSecurityGroupId (add an ingress rule) or clientSecurityGroupId (use a trusted clients group)');
+    throw new Error(
+      'RedisNetworkAccess: give exactly one of redisSecurityGroupId (add an ingress rule) or clientSecurityGroupId (use a trusted clients group)',
+    );
   }
   for (const id of [props.redisSecurityGroupId, props.clientSecurityGroupId]) {
     if (id !== undefined && !/^sg-([0-9a-f]{8}|[0-9a-f]{17})$/.test(id)) {
@@ -135,8 +144,7 @@ function validate(props: RedisNetworkAccessProps, subnets: ec2.SubnetSelection):
   const isolatedIds = new Set(props.vpc.isolatedSubnets.map((subnet) => subnet.subnetId));
   const privateIds = new Set(props.vpc.privateSubnets.map((subnet) => subnet.subnetId));
   const selected = props.vpc.selectSubnets(subnets).subnetIds;
-  const allIsolated =
-    selected.length > 0 && selected.every((subnetId) => isolatedIds.has(subnetId) && !privateIds.has(subnetId));
+  const allIsolated = selected.length > 0 && selected.every((subnetId) => isolatedIds.has(subnetId) && !privateIds.has(subnetId));
   if (allIsolated && props.requiresSecretsManager && !props.secretsManagerEndpoint) {
     throw new Error(
       'RedisNetworkAccess: isolated subnets have no route to Secrets Manager; enable secretsManagerEndpoint or use private subnets with a NAT gateway',

@@ -37,7 +37,9 @@ export class SafeDeployment extends Construct {
     super(scope, id);
     const deploymentConfig = TRAFFIC_SHIFT_CONFIGS[props.trafficShift];
     if (deploymentConfig === undefined) {
-      throw new Error(`SafeDeployment: unknown trafficShift "${String(props.trafficShift)}" (known: ${Object.keys(TRAFFIC_SHIFT_CONFIGS).join(', ')})`);
+      throw new Error(
+        `SafeDeployment: unknown trafficShift "${String(props.trafficShift)}" (known: ${Object.keys(TRAFFIC_SHIFT_CONFIGS).join(', ')})`,
+      );
     }
     this.application = new codedeploy.LambdaApplication(this, 'Application');
     const groups: Record<string, codedeploy.LambdaDeploymentGroup> = {};

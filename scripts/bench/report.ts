@@ -200,7 +200,7 @@ function redisCostExplained(result: BenchResult): string[] {
     "The process figure also holds the socket work. This project's ElastiCache transport writes the first command",
     'of a tick at once and the ones that follow it in the same tick in socket writes of up to 8, each keeping its own',
     "reply and deadline; the other libraries' ioredis clients write once per command. At 1 in flight, and for a fleet",
-    "of Lambda instances each sending one command at a time, nothing is batched. Denials, the common case under abuse,",
+    'of Lambda instances each sending one command at a time, nothing is batched. Denials, the common case under abuse,',
     'cost one call per creator per second at most, thanks to the deny cache (re-checked each second so that resets and',
     'refunds made elsewhere are honoured within that second).',
   ];

@@ -25,11 +25,17 @@ const LOCAL_HOST_NAMES = ['127.0.0.1', 'localhost'];
 export function crossSiteRefusal(headers: IncomingHttpHeaders, port: number): ApiResponse | undefined {
   const host = headers.host?.toLowerCase();
   if (host === undefined || !LOCAL_HOST_NAMES.some((name) => host === `${name}:${port}`)) {
-    return forbidden('Host', `must be 127.0.0.1:${port} or localhost:${port} (this server), got ${JSON.stringify((host ?? '').slice(0, 100))}`);
+    return forbidden(
+      'Host',
+      `must be 127.0.0.1:${port} or localhost:${port} (this server), got ${JSON.stringify((host ?? '').slice(0, 100))}`,
+    );
   }
   const origin = headers.origin;
   if (origin !== undefined && !LOCAL_HOST_NAMES.some((name) => origin.toLowerCase() === `http://${name}:${port}`)) {
-    return forbidden('Origin', `cross-origin requests are refused (got ${JSON.stringify(origin.slice(0, 100))}); call the API from a server, curl or this origin`);
+    return forbidden(
+      'Origin',
+      `cross-origin requests are refused (got ${JSON.stringify(origin.slice(0, 100))}); call the API from a server, curl or this origin`,
+    );
   }
   const site = headers['sec-fetch-site'];
   if (site !== undefined && site !== 'same-origin' && site !== 'none') {

@@ -85,7 +85,8 @@ export function parseArguments(argv: readonly string[], baseEnv: Readonly<Record
 
   const upstash = [...seen].some((flag) => UPSTASH_FLAGS.has(flag));
   const redis = [...seen].some((flag) => REDIS_FLAGS.has(flag));
-  if (upstash && redis) throw new UsageError('use either the Upstash flags (--url/--token) or the Redis flags (--host/--port/...), not both');
+  if (upstash && redis)
+    throw new UsageError('use either the Upstash flags (--url/--token) or the Redis flags (--host/--port/...), not both');
   // A flag names the backend to check, and replaces a secret the environment would read instead.
   if (upstash) {
     env.RATE_LIMIT_BACKEND = 'upstash';

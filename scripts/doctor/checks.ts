@@ -101,10 +101,17 @@ const auth: Check = {
     const backend = context.target.backend;
     if (isAuthError(context.connectError)) {
       const message = errorMessage(context.connectError);
-      if (backend.kind === 'upstash') return fail(`the REST token was rejected: ${message}`, 'set UPSTASH_REDIS_REST_TOKEN (or --token) to the token of this database');
+      if (backend.kind === 'upstash')
+        return fail(`the REST token was rejected: ${message}`, 'set UPSTASH_REDIS_REST_TOKEN (or --token) to the token of this database');
       return backend.password
-        ? fail(`the credentials were rejected: ${message}`, 'check ELASTICACHE_REDIS_USERNAME and ELASTICACHE_REDIS_PASSWORD (or the AUTH secret)')
-        : fail(`the server requires AUTH: ${message}`, 'set ELASTICACHE_REDIS_PASSWORD (and _USERNAME for an ACL user), or ELASTICACHE_REDIS_AUTH_SECRET_ARN');
+        ? fail(
+            `the credentials were rejected: ${message}`,
+            'check ELASTICACHE_REDIS_USERNAME and ELASTICACHE_REDIS_PASSWORD (or the AUTH secret)',
+          )
+        : fail(
+            `the server requires AUTH: ${message}`,
+            'set ELASTICACHE_REDIS_PASSWORD (and _USERNAME for an ACL user), or ELASTICACHE_REDIS_AUTH_SECRET_ARN',
+          );
     }
     const missing = needsConnection(context);
     if (missing) return missing;
@@ -133,7 +140,10 @@ const clusterMode: Check = {
     if (!cluster || cluster.cluster_enabled === undefined) return skip('the server does not report cluster_enabled');
     const serverIsCluster = cluster.cluster_enabled === '1';
     if (serverIsCluster && !backend.cluster) {
-      return fail('the server runs in cluster mode but the client is configured for a single node', 'set ELASTICACHE_REDIS_CLUSTER=true (or --cluster)');
+      return fail(
+        'the server runs in cluster mode but the client is configured for a single node',
+        'set ELASTICACHE_REDIS_CLUSTER=true (or --cluster)',
+      );
     }
     if (!serverIsCluster) return pass('single node, as configured');
     const masters = context.connection!.scriptNodes;
@@ -214,8 +224,10 @@ const latency: Check = {
     const p99 = percentile(samples, 99);
     const deadline = context.target.timeoutMs;
     const text = `p50 ${p50.toFixed(1)} ms, p99 ${p99.toFixed(1)} ms over ${samples.length} ${viaScript ? 'EVALSHA' : 'PING'} calls (deadline ${deadline} ms)`;
-    if (p50 > deadline) return fail(text, `most checks would miss the deadline: raise RATE_LIMIT_TIMEOUT_MS or move the functions closer to the backend`);
-    if (p99 > deadline / 2) return warn(text, 'the slowest calls come near the deadline: raise RATE_LIMIT_TIMEOUT_MS or move closer to the backend');
+    if (p50 > deadline)
+      return fail(text, `most checks would miss the deadline: raise RATE_LIMIT_TIMEOUT_MS or move the functions closer to the backend`);
+    if (p99 > deadline / 2)
+      return warn(text, 'the slowest calls come near the deadline: raise RATE_LIMIT_TIMEOUT_MS or move closer to the backend');
     return pass(text);
   },
 };
@@ -228,7 +240,10 @@ const eviction: Check = {
     if (missing) return missing;
     const memory = await context.probe.infoEverywhere('memory').catch(() => []);
     const fromInfo = memory.map((fields) => fields.maxmemory_policy).filter((value): value is string => Boolean(value));
-    const policies = fromInfo.length > 0 ? fromInfo : [await context.probe.configGet('maxmemory-policy').catch(() => undefined)].filter((value): value is string => Boolean(value));
+    const policies =
+      fromInfo.length > 0
+        ? fromInfo
+        : [await context.probe.configGet('maxmemory-policy').catch(() => undefined)].filter((value): value is string => Boolean(value));
     if (policies.length === 0) {
       return skip(
         context.target.backend.kind === 'upstash'

@@ -40,7 +40,8 @@ export async function runLimiterRound(target: ResolvedTarget, tier: string): Pro
   try {
     const before = await limiter.status(creatorId, tier);
     const again = await limiter.status(creatorId, tier);
-    if (!sameUsage(before, again)) return fail(`status consumed quota on ${creatorId}: remaining ${before.remaining} then ${again.remaining}`);
+    if (!sameUsage(before, again))
+      return fail(`status consumed quota on ${creatorId}: remaining ${before.remaining} then ${again.remaining}`);
 
     const decision = await limiter.check(creatorId, tier, { tokens: RESERVED_TOKENS, requestId });
     const afterCheck = await limiter.status(creatorId, tier);
@@ -51,7 +52,9 @@ export async function runLimiterRound(target: ResolvedTarget, tier: string): Pro
 
     const settled = await limiter.settle(creatorId, tier, decision.requestId, ACTUAL_TOKENS);
     if (settled.outcome !== 'settled' || settled.chargedTokens !== ACTUAL_TOKENS) {
-      return fail(`settle of ${requestId} answered ${settled.outcome} charging ${settled.chargedTokens} tokens (expected settled, ${ACTUAL_TOKENS})`);
+      return fail(
+        `settle of ${requestId} answered ${settled.outcome} charging ${settled.chargedTokens} tokens (expected settled, ${ACTUAL_TOKENS})`,
+      );
     }
 
     await limiter.reset(creatorId);

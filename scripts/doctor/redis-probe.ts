@@ -34,7 +34,9 @@ export function createRedisProbe(target: RedisTarget): BackendProbe {
         clusterRetryStrategy: () => null,
         slotsRefreshTimeout: COMMAND_TIMEOUT_MS,
         // Certificates name the configuration endpoint, not node addresses (ElastiCache TLS).
-        ...(target.tls ? { dnsLookup: (address: string, callback: (error: Error | null, address: string) => void) => callback(null, address) } : {}),
+        ...(target.tls
+          ? { dnsLookup: (address: string, callback: (error: Error | null, address: string) => void) => callback(null, address) }
+          : {}),
       })
     : new Redis({ ...options, host: target.host, port: target.port });
   // Without a listener an 'error' event would crash the process. The last one is kept because a
@@ -67,7 +69,7 @@ export function createRedisProbe(target: RedisTarget): BackendProbe {
       const nodes = scriptNodes();
       await Promise.all(nodes.map((node) => node.ping()));
       const stream = nodes[0]?.stream as Partial<TLSSocket> | undefined;
-      return { tlsProtocol: target.tls ? stream?.getProtocol?.() ?? 'TLS' : undefined, scriptNodes: nodes.length };
+      return { tlsProtocol: target.tls ? (stream?.getProtocol?.() ?? 'TLS') : undefined, scriptNodes: nodes.length };
     },
     info: (section) => infoOf(scriptNodes()[0], section),
     async infoEverywhere(section) {
@@ -76,7 +78,7 @@ export function createRedisProbe(target: RedisTarget): BackendProbe {
     },
     async configGet(name) {
       try {
-        const reply = (await scriptNodes()[0].config('GET', name));
+        const reply = await scriptNodes()[0].config('GET', name);
         return reply[1];
       } catch (error) {
         if (isRefusal(error)) return undefined;

@@ -43,7 +43,8 @@ const DEFAULT_PORT = 6379;
 function runtimeHooks(env: Readonly<Record<string, string | undefined>>): EnvironmentHooks {
   return {
     readSecret: async (secretArn) => (await import('../../lambda/shared/secrets')).createSecretReader()(secretArn),
-    iamAuthToken: async (user) => (await (await import('../../lambda/shared/elasticache-iam-auth')).iamTokenProviderFromEnvironment(env))(user),
+    iamAuthToken: async (user) =>
+      (await (await import('../../lambda/shared/elasticache-iam-auth')).iamTokenProviderFromEnvironment(env))(user),
   };
 }
 
@@ -73,7 +74,9 @@ export async function resolveTarget(env: Readonly<Record<string, string | undefi
     }
     case 'upstash': {
       const connection = options.upstash;
-      const resolved = connection.credentials ? await connection.credentials() : { url: connection.url ?? '', token: connection.token ?? '' };
+      const resolved = connection.credentials
+        ? await connection.credentials()
+        : { url: connection.url ?? '', token: connection.token ?? '' };
       return {
         backend: { kind: 'upstash', url: resolved.url, token: resolved.token },
         timeoutMs: options.timeoutMs ?? DEFAULT_TIMEOUT_MS.upstash,

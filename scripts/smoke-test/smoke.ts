@@ -47,14 +47,28 @@ export async function runSmokeTest(options: SmokeTestOptions): Promise<SmokeStep
   const tier = options.tier ?? 'starter';
   const steps: SmokeStep[] = [];
 
-  const call = async (method: string, path: string, body: unknown, signed: boolean): Promise<{ status: number; headers: Headers; json: SmokeBody }> => {
+  const call = async (
+    method: string,
+    path: string,
+    body: unknown,
+    signed: boolean,
+  ): Promise<{ status: number; headers: Headers; json: SmokeBody }> => {
     const url = new URL(path, base);
     const text = body === undefined ? undefined : JSON.stringify(body);
     let headers: Record<string, string> = { host: url.host, ...(text !== undefined ? { 'content-type': 'application/json' } : {}) };
     if (signed) {
       const query: Record<string, string> = {};
       url.searchParams.forEach((value, key) => (query[key] = value));
-      const request = await signer.sign({ method, protocol: url.protocol, hostname: url.hostname, port: url.port ? Number(url.port) : undefined, path: url.pathname, query, headers, body: text });
+      const request = await signer.sign({
+        method,
+        protocol: url.protocol,
+        hostname: url.hostname,
+        port: url.port ? Number(url.port) : undefined,
+        path: url.pathname,
+        query,
+        headers,
+        body: text,
+      });
       headers = request.headers;
     }
     const response = await doFetch(url, { method, headers, body: text });
@@ -90,7 +104,9 @@ export async function runSmokeTest(options: SmokeTestOptions): Promise<SmokeStep
   const unsigned = await call('POST', 'v1/check', { creatorId, tier }, false);
   step(
     'unsigned POST /v1/check is refused',
-    unsigned.status === 403 && String(unsigned.headers.get('content-type')).startsWith('application/problem+json') && typeof unsigned.json?.['type'] === 'string',
+    unsigned.status === 403 &&
+      String(unsigned.headers.get('content-type')).startsWith('application/problem+json') &&
+      typeof unsigned.json?.['type'] === 'string',
     `HTTP ${unsigned.status}, ${unsigned.headers.get('content-type') ?? '(no content type)'}, type ${String(unsigned.json?.['type'])}`,
   );
   return steps;

@@ -67,48 +67,61 @@ describe('routes: the handlers serve exactly the contract', () => {
     for (const name of ROUTE_NAMES) expect(OPERATIONS[name].route).toBe(name);
   });
 
-  it.each(ROUTE_LIST.map((route) => [route.name, route] as const))('%s: the route table matches its method and resource only', (_name, route) => {
-    const match = findRoute(route.method, concretePath(route));
-    expect(match?.route.name).toBe(route.name);
-    expect(match?.pathParameters).toEqual(Object.fromEntries([...route.resource.matchAll(/\{([^}]+)\}/g)].map(([, name]) => [name, 'contract-someone'])));
-    // Other methods at the path are 405s naming exactly the contract's methods there.
-    const methodsHere = ROUTE_LIST.filter((other) => other.resource === route.resource).map((other) => other.method).sort();
-    expect(allowedMethods(concretePath(route))).toEqual(methodsHere);
-    expect(allowedMethods('/ignored', route.resource)).toEqual(methodsHere);
-    for (const method of ['GET', 'POST', 'PUT', 'DELETE'].filter((m) => !methodsHere.includes(m as RouteContract['method']))) {
-      expect(findRoute(method, concretePath(route))).toBeUndefined();
-    }
-  });
+  it.each(ROUTE_LIST.map((route) => [route.name, route] as const))(
+    '%s: the route table matches its method and resource only',
+    (_name, route) => {
+      const match = findRoute(route.method, concretePath(route));
+      expect(match?.route.name).toBe(route.name);
+      expect(match?.pathParameters).toEqual(
+        Object.fromEntries([...route.resource.matchAll(/\{([^}]+)\}/g)].map(([, name]) => [name, 'contract-someone'])),
+      );
+      // Other methods at the path are 405s naming exactly the contract's methods there.
+      const methodsHere = ROUTE_LIST.filter((other) => other.resource === route.resource)
+        .map((other) => other.method)
+        .sort();
+      expect(allowedMethods(concretePath(route))).toEqual(methodsHere);
+      expect(allowedMethods('/ignored', route.resource)).toEqual(methodsHere);
+      for (const method of ['GET', 'POST', 'PUT', 'DELETE'].filter((m) => !methodsHere.includes(m as RouteContract['method']))) {
+        expect(findRoute(method, concretePath(route))).toBeUndefined();
+      }
+    },
+  );
 
-  it.each(ROUTE_LIST.map((route) => [route.name, route] as const))('%s: its function answers it, and every other function refuses it', async (_name, route) => {
-    const all = handlers();
-    const own = await all[route.name](eventFor(route), lambdaContext());
-    expect(own.statusCode).toBe(200);
-    for (const other of ROUTE_NAMES.filter((name) => name !== route.name)) {
-      const refused = await all[other](eventFor(route), lambdaContext());
-      expect([other, refused.statusCode]).toEqual([other, 404]);
-    }
-  });
+  it.each(ROUTE_LIST.map((route) => [route.name, route] as const))(
+    '%s: its function answers it, and every other function refuses it',
+    async (_name, route) => {
+      const all = handlers();
+      const own = await all[route.name](eventFor(route), lambdaContext());
+      expect(own.statusCode).toBe(200);
+      for (const other of ROUTE_NAMES.filter((name) => name !== route.name)) {
+        const refused = await all[other](eventFor(route), lambdaContext());
+        expect([other, refused.statusCode]).toEqual([other, 404]);
+      }
+    },
+  );
 
-  it.each(ROUTE_LIST.map((route) => [route.name, route] as const))('%s: takes the contract query parameters and refuses any other', async (_name, route) => {
-    const handler: ApiHandler = handlers()[route.name];
-    for (const parameter of route.queryParameters) {
-      // A valid value for the one parameter the contract has today (tier); a parameter added to
-      // the contract without handler support fails here as a 400 naming it.
-      const accepted = await handler(eventFor(route, `?${parameter}=pro`), lambdaContext());
-      expect([parameter, accepted.statusCode]).toEqual([parameter, 200]);
-    }
-    const refused = await handler(eventFor(route, '?not-in-the-contract=1'), lambdaContext());
-    expect(refused.statusCode).toBe(400);
-    expect(replyBody(refused).field).toBe('not-in-the-contract');
-  });
+  it.each(ROUTE_LIST.map((route) => [route.name, route] as const))(
+    '%s: takes the contract query parameters and refuses any other',
+    async (_name, route) => {
+      const handler: ApiHandler = handlers()[route.name];
+      for (const parameter of route.queryParameters) {
+        // A valid value for the one parameter the contract has today (tier); a parameter added to
+        // the contract without handler support fails here as a 400 naming it.
+        const accepted = await handler(eventFor(route, `?${parameter}=pro`), lambdaContext());
+        expect([parameter, accepted.statusCode]).toEqual([parameter, 200]);
+      }
+      const refused = await handler(eventFor(route, '?not-in-the-contract=1'), lambdaContext());
+      expect(refused.statusCode).toBe(400);
+      expect(replyBody(refused).field).toBe('not-in-the-contract');
+    },
+  );
 
   it.each(BACKEND_NAMES.filter((backend) => backend !== 'memory'))('every route has an entry for %s exporting handler', (backend) => {
     for (const name of ROUTE_NAMES) {
       const entry = path.join(__dirname, '..', '..', 'lambda', 'handlers', backend, `${name}.ts`);
       expect([entry, existsSync(entry)]).toEqual([entry, true]);
       // Importing outside Lambda (no AWS_LAMBDA_FUNCTION_NAME) has no side effects.
-       
+
       expect(typeof (require(entry) as { handler?: unknown }).handler).toBe('function');
     }
   });
@@ -149,7 +162,10 @@ describe('metrics: everything the handlers publish is in the contract', () => {
         ...(await publishedDuring(async () => {
           // tiny: 3 requests a minute; 12 attempts are denials and, above 2 x 3, an anomaly.
           for (let attempt = 0; attempt < 12; attempt += 1) await working.check(check(creatorId, 'tiny'), lambdaContext());
-          await working.settle(apiGatewayEvent({ method: 'POST', path: '/v1/settle', body: { creatorId, tier: 'tiny', requestId: 'r', tokens: 0 } }), lambdaContext());
+          await working.settle(
+            apiGatewayEvent({ method: 'POST', path: '/v1/settle', body: { creatorId, tier: 'tiny', requestId: 'r', tokens: 0 } }),
+            lambdaContext(),
+          );
           await working.status(apiGatewayEvent({ method: 'GET', path: `/v1/status/${creatorId}?tier=tiny` }), lambdaContext());
           await working.reset(apiGatewayEvent({ method: 'POST', path: '/v1/reset', body: { creatorId } }), lambdaContext());
           // dark: its shadow per-minute policy (limit 1) would deny the second admission.

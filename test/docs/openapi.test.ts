@@ -73,7 +73,12 @@ describe('the document', () => {
   it('requires SigV4 (IAM) on every route of the API', () => {
     const document = openApiDocument();
     expect(document.security).toEqual([{ sigv4: [] }]);
-    expect(document.components.securitySchemes.sigv4).toMatchObject({ type: 'apiKey', in: 'header', name: 'Authorization', 'x-amazon-apigateway-authtype': 'awsSigv4' });
+    expect(document.components.securitySchemes.sigv4).toMatchObject({
+      type: 'apiKey',
+      in: 'header',
+      name: 'Authorization',
+      'x-amazon-apigateway-authtype': 'awsSigv4',
+    });
     for (const route of ROUTE_LIST) {
       expect(document.paths[route.resource][route.method.toLowerCase()].security).toBeUndefined();
     }
@@ -110,7 +115,9 @@ describe('the contract check', () => {
     expect(violations(check, { ...reply, headers: withoutRateLimit })).toEqual(['required header RateLimit is missing']);
     expect(violations(check, { ...reply, status: 201 })).toEqual(['status 201 is not documented for POST /v1/check']);
     expect(violations(check, { ...reply, headers: { ...reply.headers, 'content-type': 'text/plain' } }).join()).toMatch(/Content-Type/);
-    expect(violations(check, { ...reply, headers: { ...reply.headers, 'x-ratelimit-remaining': '-1' } }).join()).toMatch(/X-RateLimit-Remaining/);
+    expect(violations(check, { ...reply, headers: { ...reply.headers, 'x-ratelimit-remaining': '-1' } }).join()).toMatch(
+      /X-RateLimit-Remaining/,
+    );
   });
 
   it('requires a request that breaks the document to be refused', async () => {

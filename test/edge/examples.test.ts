@@ -6,14 +6,7 @@
  */
 import { createServer, type Server, type Socket } from 'node:net';
 
-import {
-  bundleForEdge,
-  EDGE_RUNTIMES,
-  startEdgeRuntime,
-  startWorker,
-  type EdgeHost,
-  type EdgeResponse,
-} from '../harness/edge-runtimes';
+import { bundleForEdge, EDGE_RUNTIMES, startEdgeRuntime, startWorker, type EdgeHost, type EdgeResponse } from '../harness/edge-runtimes';
 import { startRedis, type RedisProcess } from '../harness/redis-process';
 import { startUpstashCompatibleServer, type UpstashCompatibleServer } from '../harness/upstash-compatible-server';
 
@@ -51,7 +44,13 @@ async function generateInSequence(count: number, host: EdgeHost, path: string, c
   return responses;
 }
 
-function generate(host: EdgeHost, path: string, creatorId: string | undefined, tier = 'starter', prompt = 'Draft a thank-you note'): Promise<EdgeResponse> {
+function generate(
+  host: EdgeHost,
+  path: string,
+  creatorId: string | undefined,
+  tier = 'starter',
+  prompt = 'Draft a thank-you note',
+): Promise<EdgeResponse> {
   const headers: Record<string, string> = { 'x-creator-tier': tier };
   if (creatorId !== undefined) headers['x-creator-id'] = creatorId;
   return host.fetch(path, { method: 'POST', headers, body: prompt });
@@ -94,7 +93,9 @@ describe.each(EDGE_RUNTIMES)('examples/cloudflare-worker in %s', (runtime) => {
     expect(allowed.map((response) => response.status)).toEqual(Array(50).fill(200));
     for (const response of responses.slice(50)) expectQuotaDenial(response, 50, 'requests-per-hour');
     // Each 200 reports what is left after it: 49 down to 0.
-    expect(allowed.map((response) => Number(response.headers.get('x-ratelimit-remaining')))).toEqual(Array.from({ length: 50 }, (_, index) => 49 - index));
+    expect(allowed.map((response) => Number(response.headers.get('x-ratelimit-remaining')))).toEqual(
+      Array.from({ length: 50 }, (_, index) => 49 - index),
+    );
   });
 
   it('settles the tokens the model used: the token budget drops by exactly that', async () => {

@@ -66,10 +66,12 @@ afterAll(async () => {
 });
 
 function call<T>(host: EdgeHost, operation: Record<string, unknown>): Promise<Reply<T>> {
-  return host.fetch('/', { method: 'POST', body: JSON.stringify(operation), headers: { 'content-type': 'application/json' } }).then((response) => {
-    if (response.status !== 200) throw new Error(`worker answered ${response.status}: ${response.body}`);
-    return JSON.parse(response.body) as Reply<T>;
-  });
+  return host
+    .fetch('/', { method: 'POST', body: JSON.stringify(operation), headers: { 'content-type': 'application/json' } })
+    .then((response) => {
+      if (response.status !== 200) throw new Error(`worker answered ${response.status}: ${response.body}`);
+      return JSON.parse(response.body) as Reply<T>;
+    });
 }
 
 function policy(status: StatusView, name: string): PolicyView {
@@ -115,7 +117,13 @@ describe.each(EDGE_RUNTIMES)('Upstash entry inside %s', (runtime: EdgeRuntimeNam
   it('reserves tokens at check, then settles them: refund and lease released', async () => {
     const creatorId = freshCreator('settle');
     const requestId = `${creatorId}-r1`;
-    const checked = await call<{ requestId: string; reservedTokens: number }>(host, { op: 'check', creatorId, tier: 'pro', tokens: 5000, requestId });
+    const checked = await call<{ requestId: string; reservedTokens: number }>(host, {
+      op: 'check',
+      creatorId,
+      tier: 'pro',
+      tokens: 5000,
+      requestId,
+    });
     expect(checked).toMatchObject({ ok: true, result: { requestId, reservedTokens: 5000 } });
 
     const held = await call<StatusView>(host, { op: 'status', creatorId, tier: 'pro' });
@@ -137,7 +145,10 @@ describe.each(EDGE_RUNTIMES)('Upstash entry inside %s', (runtime: EdgeRuntimeNam
   it('status consumes nothing', async () => {
     const creatorId = freshCreator('status');
     for (let index = 0; index < 3; index += 1) {
-      expect(await call(host, { op: 'status', creatorId, tier: 'pro' })).toMatchObject({ ok: true, result: { limit: 100, remaining: 100 } });
+      expect(await call(host, { op: 'status', creatorId, tier: 'pro' })).toMatchObject({
+        ok: true,
+        result: { limit: 100, remaining: 100 },
+      });
     }
     await call(host, { op: 'check', creatorId, tier: 'pro' });
     expect(await call(host, { op: 'status', creatorId, tier: 'pro' })).toMatchObject({ ok: true, result: { remaining: 99 } });

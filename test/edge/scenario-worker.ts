@@ -9,7 +9,13 @@
  * Env: UPSTASH_REDIS_REST_URL, UPSTASH_REDIS_REST_TOKEN, RATE_LIMIT_FAIL_MODE, RATE_LIMIT_TIMEOUT_MS,
  * RATE_LIMIT_KEY_PREFIX (so each test file works on its own keys).
  */
-import { createRateLimiter, RateLimitError, RateLimitUnavailableError, type FailMode, type RateLimiter } from '../../lambda/rate-limit/upstash';
+import {
+  createRateLimiter,
+  RateLimitError,
+  RateLimitUnavailableError,
+  type FailMode,
+  type RateLimiter,
+} from '../../lambda/rate-limit/upstash';
 
 interface ScenarioEnvironment {
   readonly UPSTASH_REDIS_REST_URL: string;
@@ -65,7 +71,14 @@ function describeError(error: unknown): Record<string, unknown> {
     isUnavailableError: error instanceof RateLimitUnavailableError,
   };
   if (error instanceof RateLimitError) {
-    return { ...base, retryAfter: error.retryAfter, limit: error.limit, remaining: error.remaining, reset: error.reset, policy: error.policy };
+    return {
+      ...base,
+      retryAfter: error.retryAfter,
+      limit: error.limit,
+      remaining: error.remaining,
+      reset: error.reset,
+      policy: error.policy,
+    };
   }
   if (error instanceof RateLimitUnavailableError) return { ...base, retryAfter: error.retryAfter };
   return base;

@@ -70,8 +70,17 @@ function callsFor(route: RouteName, creatorId: string): [ApiCall, ApiCall] {
       ];
     case 'setOverride':
       return [
-        { method: 'PUT', path: `/v1/overrides/${creatorId}`, body: { policies: { 'requests-per-hour': { limit: 7 } }, reason: 'bundle test' } },
-        { method: 'PUT', path: `/v1/overrides/${creatorId}?tier=starter`, body: { policies: { 'in-flight': { limit: 3 } }, reason: 'again' }, base64: true },
+        {
+          method: 'PUT',
+          path: `/v1/overrides/${creatorId}`,
+          body: { policies: { 'requests-per-hour': { limit: 7 } }, reason: 'bundle test' },
+        },
+        {
+          method: 'PUT',
+          path: `/v1/overrides/${creatorId}?tier=starter`,
+          body: { policies: { 'in-flight': { limit: 3 } }, reason: 'again' },
+          base64: true,
+        },
       ];
     case 'getOverride':
       return [

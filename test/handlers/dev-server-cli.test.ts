@@ -112,7 +112,12 @@ it('uses a real Redis when the environment (docs/design.md#environment) says so'
   redis = await startRedis();
   const port = await findFreePort();
   const cli = startCli(
-    cleanEnv({ PORT: String(port), RATE_LIMIT_BACKEND: 'elasticache', ELASTICACHE_REDIS_HOST: redis.host, ELASTICACHE_REDIS_PORT: String(redis.port) }),
+    cleanEnv({
+      PORT: String(port),
+      RATE_LIMIT_BACKEND: 'elasticache',
+      ELASTICACHE_REDIS_HOST: redis.host,
+      ELASTICACHE_REDIS_PORT: String(redis.port),
+    }),
   );
   started.push(cli.child);
   await cli.waitFor(/Press Ctrl-C to stop\./);

@@ -34,20 +34,23 @@ afterEach(() => {
 
 function send(method: string, path: string, headers: Record<string, string>, body?: string): Promise<Reply> {
   return new Promise((resolve, reject) => {
-    const outgoing = httpRequest({ host: '127.0.0.1', port: server.port, method, path, headers, setHost: !('Host' in headers) }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(text);
-        } catch {
-          parsed = undefined;
-        }
-        resolve({ status: response.statusCode ?? 0, headers: response.headers, body: parsed });
-      });
-    });
+    const outgoing = httpRequest(
+      { host: '127.0.0.1', port: server.port, method, path, headers, setHost: !('Host' in headers) },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => chunks.push(chunk));
+        response.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            parsed = undefined;
+          }
+          resolve({ status: response.statusCode ?? 0, headers: response.headers, body: parsed });
+        });
+      },
+    );
     outgoing.on('error', reject);
     outgoing.end(body);
   });
@@ -103,12 +106,20 @@ describe('cross-site requests never reach a handler', () => {
     expect(await remaining(creatorId)).toBe('3');
   });
 
-  it('the server\'s own origin, curl-like clients and localhost are served', async () => {
+  it("the server's own origin, curl-like clients and localhost are served", async () => {
     const creatorId = await exhausted();
-    const reset = await send('POST', '/v1/reset', { 'Content-Type': 'Application/JSON; charset=utf-8', Origin: own(), 'Sec-Fetch-Site': 'same-origin' }, JSON.stringify({ creatorId, tier: 'tiny' }));
+    const reset = await send(
+      'POST',
+      '/v1/reset',
+      { 'Content-Type': 'Application/JSON; charset=utf-8', Origin: own(), 'Sec-Fetch-Site': 'same-origin' },
+      JSON.stringify({ creatorId, tier: 'tiny' }),
+    );
     expect(reset.status).toBe(200);
     expect(await remaining(creatorId)).toBe('3');
-    const viaLocalhost = await send('GET', `/v1/status/${creatorId}?tier=tiny`, { Host: `localhost:${server.port}`, Origin: `http://localhost:${server.port}` });
+    const viaLocalhost = await send('GET', `/v1/status/${creatorId}?tier=tiny`, {
+      Host: `localhost:${server.port}`,
+      Origin: `http://localhost:${server.port}`,
+    });
     expect(viaLocalhost.status).toBe(200);
     expect((await send('GET', `/v1/status/${creatorId}`, { 'Sec-Fetch-Site': 'none' })).status).toBe(200);
   });
@@ -116,7 +127,12 @@ describe('cross-site requests never reach a handler', () => {
 
 describe('names of Object.prototype members are ordinary names', () => {
   it.each(['toString', 'constructor', '__proto__', 'valueOf'])('a header named %s is served 200', async (name) => {
-    const reply = await send('POST', '/v1/check', { ...json, [name]: 'x' }, JSON.stringify({ creatorId: uniqueCreator('proto-header'), tier: 'pro' }));
+    const reply = await send(
+      'POST',
+      '/v1/check',
+      { ...json, [name]: 'x' },
+      JSON.stringify({ creatorId: uniqueCreator('proto-header'), tier: 'pro' }),
+    );
     expect(reply.status).toBe(200);
   });
 

@@ -33,11 +33,7 @@ describe('local server over HTTP on ElastiCache (redis-server)', () => {
   defineApiScenarios(() => ({
     healthy: async () => httpTransport((await serve(elastiCacheEnv(handlerServers.redis))).url),
     unreachable: async (failMode) =>
-      httpTransport(
-        (
-          await serve(unansweredEnv(handlerServers.blackHole, { RATE_LIMIT_FAIL_MODE: failMode }))
-        ).url,
-      ),
+      httpTransport((await serve(unansweredEnv(handlerServers.blackHole, { RATE_LIMIT_FAIL_MODE: failMode }))).url),
   }));
 });
 
@@ -91,7 +87,10 @@ describe('local server specifics', () => {
       body: null,
       isBase64Encoded: false,
     });
-    const binary = toProxyEvent({ method: 'POST', url: '/v1/check', rawHeaders: [], body: Buffer.from([0xff, 0x00]), sourceIp: '127.0.0.1', host: 'h' }, findRoute('POST', '/v1/check')!);
+    const binary = toProxyEvent(
+      { method: 'POST', url: '/v1/check', rawHeaders: [], body: Buffer.from([0xff, 0x00]), sourceIp: '127.0.0.1', host: 'h' },
+      findRoute('POST', '/v1/check')!,
+    );
     expect(binary).toMatchObject({ body: '/wA=', isBase64Encoded: true, queryStringParameters: null });
   });
 

@@ -37,11 +37,14 @@ afterAll(async () => {
 
 /** Connections Redis has open right now (CLIENT LIST lines). */
 async function clientCount(client: Redis): Promise<number> {
-  return String(await client.client('LIST')).trim().split('\n').length;
+  return String(await client.client('LIST'))
+    .trim()
+    .split('\n').length;
 }
 
 const reply = (result: APIGatewayProxyResult) => replyOf(result.statusCode, result.headers ?? {}, result.body);
-const checkEvent = (body: unknown, extra: { base64?: boolean } = {}) => apiGatewayEvent({ method: 'POST', path: '/v1/check', body, ...extra });
+const checkEvent = (body: unknown, extra: { base64?: boolean } = {}) =>
+  apiGatewayEvent({ method: 'POST', path: '/v1/check', body, ...extra });
 
 describe('event shapes', () => {
   it('the test events satisfy the Powertools API Gateway proxy event schema', () => {
@@ -56,7 +59,9 @@ describe('event shapes', () => {
   });
 
   it('decodes base64 bodies (isBase64Encoded)', async () => {
-    const result = reply(await handlers.check(checkEvent({ creatorId: uniqueCreator('b64'), tier: 'pro' }, { base64: true }), lambdaContext()));
+    const result = reply(
+      await handlers.check(checkEvent({ creatorId: uniqueCreator('b64'), tier: 'pro' }, { base64: true }), lambdaContext()),
+    );
     expect(result.status).toBe(200);
   });
 
@@ -81,7 +86,11 @@ describe('event shapes', () => {
 
   it('keeps query parameters named like Object.prototype members, and refuses them by name', async () => {
     for (const name of ['__proto__', 'constructor', 'toString']) {
-      const event = { ...checkEvent({ creatorId: 'a', tier: 'pro' }), queryStringParameters: JSON.parse(`{"${name}":"x"}`), multiValueQueryStringParameters: null };
+      const event = {
+        ...checkEvent({ creatorId: 'a', tier: 'pro' }),
+        queryStringParameters: JSON.parse(`{"${name}":"x"}`),
+        multiValueQueryStringParameters: null,
+      };
       const result = reply(await handlers.check(event, lambdaContext()));
       expect({ status: result.status, field: result.body.field }).toEqual({ status: 400, field: name });
     }
@@ -115,7 +124,14 @@ describe('event shapes', () => {
     };
     const repeated = reply(await handlers.status(twice, lambdaContext()));
     expect({ status: repeated.status, field: repeated.body.field }).toEqual({ status: 400, field: 'tier' });
-    const nulls = { ...base, headers: null, multiValueHeaders: null, queryStringParameters: null, multiValueQueryStringParameters: null, stageVariables: null };
+    const nulls = {
+      ...base,
+      headers: null,
+      multiValueHeaders: null,
+      queryStringParameters: null,
+      multiValueQueryStringParameters: null,
+      stageVariables: null,
+    };
     expect((await handlers.status(nulls as unknown as APIGatewayProxyEvent, lambdaContext())).statusCode).toBe(200);
     const noParameters = reply(await handlers.status({ ...base, pathParameters: null }, lambdaContext()));
     expect({ status: noParameters.status, field: noParameters.body.field }).toEqual({ status: 400, field: 'creatorId' });
@@ -195,7 +211,10 @@ describe('one connection, bounded calls', () => {
     const creatorId = uniqueCreator('reuse');
     for (let round = 0; round < 5; round += 1) {
       await routes.check(checkEvent({ creatorId, tier: 'pro', tokens: 10, requestId: `r${round}` }), lambdaContext());
-      await routes.settle(apiGatewayEvent({ method: 'POST', path: '/v1/settle', body: { creatorId, tier: 'pro', requestId: `r${round}`, tokens: 5 } }), lambdaContext());
+      await routes.settle(
+        apiGatewayEvent({ method: 'POST', path: '/v1/settle', body: { creatorId, tier: 'pro', requestId: `r${round}`, tokens: 5 } }),
+        lambdaContext(),
+      );
       await routes.status(apiGatewayEvent({ method: 'GET', path: `/v1/status/${creatorId}` }), lambdaContext());
     }
     await routes.reset(apiGatewayEvent({ method: 'POST', path: '/v1/reset', body: { creatorId } }), lambdaContext());

@@ -97,7 +97,10 @@ describe('EMF metrics', () => {
       await closed.runtime.close();
     });
     expect(closedRun.emf.map((record) => [record.tier, record.Unavailable, record.Allowed])).toEqual([['pro', 1, undefined]]);
-    expect(closedRun.logs.find((log) => log.message === 'rate-limit backend unavailable')).toMatchObject({ level: 'WARN', statusCode: 503 });
+    expect(closedRun.logs.find((log) => log.message === 'rate-limit backend unavailable')).toMatchObject({
+      level: 'WARN',
+      statusCode: 503,
+    });
 
     const open = down('open');
     const openRun = await captured(async () => {
@@ -132,7 +135,8 @@ describe('EMF metrics', () => {
     const creatorId = uniqueCreator('shadow');
     // dark: a shadow per-minute policy of 1 beside an enforcing hourly 100.
     const { logs, emf } = await captured(async () => {
-      for (let index = 0; index < 3; index += 1) expect((await handlers.check(check(creatorId, 'dark'), lambdaContext())).statusCode).toBe(200);
+      for (let index = 0; index < 3; index += 1)
+        expect((await handlers.check(check(creatorId, 'dark'), lambdaContext())).statusCode).toBe(200);
     });
     const lines = logs.filter((log) => log.message === 'rate-limit shadow policy would have denied');
     expect(lines).toHaveLength(2);
@@ -155,7 +159,9 @@ describe('EMF metrics', () => {
     const path = `/v1/overrides/${creatorId}`;
     const reason = 'launch week, OPS-812';
     const { logs } = await captured(async () => {
-      const set = withIdentity(apiGatewayEvent({ method: 'PUT', path, body: { policies: { 'requests-per-hour': { limit: 500 } }, reason } }));
+      const set = withIdentity(
+        apiGatewayEvent({ method: 'PUT', path, body: { policies: { 'requests-per-hour': { limit: 500 } }, reason } }),
+      );
       expect((await handlers.setOverride(set, lambdaContext())).statusCode).toBe(200);
       const removal = withIdentity(apiGatewayEvent({ method: 'DELETE', path }));
       expect((await handlers.removeOverride(removal, lambdaContext())).statusCode).toBe(200);
@@ -167,7 +173,11 @@ describe('EMF metrics', () => {
         message: 'rate-limit override set',
         audit: { action: 'set', creatorId, policies: { 'requests-per-hour': { limit: 500 } }, reason, caller: userArn },
       }),
-      expect.objectContaining({ level: 'INFO', message: 'rate-limit override removed', audit: { action: 'remove', creatorId, removed: true, reason, caller: userArn } }),
+      expect.objectContaining({
+        level: 'INFO',
+        message: 'rate-limit override removed',
+        audit: { action: 'remove', creatorId, removed: true, reason, caller: userArn },
+      }),
     ]);
   });
 
@@ -176,10 +186,15 @@ describe('EMF metrics', () => {
     const creatorId = uniqueCreator('others');
     const { emf } = await captured(async () => {
       await handlers.status(apiGatewayEvent({ method: 'GET', path: `/v1/status/${creatorId}?tier=starter` }), lambdaContext());
-      await handlers.settle(apiGatewayEvent({ method: 'POST', path: '/v1/settle', body: { creatorId, tier: 'pro', requestId: 'x', tokens: 1 } }), lambdaContext());
+      await handlers.settle(
+        apiGatewayEvent({ method: 'POST', path: '/v1/settle', body: { creatorId, tier: 'pro', requestId: 'x', tokens: 1 } }),
+        lambdaContext(),
+      );
       await handlers.reset(apiGatewayEvent({ method: 'POST', path: '/v1/reset', body: { creatorId } }), lambdaContext());
     });
-    expect(emf.map((record) => [record.tier, record._aws.CloudWatchMetrics[0].Dimensions, Array.isArray(record.BackendLatency) ? 2 : 1])).toEqual([
+    expect(
+      emf.map((record) => [record.tier, record._aws.CloudWatchMetrics[0].Dimensions, Array.isArray(record.BackendLatency) ? 2 : 1]),
+    ).toEqual([
       ['starter', [['service', 'tier'], ['service']], 1],
       // One backend call settles and reads the usage for the headers.
       ['pro', [['service', 'tier'], ['service']], 1],

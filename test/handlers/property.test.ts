@@ -51,7 +51,10 @@ const bodyObject = fc
       { weight: 4, arbitrary: fc.record({ creatorId, tier, tokens: validTokens, requestId }, { requiredKeys: ['creatorId', 'tier'] }) },
       { weight: 1, arbitrary: fc.record({ creatorId, tier, tokens, requestId }, { requiredKeys: [] }) },
     ),
-    fc.oneof({ weight: 4, arbitrary: fc.constant({}) }, { weight: 1, arbitrary: fc.dictionary(fc.string({ maxLength: 8 }), json, { maxKeys: 3 }) }),
+    fc.oneof(
+      { weight: 4, arbitrary: fc.constant({}) },
+      { weight: 1, arbitrary: fc.dictionary(fc.string({ maxLength: 8 }), json, { maxKeys: 3 }) },
+    ),
   )
   .map(([fields, extra]) => ({ ...extra, ...fields }));
 
@@ -65,7 +68,17 @@ const bodyText = fc.oneof(
 const route = fc.constantFrom<RouteName>(...ROUTE_NAMES);
 
 const path = fc.oneof(
-  fc.constantFrom('/v1/check', '/v1/settle', '/v1/reset', '/v1/status/c1', '/v1/status/42', '/v1/status/%E2%82%AC', '/v1/status/%ZZ', '/v1/status/', '/'),
+  fc.constantFrom(
+    '/v1/check',
+    '/v1/settle',
+    '/v1/reset',
+    '/v1/status/c1',
+    '/v1/status/42',
+    '/v1/status/%E2%82%AC',
+    '/v1/status/%ZZ',
+    '/v1/status/',
+    '/',
+  ),
   fc.webPath(),
   fc.string({ maxLength: 30 }),
 );
@@ -88,7 +101,10 @@ const plausibleEvent = fc
     creator: fc.oneof(fc.constantFrom('c1', 'c2', '42'), fc.string({ maxLength: 20 })),
     query: fc.oneof(
       { weight: 3, arbitrary: fc.constant('') },
-      { weight: 3, arbitrary: tier.map((value) => `?tier=${encodeURIComponent(typeof value === 'string' ? value : JSON.stringify(value))}`) },
+      {
+        weight: 3,
+        arbitrary: tier.map((value) => `?tier=${encodeURIComponent(typeof value === 'string' ? value : JSON.stringify(value))}`),
+      },
       { weight: 1, arbitrary: fc.constantFrom('?tier=pro&tier=tiny', '?x=1', '?tier', '?tier=%') },
     ),
   })
@@ -107,13 +123,35 @@ const plausibleEvent = fc
 const wildEvent = fc.record(
   {
     httpMethod: fc.oneof(fc.constantFrom('GET', 'POST', 'PUT', 'DELETE', 'OPTIONS', 'post'), fc.string({ maxLength: 8 }), json),
-    resource: fc.oneof(fc.constantFrom('/v1/check', '/v1/settle', '/v1/status/{creatorId}', '/v1/reset'), fc.string({ maxLength: 20 }), fc.constant(null), json),
+    resource: fc.oneof(
+      fc.constantFrom('/v1/check', '/v1/settle', '/v1/status/{creatorId}', '/v1/reset'),
+      fc.string({ maxLength: 20 }),
+      fc.constant(null),
+      json,
+    ),
     path,
     headers: fc.oneof(fc.constant(null), fc.dictionary(fc.string({ maxLength: 10 }), fc.string({ maxLength: 20 })), json),
-    multiValueHeaders: fc.oneof(fc.constant(null), fc.dictionary(fc.string({ maxLength: 10 }), fc.array(fc.string({ maxLength: 10 }))), json),
-    queryStringParameters: fc.oneof(fc.constant(null), fc.record({ tier }, { requiredKeys: [] }), fc.dictionary(fc.string({ maxLength: 6 }), fc.string({ maxLength: 6 })), json),
-    multiValueQueryStringParameters: fc.oneof(fc.constant(null), fc.dictionary(fc.constantFrom('tier', 'x'), fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 })), json),
-    pathParameters: fc.oneof(fc.constant(null), fc.record({ creatorId: fc.oneof(fc.constantFrom('c1', 'c2'), fc.string({ maxLength: 20 })) }), json),
+    multiValueHeaders: fc.oneof(
+      fc.constant(null),
+      fc.dictionary(fc.string({ maxLength: 10 }), fc.array(fc.string({ maxLength: 10 }))),
+      json,
+    ),
+    queryStringParameters: fc.oneof(
+      fc.constant(null),
+      fc.record({ tier }, { requiredKeys: [] }),
+      fc.dictionary(fc.string({ maxLength: 6 }), fc.string({ maxLength: 6 })),
+      json,
+    ),
+    multiValueQueryStringParameters: fc.oneof(
+      fc.constant(null),
+      fc.dictionary(fc.constantFrom('tier', 'x'), fc.array(fc.string({ maxLength: 8 }), { maxLength: 3 })),
+      json,
+    ),
+    pathParameters: fc.oneof(
+      fc.constant(null),
+      fc.record({ creatorId: fc.oneof(fc.constantFrom('c1', 'c2'), fc.string({ maxLength: 20 })) }),
+      json,
+    ),
     body: fc.oneof(bodyText, fc.constant(null), json),
     isBase64Encoded: fc.oneof(fc.boolean(), json),
     requestContext: fc.oneof(fc.record({ requestId: fc.oneof(fc.uuid(), fc.string({ maxLength: 200 }), json) }), json),
@@ -181,9 +219,7 @@ it('redis-server (ElastiCache backend): 1,000 events', async () => {
 });
 
 it('a backend that never answers, fail mode closed: 300 events, 503 instead of 200 or 429', async () => {
-  const handlers = createApiHandlers(
-    testRuntime(unansweredEnv(servers.blackHole, { RATE_LIMIT_TIMEOUT_MS: '20' })),
-  );
+  const handlers = createApiHandlers(testRuntime(unansweredEnv(servers.blackHole, { RATE_LIMIT_TIMEOUT_MS: '20' })));
   const seen = await runProperty(handlers, 300);
   expect(seen.get(503) ?? 0).toBeGreaterThan(0);
   expect(seen.get(200) ?? 0).toBe(0);

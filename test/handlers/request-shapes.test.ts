@@ -106,7 +106,13 @@ describe('event checks', () => {
       body: null,
       requestContext: null,
     });
-    expect(request).toMatchObject({ method: 'GET', path: '/v1/status/{creatorId}', body: null, isBase64Encoded: false, requestId: undefined });
+    expect(request).toMatchObject({
+      method: 'GET',
+      path: '/v1/status/{creatorId}',
+      body: null,
+      isBase64Encoded: false,
+      requestId: undefined,
+    });
     expect({ ...request.query }).toEqual({ tier: ['pro'] });
     expect({ ...request.pathParameters }).toEqual({ creatorId: 'a' });
   });

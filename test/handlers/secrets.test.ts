@@ -46,7 +46,8 @@ function fakeSecretsManager(secrets: Record<string, string | Error>) {
     calls.push(id);
     const value = secrets[id];
     if (value instanceof Error) throw value;
-    if (value === undefined) throw new ResourceNotFoundException({ message: 'Secrets Manager can not find the specified secret.', $metadata: {} });
+    if (value === undefined)
+      throw new ResourceNotFoundException({ message: 'Secrets Manager can not find the specified secret.', $metadata: {} });
     return { output: { $metadata: { httpStatusCode: 200 }, ARN: id, Name: id, SecretString: value }, response: {} };
   };
   (client.middlewareStack as unknown as { add(middleware: unknown, options: unknown): void }).add(answer, {
@@ -57,10 +58,13 @@ function fakeSecretsManager(secrets: Record<string, string | Error>) {
 }
 
 function handlersWith(env: Environment, readSecret: (arn: string) => Promise<string>) {
-  const runtime = testRuntime({ RATE_LIMIT_TIERS: TEST_TIERS_JSON, RATE_LIMIT_TIMEOUT_MS: '1000', ...env }, {
-    readSecret,
-    logger: createLogger({ logLevel: 'DEBUG' }),
-  });
+  const runtime = testRuntime(
+    { RATE_LIMIT_TIERS: TEST_TIERS_JSON, RATE_LIMIT_TIMEOUT_MS: '1000', ...env },
+    {
+      readSecret,
+      logger: createLogger({ logLevel: 'DEBUG' }),
+    },
+  );
   return Object.assign(createApiHandlers(runtime), { runtime });
 }
 
@@ -113,7 +117,9 @@ describe('ElastiCache AUTH token from Secrets Manager', () => {
   });
 
   it('Secrets Manager failing is a 503 (the backend cannot be reached), not a 500', async () => {
-    const denied = Object.assign(new Error('User is not authorized to perform secretsmanager:GetSecretValue'), { name: 'AccessDeniedException' });
+    const denied = Object.assign(new Error('User is not authorized to perform secretsmanager:GetSecretValue'), {
+      name: 'AccessDeniedException',
+    });
     const handlers = handlersWith(elastiCache(REDIS_ARN), fakeSecretsManager({ [REDIS_ARN]: denied }).readSecret);
     await output(async () => {
       const result = await handlers.check(check(), lambdaContext());
@@ -152,7 +158,10 @@ describe('Upstash URL and token from Secrets Manager', () => {
 
   it('a rejected token is a 503 and the token never appears in logs', async () => {
     const wrong = 'upstash-wrong-Mm42-value';
-    const handlers = handlersWith(upstashEnv, fakeSecretsManager({ [UPSTASH_ARN]: JSON.stringify({ url: upstash.url, token: wrong }) }).readSecret);
+    const handlers = handlersWith(
+      upstashEnv,
+      fakeSecretsManager({ [UPSTASH_ARN]: JSON.stringify({ url: upstash.url, token: wrong }) }).readSecret,
+    );
     const logs = await output(async () => {
       expect((await handlers.check(check(), lambdaContext())).statusCode).toBe(503);
     });
@@ -183,7 +192,14 @@ describe('log redaction and unsupported configuration', () => {
     const signed: string[] = [];
     const logs = await output(async () => {
       const runtime = createApiRuntime({
-        env: { RATE_LIMIT_BACKEND: 'elasticache', ELASTICACHE_REDIS_HOST: '127.0.0.1', ELASTICACHE_REDIS_PORT: '1', ELASTICACHE_REDIS_TLS: 'true', ELASTICACHE_REDIS_IAM_USER: 'limiter', RATE_LIMIT_TIMEOUT_MS: '300' },
+        env: {
+          RATE_LIMIT_BACKEND: 'elasticache',
+          ELASTICACHE_REDIS_HOST: '127.0.0.1',
+          ELASTICACHE_REDIS_PORT: '1',
+          ELASTICACHE_REDIS_TLS: 'true',
+          ELASTICACHE_REDIS_IAM_USER: 'limiter',
+          RATE_LIMIT_TIMEOUT_MS: '300',
+        },
         iamAuthToken: async (user) => (signed.push(user), 'signed-token'),
       });
       // Port 1 refuses connections: a 503 (backend unavailable), not a 500 (misconfigured).

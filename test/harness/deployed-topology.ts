@@ -126,7 +126,15 @@ export class LambdaContainer {
       const text = result.isBase64Encoded ? Buffer.from(result.body, 'base64').toString('utf8') : result.body;
       const answeredAt = performance.now();
       const reply = replyOf(result.statusCode, result.headers ?? {}, text);
-      return { ...base, status: result.statusCode, ms: answeredAt - sentAt, answeredAt, reply, blocked: message.blocked, newSockets: message.newSockets };
+      return {
+        ...base,
+        status: result.statusCode,
+        ms: answeredAt - sentAt,
+        answeredAt,
+        reply,
+        blocked: message.blocked,
+        newSockets: message.newSockets,
+      };
     } catch (error) {
       const answeredAt = performance.now();
       const failed = { ...base, ms: answeredAt - sentAt, answeredAt, reply: undefined, blocked: false, newSockets: 0 };
@@ -168,7 +176,13 @@ export class DeployedTopology {
       ROUTE_NAMES.map((route) => [route, options.containers?.[route] ?? (route === 'check' ? 2 : 1)]),
     ) as Record<RouteName, number>;
     const bundles = options.bundles ?? (await bundleHandlers());
-    const topology = new DeployedTopology(bundles, options.bundles === undefined, options.env, options.invocationTimeoutMs ?? 10_000, counts);
+    const topology = new DeployedTopology(
+      bundles,
+      options.bundles === undefined,
+      options.env,
+      options.invocationTimeoutMs ?? 10_000,
+      counts,
+    );
     try {
       await Promise.all(topology.all().map((container) => container.ready()));
     } catch (error) {

@@ -81,7 +81,10 @@ describe.each(REDIS_BACKENDS)('a creator with unusable keys on the %s backend', 
   };
 
   async function dataError(promise: Promise<unknown>): Promise<RateLimitDataError> {
-    const error = await promise.then(() => undefined, (caught: unknown) => caught);
+    const error = await promise.then(
+      () => undefined,
+      (caught: unknown) => caught,
+    );
     expect(error).toBeInstanceOf(RateLimitDataError);
     return error as RateLimitDataError;
   }
@@ -123,18 +126,66 @@ describe('classifyBackendFailure', () => {
 
   it.each<[string, unknown, Record<string, unknown>]>([
     ['the deadline', new DeadlineExceededError(300), { kind: 'unavailable', reason: 'timeout', summary: 'no answer within 300 ms' }],
-    ['an open circuit, naming the failure that opened it', new CircuitOpenError(120, 'connection refused (ECONNREFUSED)'), { reason: 'circuit-open', summary: expect.stringContaining('connection refused (ECONNREFUSED)') }],
-    ['undici: fetch failed, cause ECONNREFUSED', new TypeError('fetch failed', { cause: withCode('connect ECONNREFUSED 10.0.0.7:443', 'ECONNREFUSED') }), { reason: 'connection', summary: 'connection refused (ECONNREFUSED)' }],
-    ['undici: socket closed', new TypeError('fetch failed', { cause: withCode('other side closed', 'UND_ERR_SOCKET') }), { reason: 'connection', summary: 'connection lost (UND_ERR_SOCKET)' }],
+    [
+      'an open circuit, naming the failure that opened it',
+      new CircuitOpenError(120, 'connection refused (ECONNREFUSED)'),
+      { reason: 'circuit-open', summary: expect.stringContaining('connection refused (ECONNREFUSED)') },
+    ],
+    [
+      'undici: fetch failed, cause ECONNREFUSED',
+      new TypeError('fetch failed', { cause: withCode('connect ECONNREFUSED 10.0.0.7:443', 'ECONNREFUSED') }),
+      { reason: 'connection', summary: 'connection refused (ECONNREFUSED)' },
+    ],
+    [
+      'undici: socket closed',
+      new TypeError('fetch failed', { cause: withCode('other side closed', 'UND_ERR_SOCKET') }),
+      { reason: 'connection', summary: 'connection lost (UND_ERR_SOCKET)' },
+    ],
     ['ioredis: connection closed', new Error('Connection is closed.'), { reason: 'connection' }],
-    ['the transport: not connected, quoting the refusal', new Error('Redis not connected within 1000 ms (status reconnecting); last connection error: connect ECONNREFUSED 10.1.2.3:6379'), { reason: 'connection', summary: 'connection refused (ECONNREFUSED)' }],
-    ['Upstash: WRONGPASS', new Error('WRONGPASS invalid or missing auth token, command was: ["evalsha","abc"]'), { reason: 'credentials', summary: 'WRONGPASS invalid or missing auth token' }],
-    ['the transport: credentials refused', new Error('Redis refused the connection: WRONGPASS invalid username-password pair'), { reason: 'credentials' }],
-    ['a server-wide error reply from a script', new Error("OOM command not allowed when used memory > 'maxmemory'. script: 23b3066ab916c99eeccd57c8065f1565bcd9c4d7, on @user_script:52."), { kind: 'unavailable', reason: 'server-error' }],
-    ['Redis loading', new Error('LOADING Redis is loading the dataset in memory'), { reason: 'server-error', summary: 'LOADING Redis is loading the dataset in memory' }],
-    ['a non-JSON REST answer', Object.assign(new Error('Unable to parse response body: <html>'), { name: 'UpstashJSONParseError' }), { reason: 'server-error' }],
-    ['WRONGTYPE from a script', new Error('WRONGTYPE Operation against a key holding the wrong kind of value script: 23b3066ab916c99eeccd57c8065f1565bcd9c4d7, on @user_script:386.'), { kind: 'data', code: 'WRONGTYPE', summary: 'WRONGTYPE Operation against a key holding the wrong kind of value' }],
-    ['a command of the script refusing a value', new Error('ERR value is not an integer or out of range script: 23b3066ab916c99eeccd57c8065f1565bcd9c4d7, on @user_script:52.'), { kind: 'data', code: 'ERR' }],
+    [
+      'the transport: not connected, quoting the refusal',
+      new Error('Redis not connected within 1000 ms (status reconnecting); last connection error: connect ECONNREFUSED 10.1.2.3:6379'),
+      { reason: 'connection', summary: 'connection refused (ECONNREFUSED)' },
+    ],
+    [
+      'Upstash: WRONGPASS',
+      new Error('WRONGPASS invalid or missing auth token, command was: ["evalsha","abc"]'),
+      { reason: 'credentials', summary: 'WRONGPASS invalid or missing auth token' },
+    ],
+    [
+      'the transport: credentials refused',
+      new Error('Redis refused the connection: WRONGPASS invalid username-password pair'),
+      { reason: 'credentials' },
+    ],
+    [
+      'a server-wide error reply from a script',
+      new Error(
+        "OOM command not allowed when used memory > 'maxmemory'. script: 23b3066ab916c99eeccd57c8065f1565bcd9c4d7, on @user_script:52.",
+      ),
+      { kind: 'unavailable', reason: 'server-error' },
+    ],
+    [
+      'Redis loading',
+      new Error('LOADING Redis is loading the dataset in memory'),
+      { reason: 'server-error', summary: 'LOADING Redis is loading the dataset in memory' },
+    ],
+    [
+      'a non-JSON REST answer',
+      Object.assign(new Error('Unable to parse response body: <html>'), { name: 'UpstashJSONParseError' }),
+      { reason: 'server-error' },
+    ],
+    [
+      'WRONGTYPE from a script',
+      new Error(
+        'WRONGTYPE Operation against a key holding the wrong kind of value script: 23b3066ab916c99eeccd57c8065f1565bcd9c4d7, on @user_script:386.',
+      ),
+      { kind: 'data', code: 'WRONGTYPE', summary: 'WRONGTYPE Operation against a key holding the wrong kind of value' },
+    ],
+    [
+      'a command of the script refusing a value',
+      new Error('ERR value is not an integer or out of range script: 23b3066ab916c99eeccd57c8065f1565bcd9c4d7, on @user_script:52.'),
+      { kind: 'data', code: 'ERR' },
+    ],
   ])('%s', (_name, error, expected) => {
     expect(classifyBackendFailure(error)).toMatchObject(expected);
   });

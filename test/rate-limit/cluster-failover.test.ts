@@ -81,7 +81,8 @@ class Load {
     const served = (creator: string): boolean =>
       this.outcomes.some((o) => o.creator === creator && o.result === 'allowed' && o.start >= since);
     while (!creators.every(served)) {
-      if (Date.now() > deadline) throw new Error(`not served again within ${timeoutMs} ms: ${creators.filter((c) => !served(c)).join(', ')}`);
+      if (Date.now() > deadline)
+        throw new Error(`not served again within ${timeoutMs} ms: ${creators.filter((c) => !served(c)).join(', ')}`);
       await sleep(50);
     }
   }
@@ -118,13 +119,17 @@ async function usedNow(limiter: RateLimiter, creator: string): Promise<number> {
  * given, those answered by the dying master in its last moments), at most those plus the checks
  * that failed without an answer (they may have run before their reply was lost). Never more.
  */
-async function expectCountsIntact(limiter: RateLimiter, outcomes: readonly Outcome[], creators: readonly string[], diedAt?: number): Promise<void> {
+async function expectCountsIntact(
+  limiter: RateLimiter,
+  outcomes: readonly Outcome[],
+  creators: readonly string[],
+  diedAt?: number,
+): Promise<void> {
   for (const creator of creators) {
     const mine = outcomes.filter((o) => o.creator === creator);
     const allowed = mine.filter((o) => o.result === 'allowed');
     const unavailable = mine.filter((o) => o.result === 'unavailable').length;
-    const maybeLost =
-      diedAt === undefined ? 0 : allowed.filter((o) => o.start < diedAt && o.end > diedAt - LOSS_WINDOW_MS).length;
+    const maybeLost = diedAt === undefined ? 0 : allowed.filter((o) => o.start < diedAt && o.end > diedAt - LOSS_WINDOW_MS).length;
     const used = await usedNow(limiter, creator);
     expect({ creator, used: Math.max(used, allowed.length - maybeLost) }).toEqual({ creator, used });
     expect({ creator, used: Math.min(used, allowed.length + unavailable) }).toEqual({ creator, used });
@@ -132,7 +137,10 @@ async function expectCountsIntact(limiter: RateLimiter, outcomes: readonly Outco
 }
 
 /** A warmed-up limiter (script loaded on every master) and `perMaster` creators on each master. */
-async function setUp(base: string, perMaster = 2): Promise<{ limiter: RateLimiter; byMaster: Map<ClusterNode, string[]>; creators: string[] }> {
+async function setUp(
+  base: string,
+  perMaster = 2,
+): Promise<{ limiter: RateLimiter; byMaster: Map<ClusterNode, string[]>; creators: string[] }> {
   const byMaster = await testCluster.creatorsByMaster(base, perMaster);
   const creators = [...byMaster.values()].flat();
   const limiter = testCluster.limiter({ tiers: WIDE, timeoutMs: TIMEOUT_MS });

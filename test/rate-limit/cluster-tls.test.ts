@@ -29,7 +29,9 @@ describe('cluster-mode client options', () => {
     try {
       expect(client).toBeInstanceOf(Cluster);
       const { options } = client as Cluster;
-      const resolved = await new Promise((resolve) => options.dnsLookup!('clustercfg.example.cache.amazonaws.com', (_err, address) => resolve(address)));
+      const resolved = await new Promise((resolve) =>
+        options.dnsLookup!('clustercfg.example.cache.amazonaws.com', (_err, address) => resolve(address)),
+      );
       expect(resolved).toBe('clustercfg.example.cache.amazonaws.com');
       expect(options.redisOptions?.tls).toEqual({});
       // The same bounds as single-node mode.

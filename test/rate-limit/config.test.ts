@@ -1,4 +1,10 @@
-import { createRateLimiter, rateLimiterOptionsFromEnv, selectBackend, RateLimitConfigError, type RateLimiterOptions } from '../../lambda/rate-limit';
+import {
+  createRateLimiter,
+  rateLimiterOptionsFromEnv,
+  selectBackend,
+  RateLimitConfigError,
+  type RateLimiterOptions,
+} from '../../lambda/rate-limit';
 import { parseAuthSecret } from '../../lambda/rate-limit/redis/elasticache-env';
 import { parseUpstashSecret } from '../../lambda/rate-limit/redis/upstash-env';
 
@@ -24,16 +30,31 @@ describe('backend selection from the environment', () => {
     [{ RATE_LIMIT_BACKEND: 'redis' }, /RATE_LIMIT_BACKEND must be one of elasticache, upstash, memory, http, got "redis"/],
     [{ USE_ELASTICACHE: 'yes' }, /USE_ELASTICACHE must be "true" or "false"/],
     [{ RATE_LIMIT_BACKEND: 'elasticache' }, /ELASTICACHE_REDIS_HOST is required/],
-    [{ RATE_LIMIT_BACKEND: 'elasticache', ELASTICACHE_REDIS_HOST: 'h', ELASTICACHE_REDIS_PORT: '70000' }, /ELASTICACHE_REDIS_PORT must be an integer from 1 to 65535/],
-    [{ RATE_LIMIT_BACKEND: 'elasticache', ELASTICACHE_REDIS_HOST: 'h', ELASTICACHE_REDIS_TLS: 'on' }, /ELASTICACHE_REDIS_TLS must be "true" or "false"/],
+    [
+      { RATE_LIMIT_BACKEND: 'elasticache', ELASTICACHE_REDIS_HOST: 'h', ELASTICACHE_REDIS_PORT: '70000' },
+      /ELASTICACHE_REDIS_PORT must be an integer from 1 to 65535/,
+    ],
+    [
+      { RATE_LIMIT_BACKEND: 'elasticache', ELASTICACHE_REDIS_HOST: 'h', ELASTICACHE_REDIS_TLS: 'on' },
+      /ELASTICACHE_REDIS_TLS must be "true" or "false"/,
+    ],
     [{ RATE_LIMIT_BACKEND: 'elasticache', ELASTICACHE_REDIS_HOST: 'h', ELASTICACHE_REDIS_AUTH_SECRET_ARN: 'arn:x' }, /no readSecret hook/],
-    [{ RATE_LIMIT_BACKEND: 'elasticache', ELASTICACHE_REDIS_HOST: 'h', ELASTICACHE_REDIS_IAM_USER: 'u' }, /requires ELASTICACHE_REDIS_TLS=true/],
+    [
+      { RATE_LIMIT_BACKEND: 'elasticache', ELASTICACHE_REDIS_HOST: 'h', ELASTICACHE_REDIS_IAM_USER: 'u' },
+      /requires ELASTICACHE_REDIS_TLS=true/,
+    ],
     [{ RATE_LIMIT_BACKEND: 'upstash' }, /UPSTASH_REDIS_REST_URL and UPSTASH_REDIS_REST_TOKEN, or UPSTASH_REDIS_SECRET_ARN/],
     [{ RATE_LIMIT_BACKEND: 'upstash', UPSTASH_REDIS_REST_URL: 'ftp://x', UPSTASH_REDIS_REST_TOKEN: 't' }, /must be an http\(s\) URL/],
     [{ RATE_LIMIT_BACKEND: 'memory', RATE_LIMIT_FAIL_MODE: 'sometimes' }, /RATE_LIMIT_FAIL_MODE must be "closed" or "open"/],
     [{ RATE_LIMIT_BACKEND: 'memory', RATE_LIMIT_TIMEOUT_MS: '0' }, /RATE_LIMIT_TIMEOUT_MS must be an integer from 1/],
     [{ RATE_LIMIT_BACKEND: 'memory', RATE_LIMIT_TIMEOUT_MS: '12ms' }, /RATE_LIMIT_TIMEOUT_MS/],
-    [{ RATE_LIMIT_BACKEND: 'memory', RATE_LIMIT_TIERS: '{"pro":{"policies":[{"name":"x","unit":"requests","limit":0,"windowSeconds":1}]}}' }, /RATE_LIMIT_TIERS: tier "pro", policy "x", field "limit"/],
+    [
+      {
+        RATE_LIMIT_BACKEND: 'memory',
+        RATE_LIMIT_TIERS: '{"pro":{"policies":[{"name":"x","unit":"requests","limit":0,"windowSeconds":1}]}}',
+      },
+      /RATE_LIMIT_TIERS: tier "pro", policy "x", field "limit"/,
+    ],
   ])('rejects %j', (env, message) => {
     expect(() => rateLimiterOptionsFromEnv(env)).toThrow(message);
   });
@@ -104,7 +125,11 @@ describe('createRateLimiter options', () => {
   });
 
   it('rejects a backend it does not know, and an Upstash backend without credentials', () => {
-    expect(() => createRateLimiter({ backend: 'redis' } as unknown as RateLimiterOptions)).toThrow(/backend must be "elasticache", "upstash" or "memory"/);
-    expect(() => createRateLimiter({ backend: 'upstash', upstash: { url: 'https://x.upstash.io' } })).toThrow(/upstash needs "url" and "token"/);
+    expect(() => createRateLimiter({ backend: 'redis' } as unknown as RateLimiterOptions)).toThrow(
+      /backend must be "elasticache", "upstash" or "memory"/,
+    );
+    expect(() => createRateLimiter({ backend: 'upstash', upstash: { url: 'https://x.upstash.io' } })).toThrow(
+      /upstash needs "url" and "token"/,
+    );
   });
 });

@@ -34,7 +34,10 @@ async function clientCommands(action: () => Promise<void>): Promise<string[]> {
 }
 
 async function denial(promise: Promise<unknown>): Promise<RateLimitError> {
-  const error = await promise.then(() => undefined, (caught: unknown) => caught);
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
   expect(error).toBeInstanceOf(RateLimitError);
   return error as RateLimitError;
 }
@@ -242,7 +245,17 @@ describe('deny cache and anomaly counting', () => {
     // Only the clock is faked: the limiter, its deny cache and the memory store all read Date.now.
     jest.useFakeTimers({
       now: 1_800_000_000_000,
-      doNotFake: ['nextTick', 'queueMicrotask', 'setImmediate', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'hrtime', 'performance'],
+      doNotFake: [
+        'nextTick',
+        'queueMicrotask',
+        'setImmediate',
+        'setTimeout',
+        'clearTimeout',
+        'setInterval',
+        'clearInterval',
+        'hrtime',
+        'performance',
+      ],
     });
     const start = Date.now();
     const reports: unknown[] = [];

@@ -31,7 +31,14 @@ describe('entry modules', () => {
     expect(names('../../lambda/rate-limit/elasticache')).toEqual(names('../../lambda/rate-limit'));
     expect(names('../../lambda/rate-limit/upstash')).toEqual(names('../../lambda/rate-limit'));
     expect(names('../../lambda/rate-limit')).toEqual(
-      expect.arrayContaining(['checkCreatorRateLimit', 'getRateLimitStatus', 'settleCreatorUsage', 'RateLimitError', 'RateLimitUnavailableError', 'createRateLimiter']),
+      expect.arrayContaining([
+        'checkCreatorRateLimit',
+        'getRateLimitStatus',
+        'settleCreatorUsage',
+        'RateLimitError',
+        'RateLimitUnavailableError',
+        'createRateLimiter',
+      ]),
     );
   });
 
@@ -64,13 +71,19 @@ describe('entry modules', () => {
 
   it('upstash.ts builds a limiter from a bindings object (a Worker has no process.env)', async () => {
     const library = load('../../lambda/rate-limit/upstash', cleanEnv);
-    const bindings = { UPSTASH_REDIS_REST_URL: servers.upstash.url, UPSTASH_REDIS_REST_TOKEN: servers.upstash.token, RATE_LIMIT_TIERS: JSON.stringify({ solo: { policies: [{ name: 'per-hour', unit: 'requests', limit: 1, windowSeconds: 3600 }] } }) };
+    const bindings = {
+      UPSTASH_REDIS_REST_URL: servers.upstash.url,
+      UPSTASH_REDIS_REST_TOKEN: servers.upstash.token,
+      RATE_LIMIT_TIERS: JSON.stringify({ solo: { policies: [{ name: 'per-hour', unit: 'requests', limit: 1, windowSeconds: 3600 }] } }),
+    };
     const limiter = library.createRateLimiter(library.rateLimiterOptionsFromEnv(bindings, {}, 'upstash'));
     expect(limiter.backend).toBe('upstash');
     await expect(limiter.check('bound-1', 'solo')).resolves.toMatchObject({ limit: 1, remaining: 0 });
     await expect(limiter.check('bound-1', 'solo')).rejects.toBeInstanceOf(library.RateLimitError);
     // The Upstash entry bundles no other backend.
-    expect(() => library.createRateLimiter({ backend: 'elasticache', elasticache: { host: '127.0.0.1' } })).toThrow(/backend must be "upstash" in this entry module/);
+    expect(() => library.createRateLimiter({ backend: 'elasticache', elasticache: { host: '127.0.0.1' } })).toThrow(
+      /backend must be "upstash" in this entry module/,
+    );
     await limiter.close();
   });
 

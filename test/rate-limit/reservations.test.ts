@@ -37,7 +37,10 @@ function tokensOf(status: { policies: readonly { name: string; used: number; res
 }
 
 async function expectDenied(promise: Promise<unknown>): Promise<RateLimitError> {
-  const error = await promise.then(() => undefined, (caught: unknown) => caught);
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
   expect(error).toBeInstanceOf(RateLimitError);
   return error as RateLimitError;
 }
@@ -131,7 +134,7 @@ describe.each(ALL_BACKENDS)('%s backend', (backend) => {
     });
     const charged = outcomes.flatMap((o) => (o.status === 'fulfilled' ? [o.value] : []));
     const failures = outcomes.filter((o) => o.status === 'rejected');
-    expect(failures.map((f) => (f).reason as unknown).filter((reason) => !(reason instanceof RateLimitError))).toEqual([]);
+    expect(failures.map((f) => f.reason as unknown).filter((reason) => !(reason instanceof RateLimitError))).toEqual([]);
     const total = charged.reduce((sum, value) => sum + value, 0);
     expect(total).toBeLessThanOrEqual(10_000);
     expect(charged.length).toBeGreaterThanOrEqual(14); // 10,000 / 700
@@ -142,7 +145,7 @@ describe.each(ALL_BACKENDS)('%s backend', (backend) => {
     const results = await concurrently(2000, (i) => limiter.check('flight', 'capped', { tokens: 0, requestId: `f-${i}` }));
     const allowed = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
     expect(allowed).toHaveLength(5);
-    const denials = results.filter((r) => r.status === 'rejected').map((r) => (r).reason);
+    const denials = results.filter((r) => r.status === 'rejected').map((r) => r.reason);
     expect(denials).toHaveLength(1995);
     expect(denials.filter((d) => !(d instanceof RateLimitError && d.policy === 'in-flight' && d.retryAfter === 1))).toEqual([]);
 

@@ -24,7 +24,10 @@ function limiter(elasticache: Extract<RateLimiterOptions, { backend: 'elasticach
 }
 
 async function failure(promise: Promise<unknown>): Promise<Error> {
-  const error = await promise.then(() => undefined, (caught: unknown) => caught);
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
   expect(error).toBeInstanceOf(Error);
   return error as Error;
 }
@@ -89,7 +92,13 @@ describe('AUTH and ACL users', () => {
   beforeAll(async () => {
     redis = await startRedis({
       password: PASSWORD,
-      aclUsers: [{ name: 'ratelimiter', password: ACL_PASSWORD, rules: ['~rl:*', '+@read', '+@write', '+@scripting', '+time', '+info', '-@dangerous'] }],
+      aclUsers: [
+        {
+          name: 'ratelimiter',
+          password: ACL_PASSWORD,
+          rules: ['~rl:*', '+@read', '+@write', '+@scripting', '+time', '+info', '-@dangerous'],
+        },
+      ],
     });
   });
   afterAll(async () => {
@@ -135,7 +144,10 @@ describe('AUTH and ACL users', () => {
     await redis.restart();
     let recovered = false;
     for (let attempt = 0; attempt < 40 && !recovered; attempt += 1) {
-      recovered = await rotating.check('reconnect-creator', 'pro').then(() => true, () => false);
+      recovered = await rotating.check('reconnect-creator', 'pro').then(
+        () => true,
+        () => false,
+      );
       if (!recovered) await new Promise((resolve) => setTimeout(resolve, 100));
     }
     expect(recovered).toBe(true);

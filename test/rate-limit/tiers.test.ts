@@ -42,14 +42,34 @@ describe('tier tables', () => {
     ['a bad tier name', '{"a b":{"policies":[]}}', /tier name "a b"/],
     ['no policies array', '{"pro":{}}', /tier "pro": must be an object with a "policies" array/],
     ['an empty policy list', '{"pro":{"policies":[]}}', /tier "pro": "policies" must hold 1 to 8/],
-    ['an unknown unit', '{"pro":{"policies":[{"name":"x","unit":"dollars","limit":1,"windowSeconds":1}]}}', /tier "pro", policy "x", field "unit": must be one of requests, tokens, concurrent, got "dollars"/],
-    ['a negative limit', '{"pro":{"policies":[{"name":"x","unit":"requests","limit":-5,"windowSeconds":1}]}}', /tier "pro", policy "x", field "limit": must be an integer from 1 to 10000, got -5/],
-    ['a fractional window', '{"pro":{"policies":[{"name":"x","unit":"tokens","limit":5,"windowSeconds":1.5}]}}', /policy "x", field "windowSeconds"/],
+    [
+      'an unknown unit',
+      '{"pro":{"policies":[{"name":"x","unit":"dollars","limit":1,"windowSeconds":1}]}}',
+      /tier "pro", policy "x", field "unit": must be one of requests, tokens, concurrent, got "dollars"/,
+    ],
+    [
+      'a negative limit',
+      '{"pro":{"policies":[{"name":"x","unit":"requests","limit":-5,"windowSeconds":1}]}}',
+      /tier "pro", policy "x", field "limit": must be an integer from 1 to 10000, got -5/,
+    ],
+    [
+      'a fractional window',
+      '{"pro":{"policies":[{"name":"x","unit":"tokens","limit":5,"windowSeconds":1.5}]}}',
+      /policy "x", field "windowSeconds"/,
+    ],
     ['a missing window', '{"pro":{"policies":[{"name":"x","unit":"tokens","limit":5}]}}', /field "windowSeconds": .* got nothing/],
     ['a string limit', '{"pro":{"policies":[{"name":"x","unit":"requests","limit":"5","windowSeconds":5}]}}', /field "limit".*got "5"/],
     ['a nameless policy', '{"pro":{"policies":[{"unit":"requests","limit":5,"windowSeconds":5}]}}', /tier "pro", policy #1, field "name"/],
-    ['duplicate names', '{"pro":{"policies":[{"name":"x","unit":"requests","limit":5,"windowSeconds":5},{"name":"x","unit":"tokens","limit":5,"windowSeconds":5}]}}', /policy name "x" is used twice/],
-    ['two concurrent policies', '{"pro":{"policies":[{"name":"a","unit":"concurrent","limit":5},{"name":"b","unit":"concurrent","limit":5}]}}', /at most one "concurrent" policy/],
+    [
+      'duplicate names',
+      '{"pro":{"policies":[{"name":"x","unit":"requests","limit":5,"windowSeconds":5},{"name":"x","unit":"tokens","limit":5,"windowSeconds":5}]}}',
+      /policy name "x" is used twice/,
+    ],
+    [
+      'two concurrent policies',
+      '{"pro":{"policies":[{"name":"a","unit":"concurrent","limit":5},{"name":"b","unit":"concurrent","limit":5}]}}',
+      /at most one "concurrent" policy/,
+    ],
   ])('rejects %s with a message naming what is wrong', (_label, json, message) => {
     expect(() => parseTierTableJson(json)).toThrow(RateLimitConfigError);
     expect(() => parseTierTableJson(json)).toThrow(message);
@@ -70,7 +90,20 @@ describe('tier tables', () => {
   });
 
   it('uses the first request window as the headline policy', () => {
-    expect(headlinePolicyIndex(parseTierTable({ t: { policies: [{ name: 'tok', unit: 'tokens', limit: 5, windowSeconds: 5 }, { name: 'req', unit: 'requests', limit: 5, windowSeconds: 5 }] } }).t)).toBe(1);
-    expect(headlinePolicyIndex(parseTierTable({ t: { policies: [{ name: 'tok', unit: 'tokens', limit: 5, windowSeconds: 5 }] } }).t)).toBe(0);
+    expect(
+      headlinePolicyIndex(
+        parseTierTable({
+          t: {
+            policies: [
+              { name: 'tok', unit: 'tokens', limit: 5, windowSeconds: 5 },
+              { name: 'req', unit: 'requests', limit: 5, windowSeconds: 5 },
+            ],
+          },
+        }).t,
+      ),
+    ).toBe(1);
+    expect(headlinePolicyIndex(parseTierTable({ t: { policies: [{ name: 'tok', unit: 'tokens', limit: 5, windowSeconds: 5 }] } }).t)).toBe(
+      0,
+    );
   });
 });

@@ -107,7 +107,10 @@ describe('against a plain redis-server', () => {
     try {
       const run = await runDoctor(redisFlags(redis));
       expect(run.code).toBe(0);
-      expect(run.verdicts.get('eviction policy')).toEqual({ verdict: 'WARN', summary: `maxmemory-policy is ${policy}: rate-limit keys can be evicted` });
+      expect(run.verdicts.get('eviction policy')).toEqual({
+        verdict: 'WARN',
+        summary: `maxmemory-policy is ${policy}: rate-limit keys can be evicted`,
+      });
       expect(run.stdout).toMatch(/fix: every rate-limit key has a TTL, so volatile-\* policies evict them .*noeviction/);
       expect(run.stdout).toMatch(/^Result: PASS with warnings/m);
     } finally {
@@ -236,7 +239,9 @@ describe('against redis-servers that refuse scripts', () => {
 
   beforeAll(async () => {
     // Script commands renamed away, as some managed services and hardened configs do.
-    redis = await startRedis({ extraArgs: ['--rename-command', 'EVALSHA', '', '--rename-command', 'EVAL', '', '--rename-command', 'SCRIPT', ''] });
+    redis = await startRedis({
+      extraArgs: ['--rename-command', 'EVALSHA', '', '--rename-command', 'EVAL', '', '--rename-command', 'SCRIPT', ''],
+    });
     upstash = await startUpstashCompatibleServer({ redis: { host: redis.host, port: redis.port }, token: TOKEN });
   });
   afterAll(async () => {
@@ -279,7 +284,11 @@ describe('against the Upstash-compatible server', () => {
   });
 
   it('passes from the UPSTASH_REDIS_REST_* variables, never printing the token, and cleans up', async () => {
-    const run = await runDoctor([], { UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: TOKEN, RATE_LIMIT_TIMEOUT_MS: '5000' });
+    const run = await runDoctor([], {
+      UPSTASH_REDIS_REST_URL: upstash.url,
+      UPSTASH_REDIS_REST_TOKEN: TOKEN,
+      RATE_LIMIT_TIMEOUT_MS: '5000',
+    });
     expect(run.code).toBe(0);
     expect(run.stdout).toContain(`doctor: checking upstash at ${upstash.url} (token ****`);
     expect(run.verdicts.get('auth')).toEqual({ verdict: 'PASS', summary: 'the REST token was accepted' });

@@ -13,13 +13,20 @@ function stage(behaviour: { checkStatus: number }): Promise<{ url: string; close
   const server = http.createServer((request, response) => {
     const auth = request.headers.authorization ?? '';
     seen.push(`${request.method} ${request.url} ${auth ? 'signed' : 'unsigned'}`);
-    if (!/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/us-east-1\/execute-api\/aws4_request, SignedHeaders=[^,]*host[^,]*, Signature=[0-9a-f]{64}$/.test(auth)) {
+    if (
+      !/^AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE\/\d{8}\/us-east-1\/execute-api\/aws4_request, SignedHeaders=[^,]*host[^,]*, Signature=[0-9a-f]{64}$/.test(
+        auth,
+      )
+    ) {
       response.writeHead(403, { 'content-type': 'application/problem+json' });
       response.end(JSON.stringify({ type: 'urn:creator-rate-limit:problem:forbidden', title: 'Forbidden' }));
       return;
     }
     if (request.url?.startsWith('/prod/v1/check')) {
-      response.writeHead(behaviour.checkStatus, { 'content-type': 'application/json', 'ratelimit-policy': '"requests-per-hour";q=50;w=3600' });
+      response.writeHead(behaviour.checkStatus, {
+        'content-type': 'application/json',
+        'ratelimit-policy': '"requests-per-hour";q=50;w=3600',
+      });
       response.end(JSON.stringify({ allowed: true }));
     } else if (request.url?.startsWith('/prod/v1/status/')) {
       response.writeHead(200, { 'content-type': 'application/json' });
@@ -42,7 +49,11 @@ test('passes against a stage that answers signed checks and refuses unsigned one
   try {
     const steps = await runSmokeTest({ apiUrl: target.url, region: 'us-east-1', credentials, creatorId: 'smoke 1', log: () => undefined });
     expect(steps.map((step) => step.ok)).toEqual([true, true, true]);
-    expect(target.seen).toEqual(['POST /prod/v1/check signed', 'GET /prod/v1/status/smoke%201?tier=starter signed', 'POST /prod/v1/check unsigned']);
+    expect(target.seen).toEqual([
+      'POST /prod/v1/check signed',
+      'GET /prod/v1/status/smoke%201?tier=starter signed',
+      'POST /prod/v1/check unsigned',
+    ]);
   } finally {
     await target.close();
   }
@@ -52,7 +63,9 @@ test('fails, naming the step, when the check does not answer 200 or 429', async 
   const target = await stage({ checkStatus: 500 });
   try {
     await expect(runSmokeTest({ apiUrl: target.url, region: 'us-east-1', credentials, log: () => undefined })).rejects.toThrow(
-      new SmokeTestError('smoke test failed at "signed POST /v1/check": HTTP 500, RateLimit-Policy: "requests-per-hour";q=50;w=3600, body {"allowed":true}'),
+      new SmokeTestError(
+        'smoke test failed at "signed POST /v1/check": HTTP 500, RateLimit-Policy: "requests-per-hour";q=50;w=3600, body {"allowed":true}',
+      ),
     );
   } finally {
     await target.close();
@@ -60,5 +73,7 @@ test('fails, naming the step, when the check does not answer 200 or 429', async 
 });
 
 test('refuses a plain-http URL other than loopback', async () => {
-  await expect(runSmokeTest({ apiUrl: 'http://example.com/prod/', region: 'us-east-1', credentials })).rejects.toThrow(/apiUrl must be https/);
+  await expect(runSmokeTest({ apiUrl: 'http://example.com/prod/', region: 'us-east-1', credentials })).rejects.toThrow(
+    /apiUrl must be https/,
+  );
 });

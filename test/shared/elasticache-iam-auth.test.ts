@@ -13,7 +13,11 @@ import {
   signIamAuthToken,
 } from '../../lambda/shared/elasticache-iam-auth';
 
-const credentials = { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', sessionToken: 'session/token+with=chars' };
+const credentials = {
+  accessKeyId: 'AKIDEXAMPLE',
+  secretAccessKey: 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY',
+  sessionToken: 'session/token+with=chars',
+};
 const signingDate = new Date('2026-11-25T12:34:56Z');
 
 const sha256 = (data: string) => createHash('sha256').update(data).digest('hex');
@@ -53,7 +57,13 @@ function parse(token: string) {
 
 describe('ElastiCache IAM auth tokens', () => {
   it('are a presigned connect request for the cache and user, valid 15 minutes, with a correct SigV4 signature', async () => {
-    const token = await signIamAuthToken({ cacheName: 'huntaze-redis-production', userId: 'rate-limiter', region: 'us-east-1', credentials, signingDate });
+    const token = await signIamAuthToken({
+      cacheName: 'huntaze-redis-production',
+      userId: 'rate-limiter',
+      region: 'us-east-1',
+      credentials,
+      signingDate,
+    });
     const { host, params } = parse(token);
     expect(token.startsWith('http')).toBe(false);
     expect(host).toBe('huntaze-redis-production');
@@ -71,7 +81,14 @@ describe('ElastiCache IAM auth tokens', () => {
   });
 
   it('adds ResourceType=ServerlessCache for serverless caches, inside the signature', async () => {
-    const token = await signIamAuthToken({ cacheName: 'my-cache', userId: 'u1', region: 'us-east-1', credentials, signingDate, serverless: true });
+    const token = await signIamAuthToken({
+      cacheName: 'my-cache',
+      userId: 'u1',
+      region: 'us-east-1',
+      credentials,
+      signingDate,
+      serverless: true,
+    });
     const { params } = parse(token);
     expect(params.ResourceType).toBe('ServerlessCache');
     expect(params['X-Amz-Signature']).toBe(expectedSignature('my-cache', 'u1', { ResourceType: 'ServerlessCache' }));
@@ -81,9 +98,14 @@ describe('ElastiCache IAM auth tokens', () => {
     ['with a session token', credentials, false],
     ['without a session token', { accessKeyId: credentials.accessKeyId, secretAccessKey: credentials.secretAccessKey }, false],
     ['for a serverless cache', credentials, true],
-  ] as const)('agree with AWS\'s own signer (@smithy/signature-v4) %s', async (_label, identity, serverless) => {
+  ] as const)("agree with AWS's own signer (@smithy/signature-v4) %s", async (_label, identity, serverless) => {
     const user = 'user with spaces/+=';
-    const signer = new SignatureV4({ service: 'elasticache', region: 'eu-west-3', credentials: identity, sha256: Hash.bind(null, 'sha256') });
+    const signer = new SignatureV4({
+      service: 'elasticache',
+      region: 'eu-west-3',
+      credentials: identity,
+      sha256: Hash.bind(null, 'sha256'),
+    });
     const presigned = await signer.presign(
       {
         method: 'GET',
@@ -95,7 +117,14 @@ describe('ElastiCache IAM auth tokens', () => {
       },
       { expiresIn: 900, signingDate },
     );
-    const token = await signIamAuthToken({ cacheName: 'my-cache', userId: user, region: 'eu-west-3', credentials: identity, signingDate, serverless });
+    const token = await signIamAuthToken({
+      cacheName: 'my-cache',
+      userId: user,
+      region: 'eu-west-3',
+      credentials: identity,
+      signingDate,
+      serverless,
+    });
     expect(parse(token).params).toEqual(presigned.query);
   });
 
@@ -125,7 +154,11 @@ describe('ElastiCache IAM auth tokens', () => {
 
   it('in a function, signs with the role credentials from the environment for the configured host and region', async () => {
     const saved = { ...process.env };
-    Object.assign(process.env, { AWS_ACCESS_KEY_ID: 'AKIDFROMENV', AWS_SECRET_ACCESS_KEY: 'secret-from-env', AWS_SESSION_TOKEN: 'session-from-env' });
+    Object.assign(process.env, {
+      AWS_ACCESS_KEY_ID: 'AKIDFROMENV',
+      AWS_SECRET_ACCESS_KEY: 'secret-from-env',
+      AWS_SESSION_TOKEN: 'session-from-env',
+    });
     try {
       const provider = await iamTokenProviderFromEnvironment({
         ELASTICACHE_REDIS_HOST: 'master.huntaze-redis-production.asmyhp.use1.cache.amazonaws.com',

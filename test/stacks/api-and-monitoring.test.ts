@@ -85,7 +85,9 @@ describe.each([
     });
 
     test('answers every gateway-generated error with problem+json and a stable type', () => {
-      const responses = Object.values(resourcesOfType(template, 'AWS::ApiGateway::GatewayResponse')).map((response) => response.Properties ?? {});
+      const responses = Object.values(resourcesOfType(template, 'AWS::ApiGateway::GatewayResponse')).map(
+        (response) => response.Properties ?? {},
+      );
       const byType = new Map(responses.map((response) => [response.ResponseType as string, response]));
       const expected: Array<[string, string | undefined, string]> = [
         ['THROTTLED', '429', GATEWAY_PROBLEM_TYPE.throttled],
@@ -140,7 +142,13 @@ describe.each([
         StageName: 'prod',
         TracingEnabled: true,
         MethodSettings: Match.arrayWith([
-          Match.objectLike({ HttpMethod: '*', ResourcePath: '/*', ThrottlingRateLimit: 500, ThrottlingBurstLimit: 1000, DataTraceEnabled: false }),
+          Match.objectLike({
+            HttpMethod: '*',
+            ResourcePath: '/*',
+            ThrottlingRateLimit: 500,
+            ThrottlingBurstLimit: 1000,
+            DataTraceEnabled: false,
+          }),
           Match.objectLike({ HttpMethod: 'POST', ResourcePath: '/~1v1~1reset', ThrottlingRateLimit: 5, ThrottlingBurstLimit: 10 }),
         ]),
       });
@@ -193,23 +201,32 @@ describe.each([
       template.hasResourceProperties('AWS::CloudWatch::Dashboard', { DashboardName: apiName });
     });
 
-    test.each(['Check', 'Settle', 'Status', 'Reset'])('%s: error and throttle rates need 20 invocations a minute and 3 bad minutes of 5', (fn) => {
-      for (const kind of ['ErrorRate', 'ThrottleRate']) {
-        const alarm = alarmNamed(template, `${fn}${kind}`);
-        expect(alarm).toMatchObject({ EvaluationPeriods: 5, DatapointsToAlarm: 3, Threshold: 1, TreatMissingData: 'notBreaching' });
-        const expression = alarm.Metrics.find((metric: { Expression?: string }) => metric.Expression).Expression as string;
-        expect(expression).toMatch(/^IF\(\(.+\) >= 20, 100 \* \(.+\) \/ \(.+\), 0\)$/);
-        // The rate is measured on the live alias, the versions CodeDeploy shifts between.
-        const dimensions = alarm.Metrics.filter((metric: any) => metric.MetricStat).map((metric: any) => metric.MetricStat.Metric.Dimensions);
-        for (const dims of dimensions) expect(dims.map((d: { Name: string }) => d.Name).sort()).toEqual(['FunctionName', 'Resource']);
-      }
-    });
+    test.each(['Check', 'Settle', 'Status', 'Reset'])(
+      '%s: error and throttle rates need 20 invocations a minute and 3 bad minutes of 5',
+      (fn) => {
+        for (const kind of ['ErrorRate', 'ThrottleRate']) {
+          const alarm = alarmNamed(template, `${fn}${kind}`);
+          expect(alarm).toMatchObject({ EvaluationPeriods: 5, DatapointsToAlarm: 3, Threshold: 1, TreatMissingData: 'notBreaching' });
+          const expression = alarm.Metrics.find((metric: { Expression?: string }) => metric.Expression).Expression as string;
+          expect(expression).toMatch(/^IF\(\(.+\) >= 20, 100 \* \(.+\) \/ \(.+\), 0\)$/);
+          // The rate is measured on the live alias, the versions CodeDeploy shifts between.
+          const dimensions = alarm.Metrics.filter((metric: any) => metric.MetricStat).map(
+            (metric: any) => metric.MetricStat.Metric.Dimensions,
+          );
+          for (const dims of dimensions) expect(dims.map((d: { Name: string }) => d.Name).sort()).toEqual(['FunctionName', 'Resource']);
+        }
+      },
+    );
 
     test('p99 durations open tickets and ignore minutes with too few samples', () => {
       const p99 = alarms(template).filter((alarm) => alarm.MetricName === 'Duration' && alarm.ExtendedStatistic === 'p99');
       expect(p99).toHaveLength(ROUTE_LIST.length);
       for (const alarm of p99) {
-        expect(alarm).toMatchObject({ Threshold: 1000, EvaluateLowSampleCountPercentile: 'ignore', AlarmActions: [{ Ref: expect.stringMatching(/TicketTopic/) }] });
+        expect(alarm).toMatchObject({
+          Threshold: 1000,
+          EvaluateLowSampleCountPercentile: 'ignore',
+          AlarmActions: [{ Ref: expect.stringMatching(/TicketTopic/) }],
+        });
       }
     });
 
@@ -221,7 +238,11 @@ describe.each([
       expect(expression).toContain('>= 50');
       expect(expression).toContain('FILL(clientErrors, 0) - FILL(denied, 0)');
       const denied = fourXx.Metrics.find((metric: { Id: string }) => metric.Id === 'denied').MetricStat.Metric;
-      expect(denied).toEqual({ Namespace: 'CreatorRateLimit/production', MetricName: 'Denied', Dimensions: [{ Name: 'service', Value: service }] });
+      expect(denied).toEqual({
+        Namespace: 'CreatorRateLimit/production',
+        MetricName: 'Denied',
+        Dimensions: [{ Name: 'service', Value: service }],
+      });
       const clientErrors = fourXx.Metrics.find((metric: { Id: string }) => metric.Id === 'clientErrors').MetricStat.Metric;
       expect(clientErrors.Dimensions).toEqual([
         { Name: 'ApiName', Value: apiName },
@@ -233,10 +254,14 @@ describe.each([
     test.each([
       ['Unavailable', 'PageTopic'],
       ['Degraded', 'PageTopic'],
-    ])('%s is a rate of requests, in this variant\'s own service dimension, that pages', (metricName, topic) => {
+    ])("%s is a rate of requests, in this variant's own service dimension, that pages", (metricName, topic) => {
       const alarm = alarmNamed(template, metricName);
       const custom = alarm.Metrics.find((metric: any) => metric.MetricStat?.Metric.MetricName === metricName).MetricStat.Metric;
-      expect(custom).toEqual({ Namespace: 'CreatorRateLimit/production', MetricName: metricName, Dimensions: [{ Name: 'service', Value: service }] });
+      expect(custom).toEqual({
+        Namespace: 'CreatorRateLimit/production',
+        MetricName: metricName,
+        Dimensions: [{ Name: 'service', Value: service }],
+      });
       expect(alarm.AlarmActions).toEqual([{ Ref: expect.stringMatching(topic) }]);
     });
 
@@ -260,8 +285,16 @@ describe.each([
       }
       template.resourceCountIs('AWS::KMS::Key', 1);
       template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
-      template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: CONFIG.alarms.pageEmail, TopicArn: { Ref: Match.stringLikeRegexp('PageTopic') } });
-      template.hasResourceProperties('AWS::SNS::Subscription', { Protocol: 'email', Endpoint: CONFIG.alarms.ticketEmail, TopicArn: { Ref: Match.stringLikeRegexp('TicketTopic') } });
+      template.hasResourceProperties('AWS::SNS::Subscription', {
+        Protocol: 'email',
+        Endpoint: CONFIG.alarms.pageEmail,
+        TopicArn: { Ref: Match.stringLikeRegexp('PageTopic') },
+      });
+      template.hasResourceProperties('AWS::SNS::Subscription', {
+        Protocol: 'email',
+        Endpoint: CONFIG.alarms.ticketEmail,
+        TopicArn: { Ref: Match.stringLikeRegexp('TicketTopic') },
+      });
     });
 
     test('lets only CloudWatch from this account publish through the key and topics', () => {
@@ -269,7 +302,11 @@ describe.each([
       template.hasResourceProperties('AWS::KMS::Key', {
         KeyPolicy: {
           Statement: Match.arrayWith([
-            Match.objectLike({ Principal: { Service: 'cloudwatch.amazonaws.com' }, Action: ['kms:Decrypt', 'kms:GenerateDataKey*'], Condition: condition }),
+            Match.objectLike({
+              Principal: { Service: 'cloudwatch.amazonaws.com' },
+              Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+              Condition: condition,
+            }),
           ]),
         },
       });
@@ -310,7 +347,9 @@ describe.each([
     test('keeps provisioned environments on the check alias only', () => {
       const aliases = Object.entries(resourcesOfType(template, 'AWS::Lambda::Alias'));
       for (const [id, alias] of aliases) {
-        const expected = id.includes('Check') ? { ProvisionedConcurrentExecutions: CONFIG.functions.checkProvisionedConcurrency } : undefined;
+        const expected = id.includes('Check')
+          ? { ProvisionedConcurrentExecutions: CONFIG.functions.checkProvisionedConcurrency }
+          : undefined;
         expect(alias.Properties?.ProvisionedConcurrencyConfig).toEqual(expected);
       }
     });

@@ -18,12 +18,19 @@ test.each([
   ['staging', staging],
 ])('every taggable resource of the %s service stacks carries Environment, Service and Owner', (environment, synthesized) => {
   for (const template of [synthesized.elastiCache, synthesized.upstash]) {
-    const resources = Object.entries((template.toJSON() as { Resources: Record<string, { Type: string; Properties?: { Tags?: unknown } }> }).Resources);
+    const resources = Object.entries(
+      (template.toJSON() as { Resources: Record<string, { Type: string; Properties?: { Tags?: unknown } }> }).Resources,
+    );
     const tagged = resources.filter(([, resource]) => Array.isArray(resource.Properties?.Tags));
     expect(tagged.length).toBeGreaterThan(20);
     for (const [id, resource] of tagged) {
-      const tags = Object.fromEntries((resource.Properties!.Tags as Array<{ Key: string; Value: string }>).map((tag) => [tag.Key, tag.Value]));
-      expect({ id, tags }).toEqual({ id, tags: expect.objectContaining({ Environment: environment, Service: 'creator-rate-limit', Owner: 'platform-team' }) });
+      const tags = Object.fromEntries(
+        (resource.Properties!.Tags as Array<{ Key: string; Value: string }>).map((tag) => [tag.Key, tag.Value]),
+      );
+      expect({ id, tags }).toEqual({
+        id,
+        tags: expect.objectContaining({ Environment: environment, Service: 'creator-rate-limit', Owner: 'platform-team' }),
+      });
     }
   }
 });

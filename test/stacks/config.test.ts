@@ -79,7 +79,11 @@ describe('names carry the environment and the variant', () => {
   });
 
   test('tags name the environment, service and owner', () => {
-    expect(environmentTags(PRODUCTION)).toMatchObject({ Environment: 'production', Service: 'creator-rate-limit', Owner: PRODUCTION.owner });
+    expect(environmentTags(PRODUCTION)).toMatchObject({
+      Environment: 'production',
+      Service: 'creator-rate-limit',
+      Owner: PRODUCTION.owner,
+    });
   });
 
   test('each variant gets the library default deadline of its backend unless configured', () => {
@@ -122,12 +126,22 @@ describe('validation names the field', () => {
     [
       'secret with name and ARN',
       withChanges(STAGING, {
-        upstash: { credentialsSecret: { secretName: 'a', secretCompleteArn: 'arn:aws:secretsmanager:us-east-1:234567890123:secret:a-AbCdEf' } },
+        upstash: {
+          credentialsSecret: { secretName: 'a', secretCompleteArn: 'arn:aws:secretsmanager:us-east-1:234567890123:secret:a-AbCdEf' },
+        },
       }),
       'upstash.credentialsSecret must give exactly one of secretName or secretCompleteArn',
     ],
-    ['backend deadline above the function timeout', withChanges(STAGING, { upstash: { backendTimeoutMs: 4500 } }), 'upstash.backendTimeoutMs (4500 ms) must leave at least 1 s'],
-    ['function timeout over 28 s', withChanges(STAGING, { functions: { timeoutSeconds: 29 } }), 'functions.timeoutSeconds must be an integer from 1 to 28'],
+    [
+      'backend deadline above the function timeout',
+      withChanges(STAGING, { upstash: { backendTimeoutMs: 4500 } }),
+      'upstash.backendTimeoutMs (4500 ms) must leave at least 1 s',
+    ],
+    [
+      'function timeout over 28 s',
+      withChanges(STAGING, { functions: { timeoutSeconds: 29 } }),
+      'functions.timeoutSeconds must be an integer from 1 to 28',
+    ],
     [
       'provisioned above reserved concurrency',
       withChanges(STAGING, { functions: { checkProvisionedConcurrency: 21 } }),
@@ -138,14 +152,38 @@ describe('validation names the field', () => {
       withChanges(STAGING, { functions: { reservedConcurrency: { check: 1, settle: 1, status: 1 } as never } }),
       'functions.reservedConcurrency.reset is missing',
     ],
-    ['log retention CloudWatch refuses', withChanges(STAGING, { functions: { logRetentionDays: 10 } }), 'functions.logRetentionDays must be one of 1, 3, 5, 7, 14'],
-    ['unknown traffic shift', withChanges(STAGING, { trafficShift: 'yolo' as never }), 'trafficShift must be one of canary-10-percent-5-minutes'],
+    [
+      'log retention CloudWatch refuses',
+      withChanges(STAGING, { functions: { logRetentionDays: 10 } }),
+      'functions.logRetentionDays must be one of 1, 3, 5, 7, 14',
+    ],
+    [
+      'unknown traffic shift',
+      withChanges(STAGING, { trafficShift: 'yolo' as never }),
+      'trafficShift must be one of canary-10-percent-5-minutes',
+    ],
     ['stage name with a dash', withChanges(STAGING, { api: { stageName: 'pre-prod' } }), 'api.stageName "pre-prod" may only contain'],
-    ['admin throttle looser than the stage', withChanges(STAGING, { api: { adminThrottlingRateLimit: 1000 } }), 'api.adminThrottlingRateLimit must not be looser'],
-    ['bad admin principal', withChanges(STAGING, { api: { adminPrincipalArns: ['platform-admin'] } }), 'api.adminPrincipalArns has "platform-admin"'],
-    ['production without admins', withChanges(PRODUCTION, { api: { adminPrincipalArns: undefined } }), 'api.adminPrincipalArns is required in production'],
+    [
+      'admin throttle looser than the stage',
+      withChanges(STAGING, { api: { adminThrottlingRateLimit: 1000 } }),
+      'api.adminThrottlingRateLimit must not be looser',
+    ],
+    [
+      'bad admin principal',
+      withChanges(STAGING, { api: { adminPrincipalArns: ['platform-admin'] } }),
+      'api.adminPrincipalArns has "platform-admin"',
+    ],
+    [
+      'production without admins',
+      withChanges(PRODUCTION, { api: { adminPrincipalArns: undefined } }),
+      'api.adminPrincipalArns is required in production',
+    ],
     ['bad alarm e-mail', withChanges(STAGING, { alarms: { pageEmail: 'oncall' } }), 'alarms.pageEmail "oncall" is not an e-mail address'],
-    ['unknown fail mode', withChanges(STAGING, { rateLimit: { failMode: 'sometimes' as never } }), 'rateLimit.failMode must be one of closed, open'],
+    [
+      'unknown fail mode',
+      withChanges(STAGING, { rateLimit: { failMode: 'sometimes' as never } }),
+      'rateLimit.failMode must be one of closed, open',
+    ],
   ];
   test.each(invalid)('%s', (_name, config, message) => {
     expect(() => validateEnvironmentConfig(config)).toThrow(message);
@@ -179,6 +217,8 @@ describe('the tier table is validated at synth with the parser the functions use
   });
 
   test('a table the parser accepts is accepted', () => {
-    expect(() => validateEnvironmentConfig(tiers({ gold: { policies: [{ name: 'rph', unit: 'requests', limit: 10, windowSeconds: 60 }] } }))).not.toThrow();
+    expect(() =>
+      validateEnvironmentConfig(tiers({ gold: { policies: [{ name: 'rph', unit: 'requests', limit: 10, windowSeconds: 60 }] } })),
+    ).not.toThrow();
   });
 });

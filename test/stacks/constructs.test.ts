@@ -11,7 +11,12 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { AlarmTopic } from '../../lib/constructs/alarm-topic';
 import { RateLimitApi } from '../../lib/constructs/rate-limit-api';
-import { ElastiCacheBackend, UpstashBackend, type ElastiCacheBackendProps, type VpcPlacement } from '../../lib/constructs/rate-limit-backend';
+import {
+  ElastiCacheBackend,
+  UpstashBackend,
+  type ElastiCacheBackendProps,
+  type VpcPlacement,
+} from '../../lib/constructs/rate-limit-backend';
 import { RateLimitFunction } from '../../lib/constructs/rate-limit-function';
 import { RateLimitFunctions } from '../../lib/constructs/rate-limit-functions';
 import { RateLimitMonitoring } from '../../lib/constructs/rate-limit-monitoring';
@@ -58,10 +63,22 @@ describe('ElastiCacheBackend', () => {
   });
 
   test.each<[string, (stack: Stack, base: ElastiCacheBackendProps) => Partial<ElastiCacheBackendProps>, RegExp]>([
-    ['both AUTH secret and IAM auth', (s) => ({ authTokenSecret: new ExistingSecret(s, 'A', { secretName: 'a' }), iamAuth: { userId: 'u', replicationGroupId: 'rg' } }), /choose one of authTokenSecret or iamAuth/],
-    ['an AUTH secret without TLS', (s) => ({ tls: false, authTokenSecret: new ExistingSecret(s, 'A', { secretName: 'a' }) }), /require in-transit encryption/],
+    [
+      'both AUTH secret and IAM auth',
+      (s) => ({ authTokenSecret: new ExistingSecret(s, 'A', { secretName: 'a' }), iamAuth: { userId: 'u', replicationGroupId: 'rg' } }),
+      /choose one of authTokenSecret or iamAuth/,
+    ],
+    [
+      'an AUTH secret without TLS',
+      (s) => ({ tls: false, authTokenSecret: new ExistingSecret(s, 'A', { secretName: 'a' }) }),
+      /require in-transit encryption/,
+    ],
     ['IAM auth without TLS', () => ({ tls: false, iamAuth: { userId: 'u', replicationGroupId: 'rg' } }), /require in-transit encryption/],
-    ['a configuration endpoint without cluster mode', () => ({ host: 'clustercfg.rg.asmyhp.use1.cache.amazonaws.com' }), /needs a cluster-mode client/],
+    [
+      'a configuration endpoint without cluster mode',
+      () => ({ host: 'clustercfg.rg.asmyhp.use1.cache.amazonaws.com' }),
+      /needs a cluster-mode client/,
+    ],
     ['a host with a scheme', () => ({ host: 'rediss://host' }), /bare DNS name/],
     ['a host with a port', () => ({ host: 'host:6379' }), /bare DNS name/],
     ['port 0', () => ({ port: 0 }), /port must be an integer between 1 and 65535/],
@@ -91,14 +108,20 @@ describe('RateLimitFunction', () => {
     ['a timeout at or above the API Gateway limit', { timeout: Duration.seconds(29) }, /timeout must be 1-28 s/],
     ['a memory size out of range', { memorySize: 64 }, /memorySize must be an integer between 128 and 10240/],
     ['a reserved concurrency of 0', { reservedConcurrentExecutions: 0 }, /reservedConcurrentExecutions must be an integer >= 1/],
-    ['a credential in the environment', { environment: { UPSTASH_REDIS_REST_TOKEN: 'AXxx' } }, /looks like a secret; pass a Secrets Manager ARN/],
+    [
+      'a credential in the environment',
+      { environment: { UPSTASH_REDIS_REST_TOKEN: 'AXxx' } },
+      /looks like a secret; pass a Secrets Manager ARN/,
+    ],
     [
       'more provisioned than reserved concurrency',
       { reservedConcurrentExecutions: 5, provisionedConcurrency: 6 },
       /provisionedConcurrency must be an integer from 0 to the reserved concurrency \(5\)/,
     ],
   ])('refuses %s', (_case, overrides, message) => {
-    expect(() => new RateLimitFunction(newStack(), 'Fn', { entry: ENTRY, description: 'test', environment: {}, ...overrides })).toThrow(message);
+    expect(() => new RateLimitFunction(newStack(), 'Fn', { entry: ENTRY, description: 'test', environment: {}, ...overrides })).toThrow(
+      message,
+    );
   });
 });
 
@@ -106,15 +129,23 @@ describe('RateLimitFunctions', () => {
   test('refuses a backend deadline that leaves no headroom in the function timeout', () => {
     const stack = newStack();
     expect(
-      () => new RateLimitFunctions(stack, 'Fns', { backend: upstash(stack), timeout: Duration.seconds(2), backendTimeout: Duration.millis(1500) }),
+      () =>
+        new RateLimitFunctions(stack, 'Fns', {
+          backend: upstash(stack),
+          timeout: Duration.seconds(2),
+          backendTimeout: Duration.millis(1500),
+        }),
     ).toThrow(/must leave at least 1 s of the function timeout/);
   });
 
   test('refuses a tier table that would overflow the 4 KB Lambda environment', () => {
     const stack = newStack();
     const tiers: Record<string, unknown> = {};
-    for (let i = 0; i < 60; i++) tiers[`tier-${i}`] = { policies: [{ name: 'requests-per-hour', unit: 'requests', limit: 100, windowSeconds: 3600 }] };
-    expect(() => new RateLimitFunctions(stack, 'Fns', { backend: upstash(stack), tiers })).toThrow(/Lambda environments are limited to 4 KB/);
+    for (let i = 0; i < 60; i++)
+      tiers[`tier-${i}`] = { policies: [{ name: 'requests-per-hour', unit: 'requests', limit: 100, windowSeconds: 3600 }] };
+    expect(() => new RateLimitFunctions(stack, 'Fns', { backend: upstash(stack), tiers })).toThrow(
+      /Lambda environments are limited to 4 KB/,
+    );
   });
 });
 
@@ -123,7 +154,12 @@ describe('RedisNetworkAccess', () => {
     const stack = newStack();
     const { vpc } = placement(stack);
     expect(
-      () => new RedisNetworkAccess(stack, 'Net', { vpc, redisSecurityGroupId: 'sg-0123456789abcdef0', subnets: { subnetType: ec2.SubnetType.PUBLIC } }),
+      () =>
+        new RedisNetworkAccess(stack, 'Net', {
+          vpc,
+          redisSecurityGroupId: 'sg-0123456789abcdef0',
+          subnets: { subnetType: ec2.SubnetType.PUBLIC },
+        }),
     ).toThrow(/cannot use public subnets/);
   });
 
@@ -133,7 +169,12 @@ describe('RedisNetworkAccess', () => {
     const message = /give exactly one of redisSecurityGroupId \(add an ingress rule\) or clientSecurityGroupId/;
     expect(() => new RedisNetworkAccess(stack, 'Net1', { vpc })).toThrow(message);
     expect(
-      () => new RedisNetworkAccess(stack, 'Net2', { vpc, redisSecurityGroupId: 'sg-0123456789abcdef0', clientSecurityGroupId: 'sg-0123456789abcdef1' }),
+      () =>
+        new RedisNetworkAccess(stack, 'Net2', {
+          vpc,
+          redisSecurityGroupId: 'sg-0123456789abcdef0',
+          clientSecurityGroupId: 'sg-0123456789abcdef1',
+        }),
     ).toThrow(message);
   });
 
@@ -153,7 +194,11 @@ describe('RateLimitApi', () => {
 
   test.each<[string, Record<string, unknown>, RegExp]>([
     ['a stage name with dashes', { stageName: 'prod-1' }, /may only contain letters, digits and underscores/],
-    ['an administrative throttle looser than the stage', { administrativeThrottling: { rateLimit: 1000, burstLimit: 10 } }, /must not be looser/],
+    [
+      'an administrative throttle looser than the stage',
+      { administrativeThrottling: { rateLimit: 1000, burstLimit: 10 } },
+      /must not be looser/,
+    ],
     ['an empty principal list', { administrativePrincipalArns: [] }, /at least one principal/],
     ['a principal that is not an IAM ARN', { administrativePrincipalArns: ['platform-admin'] }, /is not an IAM principal ARN/],
   ])('refuses %s', (_case, overrides, message) => {
@@ -166,7 +211,10 @@ describe('RateLimitMonitoring and AlarmTopic', () => {
   test('refuse missing or duplicate tiers, too many cache nodes for an alarm, and malformed e-mail', () => {
     const stack = newStack();
     const fn = lambda.Function.fromFunctionArn(stack, 'Fn', 'arn:aws:lambda:us-east-1:123456789012:function:f');
-    const api = new RateLimitApi(stack, 'Api', { restApiName: 'api', functions: { check: fn, settle: fn, status: fn, reset: fn, setOverride: fn, getOverride: fn, removeOverride: fn } });
+    const api = new RateLimitApi(stack, 'Api', {
+      restApiName: 'api',
+      functions: { check: fn, settle: fn, status: fn, reset: fn, setOverride: fn, getOverride: fn, removeOverride: fn },
+    });
     const base = {
       namePrefix: 'd',
       functions: { check: fn },
@@ -178,12 +226,18 @@ describe('RateLimitMonitoring and AlarmTopic', () => {
       /at least one tier name/,
     );
     const nodes = Array.from({ length: 11 }, (_, i) => `node-${i}`);
-    expect(() => new RateLimitMonitoring(stack, 'M5', { ...base, cacheCluster: { cacheClusterIds: nodes } })).toThrow(/between 1 and 10 cacheClusterIds/);
-    expect(() => new RateLimitMonitoring(stack, 'M2', { ...base, customMetrics: { ...base.customMetrics, tierNames: ['pro', 'pro'] } })).toThrow(
-      /tier names must be unique/,
+    expect(() => new RateLimitMonitoring(stack, 'M5', { ...base, cacheCluster: { cacheClusterIds: nodes } })).toThrow(
+      /between 1 and 10 cacheClusterIds/,
     );
-    expect(() => new RateLimitMonitoring(stack, 'M3', { ...base, cacheCluster: { cacheClusterIds: [] } })).toThrow(/between 1 and 10 cacheClusterIds/);
-    expect(() => new RateLimitMonitoring(stack, 'M4', { ...base, namePrefix: 'has spaces' })).toThrow(/namePrefix "has spaces" may only contain/);
+    expect(
+      () => new RateLimitMonitoring(stack, 'M2', { ...base, customMetrics: { ...base.customMetrics, tierNames: ['pro', 'pro'] } }),
+    ).toThrow(/tier names must be unique/);
+    expect(() => new RateLimitMonitoring(stack, 'M3', { ...base, cacheCluster: { cacheClusterIds: [] } })).toThrow(
+      /between 1 and 10 cacheClusterIds/,
+    );
+    expect(() => new RateLimitMonitoring(stack, 'M4', { ...base, namePrefix: 'has spaces' })).toThrow(
+      /namePrefix "has spaces" may only contain/,
+    );
     expect(() => new AlarmTopic(stack, 'Topic', { email: 'oncall' })).toThrow(/is not an e-mail address/);
   });
 });
@@ -192,12 +246,17 @@ describe('SafeDeployment', () => {
   test('refuses a function without a rollback alarm, and an unknown traffic shift', () => {
     const stack = newStack();
     const fn = new RateLimitFunction(stack, 'Fn', { entry: ENTRY, description: 'test', environment: {} });
-    expect(() => new SafeDeployment(stack, 'D1', { aliases: { status: fn.alias }, rollbackAlarms: {}, trafficShift: 'all-at-once' })).toThrow(
-      /function "status" has no rollback alarm/,
-    );
+    expect(
+      () => new SafeDeployment(stack, 'D1', { aliases: { status: fn.alias }, rollbackAlarms: {}, trafficShift: 'all-at-once' }),
+    ).toThrow(/function "status" has no rollback alarm/);
     const alarm = new cloudwatch.Alarm(stack, 'Alarm', { metric: fn.alias.metricErrors(), threshold: 1, evaluationPeriods: 1 });
     expect(
-      () => new SafeDeployment(stack, 'D2', { aliases: { status: fn.alias }, rollbackAlarms: { status: [alarm] }, trafficShift: 'yolo' as never }),
+      () =>
+        new SafeDeployment(stack, 'D2', {
+          aliases: { status: fn.alias },
+          rollbackAlarms: { status: [alarm] },
+          trafficShift: 'yolo' as never,
+        }),
     ).toThrow(/unknown trafficShift "yolo"/);
   });
 });

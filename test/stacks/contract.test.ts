@@ -59,7 +59,8 @@ describe.each([
   test('the functions get only variables the contract defines (plus NODE_OPTIONS)', () => {
     const known = new Set<string>([...Object.values(ENV), 'NODE_OPTIONS']);
     for (const fn of Object.values(lambdaFunctions(template))) {
-      for (const name of Object.keys(fn.Properties?.Environment.Variables ?? {})) expect({ name, known: known.has(name) }).toEqual({ name, known: true });
+      for (const name of Object.keys(fn.Properties?.Environment.Variables ?? {}))
+        expect({ name, known: known.has(name) }).toEqual({ name, known: true });
     }
   });
 });

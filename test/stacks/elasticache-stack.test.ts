@@ -156,7 +156,11 @@ describe('ElastiCache stack (production environment)', () => {
       for (const [, policy] of policies) {
         const statements = policy.Properties?.PolicyDocument.Statement as Array<Record<string, any>>;
         expect(statements).toEqual([
-          { Effect: 'Allow', Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [expect.stringMatching(/LogGroup/), 'Arn'] } },
+          {
+            Effect: 'Allow',
+            Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+            Resource: { 'Fn::GetAtt': [expect.stringMatching(/LogGroup/), 'Arn'] },
+          },
           { Effect: 'Allow', Action: ['xray:PutTelemetryRecords', 'xray:PutTraceSegments'], Resource: '*' },
           {
             Effect: 'Allow',

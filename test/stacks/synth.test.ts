@@ -61,7 +61,8 @@ describe.each(Object.keys(ENVIRONMENTS))('cdk synth -c env=%s', (environment) =>
       maxBuffer: 16 * 1024 * 1024,
     }).then(
       ({ stdout }) => stdout,
-      (error: { stdout?: string; stderr?: string; code?: unknown }) => `exit ${String(error.code)}\n${error.stdout ?? ''}${error.stderr ?? ''}`,
+      (error: { stdout?: string; stderr?: string; code?: unknown }) =>
+        `exit ${String(error.code)}\n${error.stdout ?? ''}${error.stderr ?? ''}`,
     );
     expect(result.trim()).toBe('');
   }, 180_000);

@@ -72,7 +72,8 @@ describe('Upstash stack (production environment)', () => {
           const variables = { ...Environment.Variables };
           // Backend, deadline and service name are what distinguishes the variants.
           for (const name of Object.keys(variables)) {
-            if (/^(ELASTICACHE_|UPSTASH_|RATE_LIMIT_BACKEND|RATE_LIMIT_TIMEOUT_MS|POWERTOOLS_SERVICE_NAME)/.test(name)) delete variables[name];
+            if (/^(ELASTICACHE_|UPSTASH_|RATE_LIMIT_BACKEND|RATE_LIMIT_TIMEOUT_MS|POWERTOOLS_SERVICE_NAME)/.test(name))
+              delete variables[name];
           }
           return { ...rest, variables, description: String(Description).replace(/ \[\w+\]$/, '') };
         })

@@ -136,7 +136,9 @@ describe('ElastiCache in isolated subnets with a Secrets Manager endpoint', () =
   const isolatedVpc = { vpcId, subnetType: 'private-isolated' } as const;
 
   test('refuses isolated subnets when the AUTH secret would be unreachable', () => {
-    expect(() => synthStack('elasticache', elastiCache(isolatedVpc), { context })).toThrow(/isolated subnets have no route to Secrets Manager/);
+    expect(() => synthStack('elasticache', elastiCache(isolatedVpc), { context })).toThrow(
+      /isolated subnets have no route to Secrets Manager/,
+    );
   });
 
   describe('with secretsManagerEndpoint: true', () => {
@@ -156,7 +158,11 @@ describe('ElastiCache in isolated subnets with a Secrets Manager endpoint', () =
       const ingress = Object.values(resourcesOfType(template, 'AWS::EC2::SecurityGroupIngress')).map((rule) => rule.Properties);
       expect(ingress).toHaveLength(2);
       const lambdaSg = { 'Fn::GetAtt': [Match.stringLikeRegexp('LambdaSecurityGroup'), 'GroupId'] };
-      template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', { GroupId: REDIS_SG, FromPort: 6379, SourceSecurityGroupId: lambdaSg });
+      template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
+        GroupId: REDIS_SG,
+        FromPort: 6379,
+        SourceSecurityGroupId: lambdaSg,
+      });
       template.hasResourceProperties('AWS::EC2::SecurityGroupIngress', {
         GroupId: { 'Fn::GetAtt': [Match.stringLikeRegexp('SecretsManagerEndpoint'), 'GroupId'] },
         FromPort: 443,
@@ -216,7 +222,9 @@ describe('custom tiers, fail-open, deadline and concurrency', () => {
     withChanges(CONFIG, {
       rateLimit: { tiers, failMode: 'open' },
       upstash: { backendTimeoutMs: 150 },
-      functions: { reservedConcurrency: { check: 10, settle: 10, status: 10, reset: 10, setOverride: 10, getOverride: 10, removeOverride: 10 } },
+      functions: {
+        reservedConcurrency: { check: 10, settle: 10, status: 10, reset: 10, setOverride: 10, getOverride: 10, removeOverride: 10 },
+      },
     }),
   );
 
@@ -239,7 +247,10 @@ describe('custom tiers, fail-open, deadline and concurrency', () => {
 describe('secrets by complete ARN, encrypted with a customer-managed key', () => {
   const secretArn = `arn:aws:secretsmanager:us-east-1:${CONFIG.account}:secret:huntaze/rate-limit/upstash-AbCdEf`;
   const keyArn = `arn:aws:kms:us-east-1:${CONFIG.account}:key/1234abcd-12ab-34cd-56ef-1234567890ab`;
-  const template = synthStack('upstash', withChanges(CONFIG, { upstash: { credentialsSecret: { secretCompleteArn: secretArn, encryptionKeyArn: keyArn } } }));
+  const template = synthStack(
+    'upstash',
+    withChanges(CONFIG, { upstash: { credentialsSecret: { secretCompleteArn: secretArn, encryptionKeyArn: keyArn } } }),
+  );
 
   test('passes and grants the exact secret ARN, and decrypt through Secrets Manager only', () => {
     for (const env of environments(template)) expect(env.UPSTASH_REDIS_SECRET_ARN).toBe(secretArn);
@@ -267,7 +278,10 @@ describe('an existing "Redis clients" security group instead of an ingress rule'
 
   test('every function wears its own group and the clients group', () => {
     for (const fn of Object.values(lambdaFunctions(template))) {
-      expect(fn.Properties?.VpcConfig.SecurityGroupIds).toEqual([{ 'Fn::GetAtt': [expect.stringMatching(/LambdaSecurityGroup/), 'GroupId'] }, clients]);
+      expect(fn.Properties?.VpcConfig.SecurityGroupIds).toEqual([
+        { 'Fn::GetAtt': [expect.stringMatching(/LambdaSecurityGroup/), 'GroupId'] },
+        clients,
+      ]);
     }
   });
 

@@ -5,10 +5,7 @@
  */
 import { Redis as IoRedis } from 'ioredis';
 import { startRedis, type RedisProcess } from '../harness/redis-process';
-import {
-  startUpstashCompatibleServer,
-  type UpstashCompatibleServer,
-} from '../harness/upstash-compatible-server';
+import { startUpstashCompatibleServer, type UpstashCompatibleServer } from '../harness/upstash-compatible-server';
 import { createRateLimiter, type RateLimiter, type RateLimiterOptions } from '../../lambda/rate-limit';
 
 export type BackendUnderTest = 'memory' | 'elasticache' | 'upstash';

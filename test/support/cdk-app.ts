@@ -83,14 +83,20 @@ export function synthRateLimitApp(config: EnvironmentConfig = STAGING, options: 
  * Synthesizes one stack (faster than the whole app) with the same cdk-nag packs
  * as bin/app.ts, so variants are held to the same rules.
  */
-export function synthStack(variant: 'elasticache' | 'upstash', config: EnvironmentConfig = STAGING, options: TestAppOptions = {}): Template {
+export function synthStack(
+  variant: 'elasticache' | 'upstash',
+  config: EnvironmentConfig = STAGING,
+  options: TestAppOptions = {},
+): Template {
   // The same validation `-c env=NAME` runs, so a variant is held to what bin/app.ts accepts.
   validateEnvironmentConfig(config);
   const app = createTestApp(options);
   const env = { account: config.account, region: config.region };
   const id = stackName(config, variant);
   const stack =
-    variant === 'elasticache' ? new ElastiCacheRateLimitStack(app, id, { env, config }) : new UpstashRateLimitStack(app, id, { env, config });
+    variant === 'elasticache'
+      ? new ElastiCacheRateLimitStack(app, id, { env, config })
+      : new UpstashRateLimitStack(app, id, { env, config });
   Validations.of(app).addPlugins(new AwsSolutionsChecks(app), new ServerlessChecks(app));
   return Template.fromJSON(app.synth().getStackArtifact(stack.artifactId).template as Record<string, unknown>);
 }
@@ -104,7 +110,9 @@ export function withChanges(
   for (const [key, value] of Object.entries(changes)) {
     const current = (base as unknown as Record<string, unknown>)[key];
     result[key] =
-      value !== null && typeof value === 'object' && !Array.isArray(value) && typeof current === 'object' ? { ...(current as object), ...value } : value;
+      value !== null && typeof value === 'object' && !Array.isArray(value) && typeof current === 'object'
+        ? { ...(current as object), ...value }
+        : value;
   }
   return result as unknown as EnvironmentConfig;
 }

@@ -23,7 +23,8 @@ export function lambdaFunctions(template: Template): Record<string, CfnResource>
 export function committedSubnetIds(vpcId: string, type: 'Public' | 'Private' | 'Isolated'): string[] {
   const context = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'cdk.context.json'), 'utf8')) as Record<string, any>;
   const vpcEntries = Object.entries(context).filter(([key]) => key.startsWith('vpc-provider:') && key.includes(`:filter.vpc-id=${vpcId}:`));
-  if (vpcEntries.length !== 1) throw new Error(`expected one vpc-provider entry for ${vpcId} in cdk.context.json, found ${vpcEntries.length}`);
+  if (vpcEntries.length !== 1)
+    throw new Error(`expected one vpc-provider entry for ${vpcId} in cdk.context.json, found ${vpcEntries.length}`);
   const groups = vpcEntries[0][1].subnetGroups as Array<{ type: string; subnets: Array<{ subnetId: string }> }>;
   return groups.filter((group) => group.type === type).flatMap((group) => group.subnets.map((subnet) => subnet.subnetId));
 }

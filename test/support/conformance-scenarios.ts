@@ -250,7 +250,9 @@ export function conformanceScenarios(newLimiter: LimiterFactory): void {
     const tiers: TierTable = { hourly: { policies: [{ name: 'per-hour', unit: 'requests', limit: 2, windowSeconds: 3600 }] } };
     const limiter = newLimiter({ tiers });
     const expiresAt = Date.now() + 1500;
-    expect(await limiter.setOverride('brief', { policies: { 'per-hour': { limit: 1 } }, expiresAt, reason: 'trial' })).toMatchObject({ expiresAt });
+    expect(await limiter.setOverride('brief', { policies: { 'per-hour': { limit: 1 } }, expiresAt, reason: 'trial' })).toMatchObject({
+      expiresAt,
+    });
     expect((await limiter.status('brief', 'hourly')).limit).toBe(1);
     await sleep(expiresAt - Date.now() + 100);
     expect((await limiter.status('brief', 'hourly')).limit).toBe(2);
@@ -262,12 +264,18 @@ export function conformanceScenarios(newLimiter: LimiterFactory): void {
     const reason = 'why';
     const policies = { 'requests-per-hour': { limit: 10 } };
     await expect(limiter.setOverride('c', { policies: {}, reason })).rejects.toMatchObject({ field: 'policies' });
-    await expect(limiter.setOverride('c', { policies: { 'no-such': { limit: 1 } }, reason })).rejects.toMatchObject({ field: 'policies.no-such' });
+    await expect(limiter.setOverride('c', { policies: { 'no-such': { limit: 1 } }, reason })).rejects.toMatchObject({
+      field: 'policies.no-such',
+    });
     await expect(limiter.setOverride('c', { policies: { 'requests-per-hour': { limit: 10_001 } }, reason })).rejects.toMatchObject({
       field: 'policies.requests-per-hour.limit',
     });
-    await expect(limiter.setOverride('c', { policies: { 'in-flight': { limit: 0 } }, reason })).rejects.toMatchObject({ field: 'policies.in-flight.limit' });
-    await expect(limiter.setOverride('c', { policies: { 'tokens-per-day': { limit: 5, limt: 6 } as never }, reason })).rejects.toMatchObject({
+    await expect(limiter.setOverride('c', { policies: { 'in-flight': { limit: 0 } }, reason })).rejects.toMatchObject({
+      field: 'policies.in-flight.limit',
+    });
+    await expect(
+      limiter.setOverride('c', { policies: { 'tokens-per-day': { limit: 5, limt: 6 } as never }, reason }),
+    ).rejects.toMatchObject({
       field: 'policies.tokens-per-day.limt',
     });
     await expect(limiter.setOverride('c', { policies, reason: '' })).rejects.toMatchObject({ field: 'reason' });

@@ -86,12 +86,18 @@ export function defineApiScenarios(harness: () => ScenarioHarness): void {
         degraded: false,
       });
       expect(typeof reply.body.requestId).toBe('string');
-      expect(reply.body.policies.map((policy: { name: string }) => policy.name)).toEqual(['requests-per-hour', 'tokens-per-day', 'in-flight']);
+      expect(reply.body.policies.map((policy: { name: string }) => policy.name)).toEqual([
+        'requests-per-hour',
+        'tokens-per-day',
+        'in-flight',
+      ]);
       expectRateLimitHeaders(reply);
       expect(reply.headers['ratelimit-policy']).toBe(
         '"requests-per-hour";q=100;w=3600, "tokens-per-day";q=1000000;w=86400;crl-unit="llm-tokens", "in-flight";q=4;qu="concurrent-requests";crl-lease=90',
       );
-      expect(reply.headers.ratelimit).toMatch(/^"requests-per-hour";r=99;t=(3599|3600), "tokens-per-day";r=1000000;t=0, "in-flight";r=4;t=0$/);
+      expect(reply.headers.ratelimit).toMatch(
+        /^"requests-per-hour";r=99;t=(3599|3600), "tokens-per-day";r=1000000;t=0, "in-flight";r=4;t=0$/,
+      );
       expect(reply.headers['x-ratelimit-limit']).toBe('100');
       expect(reply.headers['x-ratelimit-remaining']).toBe('99');
       expect(Number(reply.headers['x-ratelimit-reset'])).toBe(Math.ceil(reply.body.reset / 1000));
@@ -124,9 +130,7 @@ export function defineApiScenarios(harness: () => ScenarioHarness): void {
       expect(denied.body.reset).toBeGreaterThan(Date.now());
       expectRateLimitHeaders(denied);
       // One item per policy, as the backend saw them when it denied; the denying one says r=0, t=Retry-After.
-      expect(denied.headers.ratelimit).toBe(
-        `"requests-per-minute";r=0;t=${retryAfter}, "tokens-per-day";r=1000;t=0, "in-flight";r=2;t=0`,
-      );
+      expect(denied.headers.ratelimit).toBe(`"requests-per-minute";r=0;t=${retryAfter}, "tokens-per-day";r=1000;t=0, "in-flight";r=2;t=0`);
       expect(denied.headers['ratelimit-policy']).toContain('"requests-per-minute";q=3;w=60');
       expect(denied.headers['x-ratelimit-remaining']).toBe('0');
       expect(denied.headers['x-ratelimit-limit']).toBe('3');
@@ -178,9 +182,13 @@ export function defineApiScenarios(harness: () => ScenarioHarness): void {
 
     it('accepts a body with a charset in its content type and extra headers', async () => {
       const reply = await api(
-        post('/v1/check', { creatorId: uniqueCreator('headers'), tier: 'business' }, {
-          headers: { 'Content-Type': 'application/json; charset=utf-8', Accept: ['application/json', 'application/problem+json'] },
-        }),
+        post(
+          '/v1/check',
+          { creatorId: uniqueCreator('headers'), tier: 'business' },
+          {
+            headers: { 'Content-Type': 'application/json; charset=utf-8', Accept: ['application/json', 'application/problem+json'] },
+          },
+        ),
       );
       expectJson(reply, 200);
       expect(reply.body.limit).toBe(500);
@@ -245,7 +253,7 @@ export function defineApiScenarios(harness: () => ScenarioHarness): void {
     const overridePath = (creatorId: string, query = '') => `/v1/overrides/${encodeURIComponent(creatorId)}${query}`;
     const put = (creatorId: string, body: unknown, query = ''): ApiCall => ({ method: 'PUT', path: overridePath(creatorId, query), body });
 
-    it('raises a creator\'s limit at once, shows it in the headers, and removes it', async () => {
+    it("raises a creator's limit at once, shows it in the headers, and removes it", async () => {
       const creatorId = uniqueCreator('override');
       const reason = 'launch week, OPS-812';
       const set = await api(put(creatorId, { policies: { 'requests-per-minute': { limit: 5 } }, reason }, '?tier=tiny'));
@@ -277,7 +285,10 @@ export function defineApiScenarios(harness: () => ScenarioHarness): void {
       const creatorId = uniqueCreator('override-bad');
       const policies = { 'requests-per-minute': { limit: 5 } };
       expectBadRequest(await api(put(creatorId, { policies: { nope: { limit: 5 } }, reason: 'r' })), 'policies.nope');
-      expectBadRequest(await api(put(creatorId, { policies: { 'requests-per-minute': { limit: 10_001 } }, reason: 'r' })), 'policies.requests-per-minute.limit');
+      expectBadRequest(
+        await api(put(creatorId, { policies: { 'requests-per-minute': { limit: 10_001 } }, reason: 'r' })),
+        'policies.requests-per-minute.limit',
+      );
       expectBadRequest(await api(put(creatorId, { policies })), 'reason');
       expectBadRequest(await api(put(creatorId, { policies, reason: 'r', until: 5 })), 'until');
       expectBadRequest(await api(put(creatorId, { policies, reason: 'r', expiresAt: 1000 })), 'expiresAt');
@@ -367,7 +378,10 @@ export function defineApiScenarios(harness: () => ScenarioHarness): void {
   describe('a body over 16 KiB is 413', () => {
     it.each([
       ['as JSON text', post('/v1/check', { creatorId: 'a', tier: 'pro', requestId: 'x'.repeat(17 * 1024) })],
-      ['base64-encoded', post('/v1/settle', { creatorId: 'a', tier: 'pro', requestId: 'x'.repeat(17 * 1024), tokens: 1 }, { base64: true })],
+      [
+        'base64-encoded',
+        post('/v1/settle', { creatorId: 'a', tier: 'pro', requestId: 'x'.repeat(17 * 1024), tokens: 1 }, { base64: true }),
+      ],
     ] as const)('%s', async (_label, call) => {
       const reply = await api(call);
       expectProblem(reply, 413);

@@ -238,7 +238,10 @@ export class BundledFunction {
   private await(register: (resolve: (message: Message) => void) => void, timeoutMs: number): Promise<Message> {
     if (this.exitStatus) return Promise.reject(new FunctionExitedError(this.exitStatus, this.output));
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new InvocationTimeoutError(`no answer within ${timeoutMs} ms:\n${this.output.slice(-20).join('\n')}`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new InvocationTimeoutError(`no answer within ${timeoutMs} ms:\n${this.output.slice(-20).join('\n')}`)),
+        timeoutMs,
+      );
       register((message) => {
         clearTimeout(timer);
         if (message.type === 'exit') reject(new FunctionExitedError(this.exitStatus!, this.output));

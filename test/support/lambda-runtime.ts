@@ -112,7 +112,11 @@ export function handlerTransport(runtime: ApiRuntime): ApiTransport {
   return withContractCheck(async (call) => {
     const route = routeNameFor(call);
     const result = await handlers[route](apiGatewayEvent(call), lambdaContext(`creator-rate-limit-${route}`));
-    return replyOf(result.statusCode, result.headers ?? {}, result.isBase64Encoded ? Buffer.from(result.body, 'base64').toString('utf8') : result.body);
+    return replyOf(
+      result.statusCode,
+      result.headers ?? {},
+      result.isBase64Encoded ? Buffer.from(result.body, 'base64').toString('utf8') : result.body,
+    );
   });
 }
 
@@ -137,12 +141,12 @@ export function captureOutput(): { lines(): string[]; records(): Record<string, 
   const streams = [process.stdout, process.stderr];
   const originals = streams.map((stream) => stream.write.bind(stream));
   for (const stream of streams) {
-    stream.write = ((chunk: string | Uint8Array, ...rest: unknown[]) => {
+    stream.write = (chunk: string | Uint8Array, ...rest: unknown[]) => {
       captured += typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8');
       const callback = rest.find((item) => typeof item === 'function') as (() => void) | undefined;
       callback?.();
       return true;
-    });
+    };
   }
   const lines = () => captured.split('\n').filter((line) => line.trim().length > 0);
   return {

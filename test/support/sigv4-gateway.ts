@@ -74,7 +74,12 @@ export async function startLoopbackGateway(options: GatewayOptions): Promise<Loo
       };
       received.push(request);
       if (options.iam && !(await signatureIsValid(request, options.iam.credentials, options.iam.region))) {
-        const problem = { type: 'urn:creator-rate-limit:problem:forbidden', title: 'Forbidden', status: 403, detail: 'The request signature is missing or wrong.' };
+        const problem = {
+          type: 'urn:creator-rate-limit:problem:forbidden',
+          title: 'Forbidden',
+          status: 403,
+          detail: 'The request signature is missing or wrong.',
+        };
         outgoing.writeHead(403, { 'content-type': 'application/problem+json' }).end(JSON.stringify(problem));
         return;
       }

@@ -105,7 +105,10 @@ describe.each(TOPOLOGY_BACKENDS)('deployed topology on %s', (backend) => {
       const records = await Promise.all(Array.from({ length: 40 }, () => topology.invoke(check(creatorId, 'burst'))));
       const statuses = records.map((record) => record.status);
       expect(new Set(records.map((record) => record.container)).size).toBe(CHECK_CONTAINERS);
-      expect({ admitted: statuses.filter((status) => status === 200).length, denied: statuses.filter((status) => status === 429).length }).toEqual({
+      expect({
+        admitted: statuses.filter((status) => status === 200).length,
+        denied: statuses.filter((status) => status === 429).length,
+      }).toEqual({
         admitted: 10,
         denied: 30,
       });
@@ -133,11 +136,17 @@ describe.each(TOPOLOGY_BACKENDS)('deployed topology on %s', (backend) => {
       const reserved = await topology.invoke(check(creatorId, 'tokens', { tokens: 900, requestId: `${creatorId}-r1` }));
       expect(reserved.status).toBe(200);
       await deniedEverywhere(topology, check(creatorId, 'tokens', { tokens: 300 }));
-      const settle = await topology.invoke({ method: 'POST', path: '/v1/settle', body: { creatorId, tier: 'tokens', requestId: `${creatorId}-r1`, tokens: 0 } });
+      const settle = await topology.invoke({
+        method: 'POST',
+        path: '/v1/settle',
+        body: { creatorId, tier: 'tokens', requestId: `${creatorId}-r1`, tokens: 0 },
+      });
       expect(settle.status).toBe(200);
       // The backend has the budget back: any later 429 is state kept in a check container.
       const status = await topology.invoke({ method: 'GET', path: `/v1/status/${creatorId}?tier=tokens` });
-      expect(status.reply?.body.policies.find((policy: { name: string }) => policy.name === 'tokens-per-day')).toMatchObject({ remaining: 900 });
+      expect(status.reply?.body.policies.find((policy: { name: string }) => policy.name === 'tokens-per-day')).toMatchObject({
+        remaining: 900,
+      });
       // Three reservations of 300 fit the refunded 900: one per container.
       return honouredBy(topology, () => check(creatorId, 'tokens', { tokens: 300 }), settle.answeredAt);
     });
@@ -150,7 +159,11 @@ describe.each(TOPOLOGY_BACKENDS)('deployed topology on %s', (backend) => {
       await deniedEverywhere(topology, check(creatorId, 'leases', { tokens: 1 }));
       let releasedAt = 0;
       for (const requestId of held) {
-        const settle = await topology.invoke({ method: 'POST', path: '/v1/settle', body: { creatorId, tier: 'leases', requestId, tokens: 1 } });
+        const settle = await topology.invoke({
+          method: 'POST',
+          path: '/v1/settle',
+          body: { creatorId, tier: 'leases', requestId, tokens: 1 },
+        });
         expect(settle.reply?.body).toMatchObject({ outcome: 'settled' });
         releasedAt = settle.answeredAt;
       }
@@ -171,7 +184,14 @@ describe.each(TOPOLOGY_BACKENDS)('deployed topology on %s', (backend) => {
     const freeAt = lastAdmitted.answeredAt + windowMs;
     const polls = await Promise.all(
       containers.map((container) =>
-        pollContainer(topology, container, () => check(creatorId, 'brief'), (record) => record.status === 200, freeAt, COHERENCE_BOUND_MS + COHERENCE_MARGIN_MS + 500),
+        pollContainer(
+          topology,
+          container,
+          () => check(creatorId, 'brief'),
+          (record) => record.status === 200,
+          freeAt,
+          COHERENCE_BOUND_MS + COHERENCE_MARGIN_MS + 500,
+        ),
       ),
     );
     const all = polls.flat();
@@ -182,7 +202,10 @@ describe.each(TOPOLOGY_BACKENDS)('deployed topology on %s', (backend) => {
       const admitted = records.find((record) => record.status === 200);
       return admitted ? Math.max(0, admitted.sentAt - freeAt) : Infinity;
     });
-    expect({ delays: delays.map(Math.round), late: delays.some((delay) => delay > COHERENCE_BOUND_MS + COHERENCE_MARGIN_MS) }).toMatchObject({ late: false });
+    expect({
+      delays: delays.map(Math.round),
+      late: delays.some((delay) => delay > COHERENCE_BOUND_MS + COHERENCE_MARGIN_MS),
+    }).toMatchObject({ late: false });
     expect(all.filter((record) => record.status !== 200 && record.status !== 429)).toEqual([]);
   });
 });

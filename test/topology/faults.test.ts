@@ -54,7 +54,9 @@ async function loadDuring(topology: DeployedTopology, durationMs: number, label:
   const records: InvocationRecord[] = [];
   const until = Date.now() + durationMs;
   while (Date.now() < until) {
-    records.push(...(await Promise.all(containers.map((container) => topology.invoke(check(uniqueCreator(label), 'burst'), { container })))));
+    records.push(
+      ...(await Promise.all(containers.map((container) => topology.invoke(check(uniqueCreator(label), 'burst'), { container })))),
+    );
   }
   return records;
 }
@@ -117,7 +119,10 @@ describe.each(TOPOLOGY_BACKENDS.flatMap((backend) => (['closed', 'open'] as cons
       redis = await startRedis();
       // The REST server gives up on a stalled Redis after 2 s; the functions' deadline is shorter.
       if (backend === 'upstash') upstash = await startUpstashFor(redis, 2000);
-      topology = await startTopology(bundles, topologyEnv(backend, redis, upstash, { RATE_LIMIT_FAIL_MODE: mode, RATE_LIMIT_TIMEOUT_MS: String(TIMEOUT_MS) }));
+      topology = await startTopology(
+        bundles,
+        topologyEnv(backend, redis, upstash, { RATE_LIMIT_FAIL_MODE: mode, RATE_LIMIT_TIMEOUT_MS: String(TIMEOUT_MS) }),
+      );
       // Warm containers, as in production: each has answered once before a fault is injected.
       await recovered(topology);
     });
@@ -127,7 +132,7 @@ describe.each(TOPOLOGY_BACKENDS.flatMap((backend) => (['closed', 'open'] as cons
       await redis?.stop();
     });
 
-    it('Redis paused: every answer during the pause is the fail mode\'s, in time; all containers recover', async () => {
+    it("Redis paused: every answer during the pause is the fail mode's, in time; all containers recover", async () => {
       const creatorId = await exhausted(topology);
       redis.pause();
       let during: InvocationRecord[];
@@ -140,7 +145,9 @@ describe.each(TOPOLOGY_BACKENDS.flatMap((backend) => (['closed', 'open'] as cons
       }
       expectOutageAnswers(during, mode);
       // The exhausted creator: denied (a denial the backend computed) or the fail mode's answer, never a 500.
-      expect(exhaustedDuring.filter((record) => record.status === 500 || record.status === 'timeout' || record.status === 'crashed')).toEqual([]);
+      expect(
+        exhaustedDuring.filter((record) => record.status === 500 || record.status === 'timeout' || record.status === 'crashed'),
+      ).toEqual([]);
       if (mode === 'closed') expect(exhaustedDuring.filter((record) => record.status === 200)).toEqual([]);
       await recovered(topology);
       // Open mode: nothing past the limit was counted while Redis answered.
@@ -148,7 +155,7 @@ describe.each(TOPOLOGY_BACKENDS.flatMap((backend) => (['closed', 'open'] as cons
       expect(countedAdmissions(topology, creatorId)).toBe(10);
     });
 
-    it('Redis killed, then restarted empty: the fail mode\'s answers while it is down, exact counting after', async () => {
+    it("Redis killed, then restarted empty: the fail mode's answers while it is down, exact counting after", async () => {
       await redis.kill();
       let during: InvocationRecord[];
       try {
@@ -161,7 +168,10 @@ describe.each(TOPOLOGY_BACKENDS.flatMap((backend) => (['closed', 'open'] as cons
       const creatorId = uniqueCreator('after-restart');
       const records = await Promise.all(Array.from({ length: 30 }, () => topology.invoke(check(creatorId, 'burst'))));
       const statuses = records.map((record) => (record.reply?.body.degraded ? 'degraded' : record.status));
-      expect({ admitted: statuses.filter((status) => status === 200).length, denied: statuses.filter((status) => status === 429).length }).toEqual({
+      expect({
+        admitted: statuses.filter((status) => status === 200).length,
+        denied: statuses.filter((status) => status === 429).length,
+      }).toEqual({
         admitted: 10,
         denied: 20,
       });
@@ -184,12 +194,20 @@ describe.each(TOPOLOGY_BACKENDS.flatMap((backend) => (['closed', 'open'] as cons
       expect(await poisonCreator(redis, poisoned)).toBeGreaterThan(0);
       // More failures per container than the circuit breaker's threshold (5).
       const poisonedAnswers = await Promise.all(
-        containers.flatMap((container) => Array.from({ length: 8 }, () => topology.invoke(check(poisoned, 'tokens', { tokens: 10 }), { container }))),
+        containers.flatMap((container) =>
+          Array.from({ length: 8 }, () => topology.invoke(check(poisoned, 'tokens', { tokens: 10 }), { container })),
+        ),
       );
       // A backend error is never a quota denial; in closed mode it never admits either.
-      expect(describeRecords(poisonedAnswers.filter((record) => record.status === 429 || record.status === 'timeout' || record.status === 'crashed'))).toBe('');
+      expect(
+        describeRecords(
+          poisonedAnswers.filter((record) => record.status === 429 || record.status === 'timeout' || record.status === 'crashed'),
+        ),
+      ).toBe('');
       if (mode === 'closed') expect(describeRecords(poisonedAnswers.filter((record) => record.status === 200))).toBe('');
-      const others = await Promise.all(containers.map((container) => topology.invoke(check(uniqueCreator('neighbour'), 'burst'), { container })));
+      const others = await Promise.all(
+        containers.map((container) => topology.invoke(check(uniqueCreator('neighbour'), 'burst'), { container })),
+      );
       const wrong = others.filter((record) => record.status !== 200 || record.reply?.body.degraded !== false);
       expect(describeRecords(wrong)).toBe('');
     });

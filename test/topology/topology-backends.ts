@@ -129,6 +129,9 @@ export async function poisonCreator(redis: RedisProcess, creatorId: string): Pro
 /** A one-line summary of records for failure messages: `check#0 200 12ms`, `check#1 200 degraded 3ms`. */
 export function describeRecords(records: readonly InvocationRecord[]): string {
   return records
-    .map((record) => `${record.route}#${record.container} ${record.status}${record.reply?.body?.degraded ? ' degraded' : ''} ${Math.round(record.ms)}ms`)
+    .map(
+      (record) =>
+        `${record.route}#${record.container} ${record.status}${record.reply?.body?.degraded ? ' degraded' : ''} ${Math.round(record.ms)}ms`,
+    )
     .join(', ');
 }

@@ -15,14 +15,25 @@ import { OverrideBody, StatusQuery } from '../../shared/schemas';
 function headerTier({ request, limiter, useTier }: OperationContext): string {
   const { tier = DEFAULT_TIER } = queryParameters(request, StatusQuery);
   if (!Object.prototype.hasOwnProperty.call(limiter.tiers, tier)) {
-    throw new BadRequestError('tier', `must be one of ${Object.keys(limiter.tiers).map((name) => `"${name}"`).join(', ')}`);
+    throw new BadRequestError(
+      'tier',
+      `must be one of ${Object.keys(limiter.tiers)
+        .map((name) => `"${name}"`)
+        .join(', ')}`,
+    );
   }
   useTier(tier);
   return tier;
 }
 
 /** The 200: `body`, and the creator's usage under `tier` (limits as now overridden) as headers. */
-async function answer(context: OperationContext, limiter: RateLimiter, creatorId: string, tier: string, body: object): Promise<ApiResponse> {
+async function answer(
+  context: OperationContext,
+  limiter: RateLimiter,
+  creatorId: string,
+  tier: string,
+  body: object,
+): Promise<ApiResponse> {
   const status = await context.call(() => limiter.status(creatorId, tier));
   return jsonResponse(200, { creatorId: status.creatorId, ...body }, statusHeaders(status));
 }
@@ -36,7 +47,13 @@ export const setOverrideOperation: Operation = {
     const { policies, expiresAt, reason } = jsonBody(request, OverrideBody);
     const input = { policies: policies as Record<string, { limit: number }>, reason, ...(expiresAt === undefined ? {} : { expiresAt }) };
     const override = await call(() => limiter.setOverride(creatorId, input));
-    audit('rate-limit override set', { action: 'set', creatorId: override.creatorId, policies: override.policies, expiresAt: override.expiresAt, reason });
+    audit('rate-limit override set', {
+      action: 'set',
+      creatorId: override.creatorId,
+      policies: override.policies,
+      expiresAt: override.expiresAt,
+      reason,
+    });
     return answer(context, limiter, creatorId, tier, { override });
   },
 };

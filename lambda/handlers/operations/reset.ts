@@ -15,7 +15,12 @@ export const resetOperation: Operation = {
     const { creatorId, tier = DEFAULT_TIER } = jsonBody(request, ResetBody);
     // Checked before anything is erased: a mistyped tier must not reset and then fail.
     if (!Object.prototype.hasOwnProperty.call(limiter.tiers, tier)) {
-      throw new BadRequestError('tier', `must be one of ${Object.keys(limiter.tiers).map((name) => `"${name}"`).join(', ')}`);
+      throw new BadRequestError(
+        'tier',
+        `must be one of ${Object.keys(limiter.tiers)
+          .map((name) => `"${name}"`)
+          .join(', ')}`,
+      );
     }
     useTier(tier);
     await call(() => limiter.reset(creatorId));

@@ -30,5 +30,7 @@ function storeOf(factories: BackendFactories, offered: readonly BackendName[], o
   }
   const quoted = offered.map((name) => `"${name}"`);
   const choices = quoted.length > 1 ? `${quoted.slice(0, -1).join(', ')} or ${quoted.at(-1)}` : quoted.join('');
-  throw new RateLimitConfigError(`backend must be ${choices} in this entry module (or pass a store), got ${JSON.stringify(options.backend)}`);
+  throw new RateLimitConfigError(
+    `backend must be ${choices} in this entry module (or pass a store), got ${JSON.stringify(options.backend)}`,
+  );
 }

@@ -6,7 +6,14 @@ import { RateLimitError, type RateLimitErrorDetails } from './errors';
 import { toPolicyStatuses } from './policies';
 import type { RateLimitDecision, RateLimitStatus, ShadowDenial, Tier, TierDefinition } from './types';
 
-export function statusOf(creatorId: string, tierName: Tier, tier: TierDefinition, headlineIndex: number, now: number, usage: readonly PolicyUsage[]): RateLimitStatus {
+export function statusOf(
+  creatorId: string,
+  tierName: Tier,
+  tier: TierDefinition,
+  headlineIndex: number,
+  now: number,
+  usage: readonly PolicyUsage[],
+): RateLimitStatus {
   const policies = toPolicyStatuses(tier, usage);
   const headline = policies[headlineIndex];
   return { creatorId, tier: tierName, at: now, limit: headline.limit, remaining: headline.remaining, reset: headline.reset, policies };
@@ -15,7 +22,14 @@ export function statusOf(creatorId: string, tierName: Tier, tier: TierDefinition
 /** What a caller gets when the backend could not answer and the fail mode let it through. */
 export function degradedStatus(creatorId: string, tierName: Tier, tier: TierDefinition, headlineIndex: number): RateLimitStatus {
   const now = Date.now();
-  return statusOf(creatorId, tierName, tier, headlineIndex, now, tier.policies.map(() => ({ used: 0, reserved: 0, reset: now })));
+  return statusOf(
+    creatorId,
+    tierName,
+    tier,
+    headlineIndex,
+    now,
+    tier.policies.map(() => ({ used: 0, reserved: 0, reset: now })),
+  );
 }
 
 export function decisionOf(

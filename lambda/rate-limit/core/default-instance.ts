@@ -3,7 +3,16 @@
  * environment (so importing the library never throws, and one client serves every call).
  */
 import type { RateLimiter } from './limiter';
-import type { CheckOptions, CreatorId, CreatorOverride, CreatorOverrideInput, RateLimitDecision, RateLimitStatus, SettleResult, Tier } from './types';
+import type {
+  CheckOptions,
+  CreatorId,
+  CreatorOverride,
+  CreatorOverrideInput,
+  RateLimitDecision,
+  RateLimitStatus,
+  SettleResult,
+  Tier,
+} from './types';
 
 /** Function properties, not methods: the entry modules export them destructured. */
 export interface BoundRateLimitFunctions {

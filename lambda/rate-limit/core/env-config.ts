@@ -65,7 +65,9 @@ export function optionsFromEnv(readers: BackendEnvReaders): OptionsFromEnv {
     const backend = forceBackend ?? selectBackend(env);
     if (backend === 'http') {
       // The http backend is a client of the deployed API, not a store: the default entry builds it.
-      throw new RateLimitConfigError('RATE_LIMIT_BACKEND=http is built by rateLimiterFromEnv of lambda/rate-limit (or lambda/rate-limit/http)');
+      throw new RateLimitConfigError(
+        'RATE_LIMIT_BACKEND=http is built by rateLimiterFromEnv of lambda/rate-limit (or lambda/rate-limit/http)',
+      );
     }
     const common = {
       failMode: failModeVariable(env),
@@ -75,7 +77,9 @@ export function optionsFromEnv(readers: BackendEnvReaders): OptionsFromEnv {
     if (backend === 'memory') return { ...common, backend };
     if (backend === 'elasticache' && readers.elasticache) return { ...common, backend, elasticache: readers.elasticache(env, hooks) };
     if (backend === 'upstash' && readers.upstash) return { ...common, backend, upstash: readers.upstash(env, hooks) };
-    throw new RateLimitConfigError(`RATE_LIMIT_BACKEND=${backend} is not bundled in this entry module; import lambda/rate-limit/${backend} or lambda/rate-limit`);
+    throw new RateLimitConfigError(
+      `RATE_LIMIT_BACKEND=${backend} is not bundled in this entry module; import lambda/rate-limit/${backend} or lambda/rate-limit`,
+    );
   };
 }
 

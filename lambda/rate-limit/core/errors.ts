@@ -36,9 +36,7 @@ export class RateLimitError extends Error {
   readonly reservationsInFlight: boolean;
 
   constructor(details: RateLimitErrorDetails) {
-    super(
-      `Rate limit exceeded for policy "${details.policy}" (limit ${details.limit}); retry after ${details.retryAfter}s`,
-    );
+    super(`Rate limit exceeded for policy "${details.policy}" (limit ${details.limit}); retry after ${details.retryAfter}s`);
     this.retryAfter = details.retryAfter;
     this.limit = details.limit;
     this.remaining = details.remaining;

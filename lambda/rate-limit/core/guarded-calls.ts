@@ -18,7 +18,11 @@ export type GuardedCall = <T>(operation: string, call: () => Promise<T>, mode?: 
 
 export function guardedCalls(
   backend: BackendName,
-  options: Pick<LimiterOptions, 'circuitBreaker'> & { readonly failMode: FailMode; readonly timeoutMs: number; readonly logger: RateLimitLogger },
+  options: Pick<LimiterOptions, 'circuitBreaker'> & {
+    readonly failMode: FailMode;
+    readonly timeoutMs: number;
+    readonly logger: RateLimitLogger;
+  },
 ): GuardedCall {
   const { failMode, timeoutMs, logger } = options;
   const breaker = options.circuitBreaker === false ? undefined : new CircuitBreaker(options.circuitBreaker);

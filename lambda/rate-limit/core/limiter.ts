@@ -77,10 +77,16 @@ export function createLimiter(store: RateLimitStore, options: LimiterOptions): R
   const logger = options.logger ?? consoleLogger;
   const onAnomaly = options.onAnomaly ?? ((report: AnomalyReport) => logger.warn('rate-limit anomaly', { ...report }));
   const onShadowDenial =
-    options.onShadowDenial ?? ((report: ShadowDenialReport) => logger.warn('rate-limit shadow policy would deny', { shadow: { ...report } }));
+    options.onShadowDenial ??
+    ((report: ShadowDenialReport) => logger.warn('rate-limit shadow policy would deny', { shadow: { ...report } }));
   const overrideLimits = overridableLimits(tiers);
   const denyCache = options.denyCache === false ? undefined : new DenyCache(options.denyCache?.maxEntries ?? DEFAULT_DENY_CACHE_SIZE);
-  const guarded = guardedCalls(store.backend, { failMode: options.failMode ?? 'closed', timeoutMs, logger, circuitBreaker: options.circuitBreaker });
+  const guarded = guardedCalls(store.backend, {
+    failMode: options.failMode ?? 'closed',
+    timeoutMs,
+    logger,
+    circuitBreaker: options.circuitBreaker,
+  });
   const planOf = tierPlanner(options.leaseSeconds ?? DEFAULT_LEASE_SECONDS, options.anomalyFactor ?? 2);
   const requestPolicyNames = requestPolicyNamesOf(tiers);
   const tokenHistoryMs = tokenHistorySecondsOf(tiers) * 1000;
@@ -103,7 +109,13 @@ export function createLimiter(store: RateLimitStore, options: LimiterOptions): R
     askedAt: number,
   ): RateLimitDecision {
     if (outcome.anomaly?.report !== undefined) {
-      onAnomaly({ creatorId, tier: tierName, attempts: outcome.anomaly.report, threshold: plan.anomalyThreshold, windowSeconds: ANOMALY_WINDOW_SECONDS });
+      onAnomaly({
+        creatorId,
+        tier: tierName,
+        attempts: outcome.anomaly.report,
+        threshold: plan.anomalyThreshold,
+        windowSeconds: ANOMALY_WINDOW_SECONDS,
+      });
     }
     if (outcome.kind === 'denied') throw rememberedDenial(creatorId, tierName, tier, plan, tokens, outcome, askedAt);
     const status = statusOf(creatorId, tierName, tier, plan.headlineIndex, outcome.now, outcome.usage);
@@ -156,12 +168,23 @@ export function createLimiter(store: RateLimitStore, options: LimiterOptions): R
       checkedAt: askedAt,
       unit: policy.unit,
       tokens,
-      anomaly: { attempts: window.attempts, threshold: plan.anomalyThreshold, endsAt: localNow + (window.endsAt - outcome.now), warned: window.warned },
+      anomaly: {
+        attempts: window.attempts,
+        threshold: plan.anomalyThreshold,
+        endsAt: localNow + (window.endsAt - outcome.now),
+        warned: window.warned,
+      },
     });
     return denial(details);
   }
 
-  async function settleReservation(rawCreatorId: CreatorId, tierName: Tier, rawRequestId: string, actualTokens: number, withStatus: boolean) {
+  async function settleReservation(
+    rawCreatorId: CreatorId,
+    tierName: Tier,
+    rawRequestId: string,
+    actualTokens: number,
+    withStatus: boolean,
+  ) {
     const { creatorId, tier, plan } = resolve(rawCreatorId, tierName);
     const requestId = validateRequestId(rawRequestId);
     const tokens = validateTokens(actualTokens);
@@ -174,7 +197,13 @@ export function createLimiter(store: RateLimitStore, options: LimiterOptions): R
     }
     // A settle releases a lease and may refund tokens: denials cached here may no longer hold.
     if (settled.result === 'settled') denyCache?.forget(creatorId);
-    const result: SettleResult = { creatorId, requestId, outcome: settled.result, reservedTokens: settled.reservedTokens, chargedTokens: settled.chargedTokens };
+    const result: SettleResult = {
+      creatorId,
+      requestId,
+      outcome: settled.result,
+      reservedTokens: settled.reservedTokens,
+      chargedTokens: settled.chargedTokens,
+    };
     const status = settled.usage && statusOf(creatorId, tierName, tier, plan.headlineIndex, settled.now, settled.usage);
     return { result, status };
   }
@@ -218,7 +247,8 @@ export function createLimiter(store: RateLimitStore, options: LimiterOptions): R
       );
       denyCache?.track(creatorId, tierName, call);
       const outcome = await call;
-      if (!outcome) return decisionOf(degradedStatus(creatorId, tierName, tier, plan.headlineIndex), requestId, { reservedTokens: 0, degraded: true });
+      if (!outcome)
+        return decisionOf(degradedStatus(creatorId, tierName, tier, plan.headlineIndex), requestId, { reservedTokens: 0, degraded: true });
       return answer(creatorId, tierName, tier, plan, requestId, tokens, outcome, askedAt);
     },
 

@@ -31,10 +31,15 @@ export function overridableLimits(tiers: TierTable): ReadonlyMap<string, number>
 
 /** Validates an override, naming the field at fault; `now` is the local clock (expiresAt must be after it). */
 export function parseOverride(input: unknown, maxLimits: ReadonlyMap<string, number>, now: number): OverrideWrite {
-  if (!isPlainObject(input)) throw new RateLimitInputError('override', 'must be an object with "policies", "reason" and optional "expiresAt"');
+  if (!isPlainObject(input))
+    throw new RateLimitInputError('override', 'must be an object with "policies", "reason" and optional "expiresAt"');
   const unknown = Object.keys(input).find((field) => !INPUT_FIELDS.includes(field));
   if (unknown !== undefined) throw new RateLimitInputError(unknown, `is not an override field (expected ${INPUT_FIELDS.join(', ')})`);
-  return { limits: parseLimits(input.policies, maxLimits), expiresAt: parseExpiresAt(input.expiresAt, now), reason: parseReason(input.reason) };
+  return {
+    limits: parseLimits(input.policies, maxLimits),
+    expiresAt: parseExpiresAt(input.expiresAt, now),
+    reason: parseReason(input.reason),
+  };
 }
 
 function parseLimits(policies: unknown, maxLimits: ReadonlyMap<string, number>): Record<string, number> {
@@ -63,14 +68,20 @@ function parseLimits(policies: unknown, maxLimits: ReadonlyMap<string, number>):
 function parseExpiresAt(expiresAt: unknown, now: number): number | undefined {
   if (expiresAt === undefined) return undefined;
   if (typeof expiresAt !== 'number' || !Number.isSafeInteger(expiresAt) || expiresAt <= now || expiresAt > now + MAX_OVERRIDE_MS) {
-    throw new RateLimitInputError('expiresAt', `must be a future epoch time in milliseconds, at most 366 days ahead, got ${describe(expiresAt)}`);
+    throw new RateLimitInputError(
+      'expiresAt',
+      `must be a future epoch time in milliseconds, at most 366 days ahead, got ${describe(expiresAt)}`,
+    );
   }
   return expiresAt;
 }
 
 function parseReason(reason: unknown): string {
   if (typeof reason !== 'string' || reason.trim().length === 0 || reason.length > MAX_OVERRIDE_REASON_LENGTH) {
-    throw new RateLimitInputError('reason', `must be a non-blank string of at most ${MAX_OVERRIDE_REASON_LENGTH} characters, got ${describe(reason)}`);
+    throw new RateLimitInputError(
+      'reason',
+      `must be a non-blank string of at most ${MAX_OVERRIDE_REASON_LENGTH} characters, got ${describe(reason)}`,
+    );
   }
   return reason;
 }

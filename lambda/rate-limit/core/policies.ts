@@ -33,7 +33,9 @@ export function retentionSecondsOf(tier: TierDefinition, leaseSeconds: number): 
 
 /** How long token entries are kept: the longest token window of any tier, so usage carries across plan changes. */
 export function tokenHistorySecondsOf(tiers: TierTable): number {
-  const windows = Object.values(tiers).flatMap((tier) => tier.policies.flatMap((policy) => (policy.unit === 'tokens' ? [policy.windowSeconds] : [])));
+  const windows = Object.values(tiers).flatMap((tier) =>
+    tier.policies.flatMap((policy) => (policy.unit === 'tokens' ? [policy.windowSeconds] : [])),
+  );
   return Math.max(0, ...windows);
 }
 

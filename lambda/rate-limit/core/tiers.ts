@@ -60,9 +60,7 @@ export function parseTierTable(input: unknown, source = 'tiers'): TierTable {
   const table: Record<string, TierDefinition> = {};
   for (const tierName of names) {
     if (!NAME_PATTERN.test(tierName)) {
-      throw new RateLimitConfigError(
-        `${source}: tier name "${tierName}" must be 1-64 characters of letters, digits, ".", "_" or "-"`,
-      );
+      throw new RateLimitConfigError(`${source}: tier name "${tierName}" must be 1-64 characters of letters, digits, ".", "_" or "-"`);
     }
     table[tierName] = parseTier(input[tierName], `${source}: tier "${tierName}"`);
   }
@@ -86,9 +84,7 @@ function parseTier(input: unknown, where: string): TierDefinition {
   }
   const raw = input.policies as unknown[];
   if (raw.length === 0 || raw.length > TIER_LIMITS.maxPoliciesPerTier) {
-    throw new RateLimitConfigError(
-      `${where}: "policies" must hold 1 to ${TIER_LIMITS.maxPoliciesPerTier} policies, got ${raw.length}`,
-    );
+    throw new RateLimitConfigError(`${where}: "policies" must hold 1 to ${TIER_LIMITS.maxPoliciesPerTier} policies, got ${raw.length}`);
   }
   const seen = new Set<string>();
   const policies = raw.map((entry, index) => {
@@ -133,9 +129,7 @@ function parsePolicy(input: unknown, where: string): Policy {
       ...modeField,
       limit: integerField(input, 'limit', 1, TIER_LIMITS.maxConcurrentLimit, at),
       leaseSeconds:
-        input.leaseSeconds === undefined
-          ? DEFAULT_LEASE_SECONDS
-          : integerField(input, 'leaseSeconds', 1, TIER_LIMITS.maxLeaseSeconds, at),
+        input.leaseSeconds === undefined ? DEFAULT_LEASE_SECONDS : integerField(input, 'leaseSeconds', 1, TIER_LIMITS.maxLeaseSeconds, at),
     });
   }
   const maxLimit = unit === 'requests' ? TIER_LIMITS.maxRequestsLimit : TIER_LIMITS.maxTokensLimit;
@@ -151,9 +145,7 @@ function parsePolicy(input: unknown, where: string): Policy {
 function integerField(input: Record<string, unknown>, field: string, min: number, max: number, at: string): number {
   const value = input[field];
   if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    throw new RateLimitConfigError(
-      `${at}, field "${field}": must be an integer from ${min} to ${max}, got ${describe(value)}`,
-    );
+    throw new RateLimitConfigError(`${at}, field "${field}": must be an integer from ${min} to ${max}, got ${describe(value)}`);
   }
   return value;
 }

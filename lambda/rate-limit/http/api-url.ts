@@ -13,7 +13,8 @@ export function isLoopback(url: URL): boolean {
  * requests carry SigV4 signatures and creator ids.
  */
 export function parseApiUrl(raw: unknown, name = 'url'): URL {
-  if (typeof raw !== 'string' || raw.trim() === '') throw new RateLimitConfigError(`${name} is required: the base URL of the rate-limit API`);
+  if (typeof raw !== 'string' || raw.trim() === '')
+    throw new RateLimitConfigError(`${name} is required: the base URL of the rate-limit API`);
   let url: URL;
   try {
     url = new URL(raw.trim());

@@ -202,7 +202,10 @@ export function createHttpRateLimiter(options: HttpRateLimiterOptions): HttpRate
     const now = Date.now();
     const tier = Object.prototype.hasOwnProperty.call(tiers, tierName) ? tiers[tierName] : undefined;
     if (!tier) return { creatorId, tier: tierName, at: now, limit: 0, remaining: 0, reset: now, policies: [] };
-    const policies = toPolicyStatuses(tier, tier.policies.map(() => ({ used: 0, reserved: 0, reset: now })));
+    const policies = toPolicyStatuses(
+      tier,
+      tier.policies.map(() => ({ used: 0, reserved: 0, reset: now })),
+    );
     const headline = policies[headlinePolicyIndex(tier)];
     return { creatorId, tier: tierName, at: now, limit: headline.limit, remaining: headline.remaining, reset: headline.reset, policies };
   }
@@ -235,7 +238,8 @@ export function createHttpRateLimiter(options: HttpRateLimiterOptions): HttpRate
   async function administer(method: HttpMethod, rawCreatorId: CreatorId, body?: unknown): Promise<JsonObject> {
     const creatorId = normalizeCreatorId(rawCreatorId);
     const answer = await request('override', method, `/v1/overrides/${encodeURIComponent(creatorId)}`, body);
-    if (answer instanceof ServiceFailure) throw new RateLimitUnavailableError(`rate-limit service unavailable during ${answer.message}`, { cause: answer });
+    if (answer instanceof ServiceFailure)
+      throw new RateLimitUnavailableError(`rate-limit service unavailable during ${answer.message}`, { cause: answer });
     return successBody(answer) as JsonObject;
   }
 
@@ -279,7 +283,8 @@ export function createHttpRateLimiter(options: HttpRateLimiterOptions): HttpRate
       const creatorId = normalizeCreatorId(rawCreatorId);
       const answer = await request('reset', 'POST', '/v1/reset', { creatorId });
       // Nothing was erased: a reset fails whatever the fail mode, as on a direct backend.
-      if (answer instanceof ServiceFailure) throw new RateLimitUnavailableError(`rate-limit service unavailable during ${answer.message}`, { cause: answer });
+      if (answer instanceof ServiceFailure)
+        throw new RateLimitUnavailableError(`rate-limit service unavailable during ${answer.message}`, { cause: answer });
       successBody(answer);
     },
 

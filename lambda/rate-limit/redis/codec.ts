@@ -78,7 +78,13 @@ export function encodeSettle(request: SettleRequest, context: EncodeContext): Sc
   ]);
 }
 
-function call(script: ScriptName, creatorId: string, policies: readonly PolicySpec[], context: EncodeContext, operationArgs: string[]): ScriptCall {
+function call(
+  script: ScriptName,
+  creatorId: string,
+  policies: readonly PolicySpec[],
+  context: EncodeContext,
+  operationArgs: string[],
+): ScriptCall {
   const requestLogs = policies.filter((policy) => policy.kind === 'requests').map(requestLogName);
   const args = [clockArg(context), String(policies.length)];
   for (const policy of policies) {
@@ -93,7 +99,9 @@ function clockArg(context: EncodeContext): string {
 
 /** The override script's calls (layout in scripts/override.lua.ts). */
 export function encodeSetOverride(creatorId: string, override: OverrideWrite, context: EncodeContext): ScriptCall {
-  const limits = Object.entries(override.limits).map(([name, limit]) => `${name}=${limit}`).join(',');
+  const limits = Object.entries(override.limits)
+    .map(([name, limit]) => `${name}=${limit}`)
+    .join(',');
   return overrideCall(creatorId, context, ['set', String(override.expiresAt ?? 0), limits, override.reason]);
 }
 
@@ -132,7 +140,15 @@ export function decodeRemoveOverride(reply: unknown): boolean {
 
 export function decodeAdmission(reply: unknown, policyCount: number): AdmissionOutcome {
   const values = numbers(reply, ADMISSION_HEADER + 5 * policyCount);
-  const [outcome, now, deniedPolicy, retryMs, cause, reservedTokens, admittedAt] = values as [number, number, number, number, number, number, number];
+  const [outcome, now, deniedPolicy, retryMs, cause, reservedTokens, admittedAt] = values as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   const usage = usageFrom(values, ADMISSION_HEADER, policyCount);
   const anomaly = anomalyFrom(values);
   const shadowDenials: ShadowVerdict[] = [];
@@ -143,7 +159,16 @@ export function decodeAdmission(reply: unknown, policyCount: number): AdmissionO
   }
   switch (outcome) {
     case 0:
-      return { kind: 'denied', now, usage, anomaly, shadowDenials, deniedIndex: deniedPolicy - 1, retryMs, cause: cause === 1 ? 'reservations' : 'usage' };
+      return {
+        kind: 'denied',
+        now,
+        usage,
+        anomaly,
+        shadowDenials,
+        deniedIndex: deniedPolicy - 1,
+        retryMs,
+        cause: cause === 1 ? 'reservations' : 'usage',
+      };
     case 1:
       return { kind: 'admitted', now, usage, anomaly, shadowDenials, reservedTokens };
     case 2:

@@ -108,7 +108,7 @@ function refreshCredentialsBeforeConnect(
   redisOptions: RedisOptions,
 ): void {
   const apply = (value: RedisCredentials): void => {
-    const target = client instanceof Cluster ? client.options.redisOptions ?? (client.options.redisOptions = {}) : client.options;
+    const target = client instanceof Cluster ? (client.options.redisOptions ?? (client.options.redisOptions = {})) : client.options;
     target.password = value.password;
     if (value.username !== undefined) target.username = value.username;
     else target.username = redisOptions.username;

@@ -35,7 +35,6 @@ export function elastiCacheFromEnv(env: Environment, hooks: EnvironmentHooks): E
   };
 }
 
-
 /** An AUTH secret is either the bare token, or JSON with "password" (or "authToken"/"token") and optional "username". */
 export function parseAuthSecret(secret: string, fallbackUsername?: string): RedisCredentials {
   const text = secret.trim();
@@ -56,4 +55,3 @@ export function parseAuthSecret(secret: string, fallbackUsername?: string): Redi
   if (!text) throw new RateLimitConfigError('The Redis AUTH secret is empty');
   return fallbackUsername ? { username: fallbackUsername, password: text } : { password: text };
 }
-

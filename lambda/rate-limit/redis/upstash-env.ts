@@ -25,7 +25,6 @@ export function upstashFromEnv(env: Environment, hooks: EnvironmentHooks): Upsta
   return { url, token };
 }
 
-
 export function parseUpstashSecret(secret: string): { url: string; token: string } {
   let parsed: Record<string, unknown>;
   try {
@@ -40,4 +39,3 @@ export function parseUpstashSecret(secret: string): { url: string; token: string
   }
   return { url, token };
 }
-

@@ -42,11 +42,13 @@ const DATA_ERROR_CODES = new Set(['WRONGTYPE']);
 const SCRIPT_RUNTIME_ERROR = /^ERR (?:user_script:\d+:|.* on @user_script:\d+\.?$)/s;
 const CREDENTIAL_ERROR_CODES = new Set(['WRONGPASS', 'NOAUTH', 'NOPERM']);
 /** Error codes of the network layer (Node, undici) that mean the connection failed or was lost. */
-const CONNECTION_ERROR_CODES = /^(ECONNREFUSED|ECONNRESET|ECONNABORTED|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|UND_ERR_\w+|ERR_TLS_\w+|CERT_\w+|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_\w+)$/;
+const CONNECTION_ERROR_CODES =
+  /^(ECONNREFUSED|ECONNRESET|ECONNABORTED|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN|UND_ERR_\w+|ERR_TLS_\w+|CERT_\w+|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|UNABLE_TO_\w+)$/;
 /** A transport's own message may quote the network error: "... last connection error: connect ECONNREFUSED ...". */
 const CONNECTION_CODE_IN_TEXT = /\b(ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)\b/;
 /** Messages ioredis and this library's transports give to a connection that is not there. */
-const CONNECTION_MESSAGES = /Connection is closed|Stream isn't writeable|connection is closed|not connected within|refused the connection|certificate|fetch failed/i;
+const CONNECTION_MESSAGES =
+  /Connection is closed|Stream isn't writeable|connection is closed|not connected within|refused the connection|certificate|fetch failed/i;
 
 /** What `error`, thrown by a backend call, says about the backend. Never throws. */
 export function classifyBackendFailure(error: unknown): BackendFailure {
@@ -99,7 +101,9 @@ function replyText(error: Error): string {
 
 /** "WRONGTYPE Operation ... value script: <sha>, on @user_script:386." -> without the script part. */
 function withoutScriptLocation(reply: string): string {
-  return short(reply.replace(/\s*script: [0-9a-f]{40}, on @user_script:\d+\.?\s*$/, '').replace(/^ERR user_script:\d+: /, 'script error: '));
+  return short(
+    reply.replace(/\s*script: [0-9a-f]{40}, on @user_script:\d+\.?\s*$/, '').replace(/^ERR user_script:\d+: /, 'script error: '),
+  );
 }
 
 /**
@@ -117,7 +121,7 @@ function networkErrorCode(error: Error): string | undefined {
     const code = (current as { code?: unknown }).code;
     if (typeof code === 'string' && CONNECTION_ERROR_CODES.test(code)) return code;
     // AggregateError (a host with several addresses): the first attempt's error says enough.
-    current = current instanceof AggregateError ? current.errors[0] : (current).cause;
+    current = current instanceof AggregateError ? current.errors[0] : current.cause;
   }
   return undefined;
 }

@@ -18,7 +18,9 @@ export class CircuitOpenError extends Error {
     readonly retryInMs: number,
     readonly lastFailure?: string,
   ) {
-    super(`backend circuit open after repeated failures; next probe in ${retryInMs} ms${lastFailure ? `; last failure: ${lastFailure}` : ''}`);
+    super(
+      `backend circuit open after repeated failures; next probe in ${retryInMs} ms${lastFailure ? `; last failure: ${lastFailure}` : ''}`,
+    );
   }
 }
 

@@ -136,7 +136,8 @@ export class MemoryStore implements RateLimitStore {
     this.sweep(now);
     const creator = this.creators.get(request.creatorId);
     const settled = creator ? settleReservation(creator, request, now) : unknownSettlement;
-    const usage = request.statusOf && this.withOverride(request.creatorId, request.statusOf, now).map((policy) => usageOf(policy, creator, now));
+    const usage =
+      request.statusOf && this.withOverride(request.creatorId, request.statusOf, now).map((policy) => usageOf(policy, creator, now));
     return { ...settled, now, usage };
   }
 
@@ -216,7 +217,8 @@ export class MemoryStore implements RateLimitStore {
       countAdmission(this.creatorFor(request.creatorId), policies, ask, record, tokenHistoryMs, now);
     }
 
-    const usageOf = (pick: (view: PolicyView) => PolicyUsage) => views.map((view, index) => ({ ...pick(view), limit: policies[index].limit }));
+    const usageOf = (pick: (view: PolicyView) => PolicyUsage) =>
+      views.map((view, index) => ({ ...pick(view), limit: policies[index].limit }));
     if (replayOf) {
       const usage = usageOf((view) => view.usage);
       return { kind: 'replay', now, usage, anomaly, shadowDenials, reservedTokens: replayOf.reserved, admittedAt: replayOf.admittedAt };
@@ -233,7 +235,14 @@ export class MemoryStore implements RateLimitStore {
   private creatorFor(creatorId: string): CreatorState {
     let creator = this.creators.get(creatorId);
     if (!creator) {
-      creator = { requestLogs: new Map(), anomalies: new Map(), tokenEntries: [], leases: new Map(), records: new Map(), tokenHistoryMs: 0 };
+      creator = {
+        requestLogs: new Map(),
+        anomalies: new Map(),
+        tokenEntries: [],
+        leases: new Map(),
+        records: new Map(),
+        tokenHistoryMs: 0,
+      };
       this.creators.set(creatorId, creator);
     }
     return creator;
@@ -477,9 +486,7 @@ function forgetExpired(creator: CreatorState, now: number): boolean {
   for (const [id, expiry] of creator.leases) if (expiry <= now) creator.leases.delete(id);
   creator.tokenEntries = creator.tokenEntries.filter((entry) => entry.at > now - creator.tokenHistoryMs);
   for (const [id, record] of creator.records) if (record.forgetAt <= now) creator.records.delete(id);
-  return (
-    creator.requestLogs.size + creator.anomalies.size + creator.leases.size + creator.tokenEntries.length + creator.records.size > 0
-  );
+  return creator.requestLogs.size + creator.anomalies.size + creator.leases.size + creator.tokenEntries.length + creator.records.size > 0;
 }
 
 /** The memory backend's factory (the `clock` option replaces Date.now, for tests). */

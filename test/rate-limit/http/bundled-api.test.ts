@@ -27,7 +27,12 @@ const functions = new Map<RouteName, BundledFunction>();
 function invokeInTurn(): Forward {
   const queues = new Map<RouteName, Promise<unknown>>();
   return async (request) => {
-    const call: ApiCall = { method: request.method, path: request.url, headers: request.headers, body: request.body.length > 0 ? request.body : undefined };
+    const call: ApiCall = {
+      method: request.method,
+      path: request.url,
+      headers: request.headers,
+      body: request.body.length > 0 ? request.body : undefined,
+    };
     const route = routeNameFor(call);
     const previous = queues.get(route) ?? Promise.resolve();
     const invocation = previous.catch(() => undefined).then(() => functions.get(route)!.invoke(apiGatewayEvent(call)));
@@ -35,7 +40,10 @@ function invokeInTurn(): Forward {
     const { result } = await invocation;
     const body = result.isBase64Encoded ? Buffer.from(result.body, 'base64').toString('utf8') : result.body;
     const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([name, value]) => [name, String(value)]));
-    assertConformsToContract({ method: call.method, path: call.path, body: request.body }, { status: result.statusCode, headers, text: body });
+    assertConformsToContract(
+      { method: call.method, path: call.path, body: request.body },
+      { status: result.statusCode, headers, text: body },
+    );
     return { status: result.statusCode, headers, body };
   };
 }
@@ -64,7 +72,8 @@ afterAll(async () => {
   await bundles?.remove();
 });
 
-const limiter = () => createHttpRateLimiter({ url: gateway.url, signing: 'sigv4', region: REGION, credentials: CREDENTIALS, timeoutMs: 10_000 });
+const limiter = () =>
+  createHttpRateLimiter({ url: gateway.url, signing: 'sigv4', region: REGION, credentials: CREDENTIALS, timeoutMs: 10_000 });
 
 it('admits exactly the limit of concurrent signed checks: 20 on a 3-per-minute tier admit 3', async () => {
   const client = limiter();

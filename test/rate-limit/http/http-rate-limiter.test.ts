@@ -7,7 +7,12 @@
  */
 import { createServer as createNetServer, type Server as NetServer, type Socket } from 'node:net';
 import type { AddressInfo } from 'node:net';
-import { RateLimitConfigError, RateLimitError, RateLimitInputError, RateLimitUnavailableError } from '../../../lambda/rate-limit/core/errors';
+import {
+  RateLimitConfigError,
+  RateLimitError,
+  RateLimitInputError,
+  RateLimitUnavailableError,
+} from '../../../lambda/rate-limit/core/errors';
 import { createHttpRateLimiter, httpOptionsFromEnv, type HttpRateLimiterOptions } from '../../../lambda/rate-limit/http';
 import { parseTierTableJson } from '../../../lambda/rate-limit/core/tiers';
 import { createRateLimiter, rateLimiterFromEnv } from '../../../lambda/rate-limit/all-backends';
@@ -148,7 +153,11 @@ describe('answers through the API', () => {
 
     const settled = await limiter.settleWithStatus(creatorId, 'tiny', requestId, 250);
     expect(settled).toMatchObject({ creatorId, requestId, outcome: 'settled', reservedTokens: 600, chargedTokens: 250 });
-    expect(settled.status.policies.find((policy) => policy.name === 'tokens-per-day')).toMatchObject({ used: 250, reserved: 0, remaining: 750 });
+    expect(settled.status.policies.find((policy) => policy.name === 'tokens-per-day')).toMatchObject({
+      used: 250,
+      reserved: 0,
+      remaining: 750,
+    });
     expect(settled.status.policies.find((policy) => policy.name === 'in-flight')).toMatchObject({ used: 0, remaining: 2 });
     expect((await limiter.settle(creatorId, 'tiny', requestId, 250)).outcome).toBe('already-settled');
     expect((await limiter.settle(creatorId, 'tiny', 'never-made', 1)).outcome).toBe('unknown');
@@ -267,7 +276,12 @@ describe('SigV4 (IAM authorization)', () => {
 
   it('a wrong key or an unsigned request is refused by the gateway: RateLimitUnavailableError (403) in fail mode closed', async () => {
     const iamGateway = await gateway({ iam: { credentials: CREDENTIALS, region: 'us-east-1' } });
-    const wrongKey = client({ url: iamGateway.url, signing: 'sigv4', region: 'us-east-1', credentials: { ...CREDENTIALS, secretAccessKey: 'wrong' } });
+    const wrongKey = client({
+      url: iamGateway.url,
+      signing: 'sigv4',
+      region: 'us-east-1',
+      credentials: { ...CREDENTIALS, secretAccessKey: 'wrong' },
+    });
     await expect(wrongKey.check(uniqueCreator('forged'), 'pro')).rejects.toThrow(/HTTP 403/);
     const unsigned = client({ url: iamGateway.url });
     const error = await unsigned.check(uniqueCreator('unsigned'), 'pro').catch((caught: unknown) => caught);
@@ -299,8 +313,12 @@ describe('configuration', () => {
     expect(() => httpOptionsFromEnv({})).toThrow(/RATE_LIMIT_API_URL is required/);
     expect(() => httpOptionsFromEnv({ RATE_LIMIT_API_URL: 'http://api.example.com' })).toThrow(/RATE_LIMIT_API_URL must use https/);
     expect(() => httpOptionsFromEnv({ RATE_LIMIT_API_URL: 'not a url' })).toThrow(/RATE_LIMIT_API_URL must be an absolute/);
-    expect(() => httpOptionsFromEnv({ RATE_LIMIT_API_URL: 'https://a.example', RATE_LIMIT_TIMEOUT_MS: '0' })).toThrow(/RATE_LIMIT_TIMEOUT_MS/);
-    expect(() => httpOptionsFromEnv({ RATE_LIMIT_API_URL: 'https://a.example', RATE_LIMIT_FAIL_MODE: 'maybe' })).toThrow(/RATE_LIMIT_FAIL_MODE/);
+    expect(() => httpOptionsFromEnv({ RATE_LIMIT_API_URL: 'https://a.example', RATE_LIMIT_TIMEOUT_MS: '0' })).toThrow(
+      /RATE_LIMIT_TIMEOUT_MS/,
+    );
+    expect(() => httpOptionsFromEnv({ RATE_LIMIT_API_URL: 'https://a.example', RATE_LIMIT_FAIL_MODE: 'maybe' })).toThrow(
+      /RATE_LIMIT_FAIL_MODE/,
+    );
     expect(() => createHttpRateLimiter({ url: 'http://127.0.0.1:1', timeoutMs: 0 })).toThrow(RateLimitConfigError);
     expect(() => createHttpRateLimiter({ url: 'https://user:pw@a.example/prod', region: 'us-east-1' })).toThrow(/credentials/);
   });

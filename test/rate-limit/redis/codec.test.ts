@@ -68,21 +68,37 @@ it('check, reserve, status and settle each run their own script and decode to ty
   });
 
   const record = { requestId: 'job-1', retentionMs: 3_600_000, leaseMs: 30_000 };
-  const reserve = encodeReserve({ creatorId, policies: POLICIES, anomaly, record, tokens: 300, tokenHistoryMs: 3_600_000 }, { ...context, clockMs: NOW + 10 });
+  const reserve = encodeReserve(
+    { creatorId, policies: POLICIES, anomaly, record, tokens: 300, tokenHistoryMs: 3_600_000 },
+    { ...context, clockMs: NOW + 10 },
+  );
   expect(reserve.script).toBe('reserve');
-  expect(decodeAdmission(await run(reserve), 3)).toMatchObject({ kind: 'admitted', reservedTokens: 300, usage: [{ used: 2 }, { reserved: 300 }, { used: 1, reset: NOW + 10 + 30_000 }] });
+  expect(decodeAdmission(await run(reserve), 3)).toMatchObject({
+    kind: 'admitted',
+    reservedTokens: 300,
+    usage: [{ used: 2 }, { reserved: 300 }, { used: 1, reset: NOW + 10 + 30_000 }],
+  });
 
   const replay = decodeAdmission(await run({ ...reserve, args: reserve.args.map((arg, i) => (i === 0 ? String(NOW + 20) : arg)) }), 3);
   expect(replay).toMatchObject({ kind: 'replay', admittedAt: NOW + 10, reservedTokens: 300 });
 
-  const denied = decodeAdmission(await run(encodeCheck({ creatorId, policies: POLICIES, anomaly, record: undefined }, { ...context, clockMs: NOW + 30 })), 3);
+  const denied = decodeAdmission(
+    await run(encodeCheck({ creatorId, policies: POLICIES, anomaly, record: undefined }, { ...context, clockMs: NOW + 30 })),
+    3,
+  );
   expect(denied).toMatchObject({ kind: 'denied', deniedIndex: 0, retryMs: 60_000 - 30, cause: 'usage' });
 
   const status = encodeStatus({ creatorId, policies: POLICIES }, { ...context, clockMs: NOW + 40 });
   expect(status.script).toBe('status');
-  expect(decodeStatus(await run(status), 3)).toMatchObject({ now: NOW + 40, usage: [{ used: 2 }, { used: 0, reserved: 300 }, { used: 1 }] });
+  expect(decodeStatus(await run(status), 3)).toMatchObject({
+    now: NOW + 40,
+    usage: [{ used: 2 }, { used: 0, reserved: 300 }, { used: 1 }],
+  });
 
-  const settle = encodeSettle({ creatorId, requestId: 'job-1', actualTokens: 120, tokenHistoryMs: 3_600_000, statusOf: POLICIES }, { ...context, clockMs: NOW + 50 });
+  const settle = encodeSettle(
+    { creatorId, requestId: 'job-1', actualTokens: 120, tokenHistoryMs: 3_600_000, statusOf: POLICIES },
+    { ...context, clockMs: NOW + 50 },
+  );
   expect(settle.script).toBe('settle');
   expect(decodeSettle(await run(settle), 3)).toMatchObject({
     result: 'settled',
@@ -90,8 +106,17 @@ it('check, reserve, status and settle each run their own script and decode to ty
     chargedTokens: 120,
     usage: [{ used: 2 }, { used: 120, reserved: 0 }, { used: 0 }],
   });
-  const again = encodeSettle({ creatorId, requestId: 'job-1', actualTokens: 0, tokenHistoryMs: 3_600_000, statusOf: undefined }, { ...context, clockMs: NOW + 60 });
-  expect(decodeSettle(await run(again), 0)).toEqual({ result: 'already-settled', now: NOW + 60, reservedTokens: 300, chargedTokens: 120, usage: undefined });
+  const again = encodeSettle(
+    { creatorId, requestId: 'job-1', actualTokens: 0, tokenHistoryMs: 3_600_000, statusOf: undefined },
+    { ...context, clockMs: NOW + 60 },
+  );
+  expect(decodeSettle(await run(again), 0)).toEqual({
+    result: 'already-settled',
+    now: NOW + 60,
+    reservedTokens: 300,
+    chargedTokens: 120,
+    usage: undefined,
+  });
 });
 
 it('an override is written, read with the limits it applies, lapses at its expiry, and is removed', async () => {
@@ -107,7 +132,10 @@ it('an override is written, read with the limits it applies, lapses at its expir
 
   // A check reads it in the same script call: three admissions pass a per-minute limit of 2.
   for (let i = 1; i <= 3; i += 1) {
-    const admitted = decodeAdmission(await run(encodeCheck({ creatorId, policies: POLICIES, anomaly, record: undefined }, { ...context, clockMs: NOW + i })), 3);
+    const admitted = decodeAdmission(
+      await run(encodeCheck({ creatorId, policies: POLICIES, anomaly, record: undefined }, { ...context, clockMs: NOW + i })),
+      3,
+    );
     expect(admitted).toMatchObject({ kind: 'admitted', usage: [{ used: i, limit: 3 }, { limit: 500 }, { limit: 2 }] });
   }
   const status = decodeStatus(await run(encodeStatus({ creatorId, policies: POLICIES }, { ...context, clockMs: NOW + 1000 })), 3);
@@ -115,7 +143,9 @@ it('an override is written, read with the limits it applies, lapses at its expir
   expect(decodeOverride(await run(encodeGetOverride(creatorId, { ...context, clockMs: NOW + 1000 })))).toBeUndefined();
   expect(decodeRemoveOverride(await run(encodeRemoveOverride(creatorId, { ...context, clockMs: NOW + 1000 })))).toBe(false);
 
-  await run(encodeSetOverride(creatorId, { limits: { 'per-minute': 9 }, expiresAt: undefined, reason: 'r' }, { ...context, clockMs: NOW + 2000 }));
+  await run(
+    encodeSetOverride(creatorId, { limits: { 'per-minute': 9 }, expiresAt: undefined, reason: 'r' }, { ...context, clockMs: NOW + 2000 }),
+  );
   expect(decodeRemoveOverride(await run(encodeRemoveOverride(creatorId, { ...context, clockMs: NOW + 2001 })))).toBe(true);
   expect(await client.exists(set.keys[0])).toBe(0);
 });
@@ -127,9 +157,15 @@ it('a shadow policy keeps its own log, never denies, and reports how long it wou
     { name: 'per-minute-next', kind: 'requests', limit: 1, windowMs: 60_000, shadow: true },
   ];
   const checkAt = (at: number) =>
-    run(encodeCheck({ creatorId: 'dark', policies, anomaly, record: undefined }, { ...context, clockMs: at })).then((reply) => decodeAdmission(reply, 2));
+    run(encodeCheck({ creatorId: 'dark', policies, anomaly, record: undefined }, { ...context, clockMs: at })).then((reply) =>
+      decodeAdmission(reply, 2),
+    );
   expect(await checkAt(NOW)).toMatchObject({ kind: 'admitted', shadowDenials: [] });
-  expect(await checkAt(NOW + 100)).toMatchObject({ kind: 'admitted', shadowDenials: [{ index: 1, retryMs: 60_000 - 100 }], usage: [{ used: 2 }, { used: 2 }] });
+  expect(await checkAt(NOW + 100)).toMatchObject({
+    kind: 'admitted',
+    shadowDenials: [{ index: 1, retryMs: 60_000 - 100 }],
+    usage: [{ used: 2 }, { used: 2 }],
+  });
   expect(await client.exists(`${context.keyPrefix}:{dark}:log:shadow:per-minute-next`)).toBe(1);
 });
 

@@ -65,7 +65,13 @@ const tier = fc.constantFrom(...Object.keys(TIERS));
 const requestId = fc.constantFrom('q1', 'q2', 'q3', 'q4');
 
 const command = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.oneof(fc.integer({ min: 0, max: 400 }), fc.integer({ min: 400, max: 6000 })) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant('advance' as const),
+      ms: fc.oneof(fc.integer({ min: 0, max: 400 }), fc.integer({ min: 400, max: 6000 })),
+    }),
+  },
   {
     weight: 5,
     arbitrary: fc.record({
@@ -79,11 +85,24 @@ const command = fc.oneof(
   },
   {
     weight: 4,
-    arbitrary: fc.record({ op: fc.constant('reserve' as const), creator, tier, requestId, tokens: fc.integer({ min: 0, max: 70 }), threshold: fc.constantFrom(0, 4) }),
+    arbitrary: fc.record({
+      op: fc.constant('reserve' as const),
+      creator,
+      tier,
+      requestId,
+      tokens: fc.integer({ min: 0, max: 70 }),
+      threshold: fc.constantFrom(0, 4),
+    }),
   },
   {
     weight: 3,
-    arbitrary: fc.record({ op: fc.constant('settle' as const), creator, requestId, tokens: fc.integer({ min: 0, max: 90 }), statusOf: fc.option(tier, { nil: undefined }) }),
+    arbitrary: fc.record({
+      op: fc.constant('settle' as const),
+      creator,
+      requestId,
+      tokens: fc.integer({ min: 0, max: 90 }),
+      statusOf: fc.option(tier, { nil: undefined }),
+    }),
   },
   { weight: 2, arbitrary: fc.record({ op: fc.constant('status' as const), creator, tier }) },
   { weight: 1, arbitrary: fc.record({ op: fc.constant('reset' as const), creator }) },
@@ -107,7 +126,12 @@ async function apply(store: RateLimitStore, step: Exclude<Command, { op: 'advanc
     case 'check': {
       const { policies, leaseMs } = TIERS[step.tier];
       const record = step.requestId === undefined ? undefined : { requestId: step.requestId, retentionMs: retentionOf(step.tier), leaseMs };
-      return store.check({ creatorId: step.creator, policies, anomaly: { threshold: step.threshold, locallyDenied: step.locallyDenied }, record });
+      return store.check({
+        creatorId: step.creator,
+        policies,
+        anomaly: { threshold: step.threshold, locallyDenied: step.locallyDenied },
+        record,
+      });
     }
     case 'reserve': {
       const { policies, leaseMs } = TIERS[step.tier];
@@ -134,7 +158,9 @@ async function apply(store: RateLimitStore, step: Exclude<Command, { op: 'advanc
       return store.reset(step.creator, REQUEST_POLICY_NAMES);
     case 'setOverride': {
       const expiresAt = step.expiresIn === undefined ? undefined : now + step.expiresIn;
-      return { override: await store.setOverride(step.creator, { limits: step.limits, expiresAt, reason: `differential | ${step.creator}` }) };
+      return {
+        override: await store.setOverride(step.creator, { limits: step.limits, expiresAt, reason: `differential | ${step.creator}` }),
+      };
     }
     case 'getOverride':
       return { override: await store.getOverride(step.creator) };
@@ -146,7 +172,15 @@ async function apply(store: RateLimitStore, step: Exclude<Command, { op: 'advanc
 /** The kinds of answer, and the paths of the rule, that an answer shows. */
 function kindsOf(answer: unknown, policies: readonly PolicySpec[] | undefined): string[] {
   if (answer === undefined) return ['reset'];
-  const outcome = answer as { kind?: string; cause?: string; result?: string; override?: unknown; removed?: boolean; usage?: { limit?: number }[]; shadowDenials?: unknown[] };
+  const outcome = answer as {
+    kind?: string;
+    cause?: string;
+    result?: string;
+    override?: unknown;
+    removed?: boolean;
+    usage?: { limit?: number }[];
+    shadowDenials?: unknown[];
+  };
   if ('override' in outcome) return [outcome.override ? 'override' : 'no-override'];
   if ('removed' in outcome) return [outcome.removed ? 'removed' : 'nothing-to-remove'];
   const kinds = [outcome.kind === 'denied' ? `denied:${outcome.cause}` : (outcome.kind ?? outcome.result ?? 'status')];

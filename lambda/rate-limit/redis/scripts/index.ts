@@ -5,5 +5,11 @@ import { RESERVE_SCRIPT } from './reserve.lua';
 import { SETTLE_SCRIPT } from './settle.lua';
 import { STATUS_SCRIPT } from './status.lua';
 
-export const SCRIPTS = Object.freeze({ check: CHECK_SCRIPT, reserve: RESERVE_SCRIPT, status: STATUS_SCRIPT, settle: SETTLE_SCRIPT, override: OVERRIDE_SCRIPT });
+export const SCRIPTS = Object.freeze({
+  check: CHECK_SCRIPT,
+  reserve: RESERVE_SCRIPT,
+  status: STATUS_SCRIPT,
+  settle: SETTLE_SCRIPT,
+  override: OVERRIDE_SCRIPT,
+});
 export type ScriptName = keyof typeof SCRIPTS;
