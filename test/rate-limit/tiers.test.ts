@@ -79,10 +79,10 @@ describe('tier tables', () => {
     const hourly = { name: 'per-hour', unit: 'requests', limit: 10, windowSeconds: 3600 };
     const next = { name: 'per-hour-next', unit: 'requests', limit: 5, windowSeconds: 3600, mode: 'shadow' };
     const table = parseTierTable({ dark: { policies: [next, { ...hourly, mode: 'enforce' }] } });
-    expect(table.dark!.policies[0]).toMatchObject({ name: 'per-hour-next', mode: 'shadow' });
-    expect(table.dark!.policies[1]).not.toHaveProperty('mode'); // enforcing policies read as before
+    expect(table.dark.policies[0]).toMatchObject({ name: 'per-hour-next', mode: 'shadow' });
+    expect(table.dark.policies[1]).not.toHaveProperty('mode'); // enforcing policies read as before
     // The headline is the first enforcing request policy, never a shadow one.
-    expect(headlinePolicyIndex(table.dark!)).toBe(1);
+    expect(headlinePolicyIndex(table.dark)).toBe(1);
     expect(() => parseTierTable({ dark: { policies: [{ ...hourly, mode: 'dry-run' }] } })).toThrow(
       /tier "dark", policy "per-hour", field "mode": must be one of enforce, shadow, got "dry-run"/,
     );
