@@ -12,6 +12,7 @@ import {
   type RateLimiterOptions,
   type TierTable,
 } from '../../lambda/rate-limit';
+import { findFreePort } from '../harness/free-port';
 import { startRedis, type RedisProcess } from '../harness/redis-process';
 import { startUpstashCompatibleServer, type UpstashCompatibleServer } from '../harness/upstash-compatible-server';
 import type { FaultMode } from '../harness/upstash-compatible-server';
@@ -170,6 +171,31 @@ describe('ElastiCache backend with a misbehaving Redis', () => {
       restartedAt = Date.now();
     });
     await expectOutageHandled(target, 'killed', outcomes, restartedAt);
+  });
+});
+
+describe('ElastiCache backend with nothing listening', () => {
+  it('names the refused connection as the cause, at once, instead of waiting for a timeout', async () => {
+    const closedPort = await findFreePort();
+    const target = createRateLimiter({
+      backend: 'elasticache',
+      elasticache: { host: '127.0.0.1', port: closedPort },
+      tiers: TIERS,
+      timeoutMs: 2000,
+      logger: quiet,
+      circuitBreaker: false,
+    });
+    limiters.push(target);
+    for (let attempt = 0; attempt < 3; attempt += 1) {
+      const error = await target.check('nobody-home', 'wide').then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      expect(error).toBeInstanceOf(RateLimitUnavailableError);
+      expect((error as RateLimitUnavailableError).reason).toBe('connection');
+      // Not "no answer within 2000 ms": a refused connection is not a slow backend.
+      expect((error as RateLimitUnavailableError).detail).toBe('connection refused (ECONNREFUSED)');
+    }
   });
 });
 

@@ -171,6 +171,13 @@ export class IoredisTransport implements ScriptTransport {
     if (this.lastConnectionError && isConfigurationError(this.lastConnectionError)) {
       return Promise.reject(connectionRefused(this.lastConnectionError));
     }
+    // Nothing listened at the last attempt (or the host is unknown): say so now, with that cause,
+    // rather than let the call run into its deadline and be reported as a timeout.
+    if (this.lastConnectionError && isUnreachable(this.lastConnectionError)) {
+      return Promise.reject(
+        new Error(`Redis unreachable: ${describeError(this.lastConnectionError)}`, { cause: this.lastConnectionError }),
+      );
+    }
     if (client.status === 'wait') client.connect().catch(() => undefined);
     this.waiting ??= new Promise<void>((resolve, reject) => {
       const cleanup = (): void => {
@@ -189,9 +196,13 @@ export class IoredisTransport implements ScriptTransport {
         reject(new Error('Redis connection is closed'));
       };
       const onError = (error: Error): void => {
-        if (!isConfigurationError(error)) return;
-        cleanup();
-        reject(connectionRefused(error));
+        if (isConfigurationError(error)) {
+          cleanup();
+          reject(connectionRefused(error));
+        } else if (isUnreachable(error)) {
+          cleanup();
+          reject(new Error(`Redis unreachable: ${describeError(error)}`, { cause: error }));
+        }
       };
       const timer = setTimeout(() => {
         cleanup();
@@ -205,6 +216,11 @@ export class IoredisTransport implements ScriptTransport {
     });
     return this.waiting;
   }
+}
+
+/** The last attempt found nothing to connect to: the server is down or the name does not resolve. */
+function isUnreachable(error: Error): boolean {
+  return /^(ECONNREFUSED|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN)$/.test((error as { code?: string }).code ?? '');
 }
 
 /** Errors that another reconnect will not cure: refused credentials, untrusted certificates. */
