@@ -3,18 +3,16 @@
  * including `http`: a client of the deployed API with the same interface.
  */
 import { rateLimiterFactory } from './core/create';
-import { optionsFromEnv, processEnv, selectBackend, type Environment, type EnvironmentHooks } from './core/env-config';
+import { processEnv, selectBackend, type Environment, type EnvironmentHooks } from './core/env-config';
 import type { RateLimiter } from './core/limiter';
 import type { RateLimiterOptions } from './core/options';
+import { rateLimiterOptionsFromEnv } from './env-options';
 import { createHttpRateLimiter, httpOptionsFromEnv, type HttpRateLimiterOptions } from './http';
-import { elastiCacheFromEnv } from './redis/elasticache-env';
 import { elastiCacheStore } from './redis/elasticache-store';
-import { upstashFromEnv } from './redis/upstash-env';
 import { upstashStore } from './redis/upstash-store';
 import { memoryStore } from './store/memory-store';
 
-/** Limiter options from the environment, or from a bindings object with the same names. */
-export const rateLimiterOptionsFromEnv = optionsFromEnv({ elasticache: elastiCacheFromEnv, upstash: upstashFromEnv });
+export { rateLimiterOptionsFromEnv };
 
 const storeBackedRateLimiter = rateLimiterFactory({ elasticache: elastiCacheStore, upstash: upstashStore, memory: memoryStore });
 

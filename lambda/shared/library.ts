@@ -7,7 +7,7 @@
  * bundles, so the ElastiCache functions carry no Upstash client and the Upstash functions no
  * ioredis. This module must therefore import a library module that wires no backend client.
  */
-import type { RateLimiter, RateLimiterOptions } from '../rate-limit/exports';
+import type { RateLimiter, RateLimiterOptions } from '../rate-limit/public-api';
 
 export {
   DEFAULT_TIER,
@@ -16,7 +16,6 @@ export {
   RateLimitError,
   RateLimitInputError,
   RateLimitUnavailableError,
-  rateLimiterOptionsFromEnv,
   type AnomalyReport,
   type BackendName,
   type LimiterBackendName,
@@ -27,7 +26,8 @@ export {
   type RateLimitStatus,
   type ShadowDenialReport,
   type TierDefinition,
-} from '../rate-limit/exports';
+} from '../rate-limit/public-api';
+export { rateLimiterOptionsFromEnv } from '../rate-limit/env-options';
 
 /** A library entry's `createRateLimiter`: the entry decides which backends it can build. */
 export type RateLimiterFactory = (options: RateLimiterOptions) => RateLimiter;

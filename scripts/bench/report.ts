@@ -80,7 +80,8 @@ export function evaluateTargets(result: BenchResult): TargetVerdict[] {
       median(single.repetitions.map((rep, i) => pick(rep[phase]) / pick(rlf.repetitions[i][phase])));
     const ratio = paired((p) => p.checksPerSecond, 'concurrent');
     verdicts.push({
-      target: 'Throughput at 64 in flight at least that of rate-limiter-flexible (single-policy tier)',
+      target:
+        'Throughput at 64 in flight at least that of rate-limiter-flexible (single-policy tier; target closed by decision: exact windows, one clock, readable scripts)',
       measured:
         `${int(single.median.checksPerSecond64)} vs ${int(rlf.median.checksPerSecond64)} checks/s; ` +
         `ratio within each repetition ${ratiosOf(single, rlf, (p) => p.checksPerSecond)}, median ${fixed(ratio, 2)}x; ` +
@@ -93,7 +94,8 @@ export function evaluateTargets(result: BenchResult): TargetVerdict[] {
     const cpu1 = paired((p) => p.cpuUsPerCheck, 'sequential');
     const counted = instructionRatios(result, 'ours-single', 'rlf');
     verdicts.push({
-      target: "Redis CPU per check, single-policy tier, no higher than rate-limiter-flexible's",
+      target:
+        "Redis CPU per check, single-policy tier, no higher than rate-limiter-flexible's (target closed by decision: exact windows, one clock, readable scripts)",
       measured:
         `script time (commandstats) ${fixed(single.median.scriptUsecPerCheck, 1)} vs ${fixed(rlf.median.scriptUsecPerCheck, 1)} µs (${fixed(script, 2)}x); ` +
         `process CPU at 64 in flight ${fixed(single.median.cpuUsPerCheck, 1)} vs ${fixed(rlf.median.cpuUsPerCheck, 1)} µs (${fixed(cpu, 2)}x), ` +
