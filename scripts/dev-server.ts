@@ -14,6 +14,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import type { APIGatewayProxyResult } from 'aws-lambda';
+import { ROUTE_LIST } from '../lambda/contract';
 import { createApiHandlers } from '../lambda/handlers/operations';
 import { badRequest, internalError, methodNotAllowed, notFound, payloadTooLarge, type ApiResponse } from '../lambda/shared/http';
 import { createApiRuntime, type ApiRuntime, type Environment } from '../lambda/shared/limiter';
@@ -242,7 +243,7 @@ async function main(): Promise<void> {
       `  curl -i -X POST ${server.url}/v1/check -H 'Content-Type: application/json' -d '${example}'`,
       `  curl -i ${server.url}/v1/status/creator-123?tier=pro`,
       '',
-      'Routes: POST /v1/check, POST /v1/settle, GET /v1/status/{creatorId}, POST /v1/reset; the OpenAPI document at GET /v1/openapi.json. Press Ctrl-C to stop.',
+      `Routes: ${ROUTE_LIST.map((route) => `${route.method} ${route.resource}`).join(', ')}; the OpenAPI document at GET /v1/openapi.json. Press Ctrl-C to stop.`,
     ].join('\n'),
   );
   let stopping = false;
