@@ -4,7 +4,7 @@
  * these variables; the CDK app writes them. Both import the names from here.
  */
 
-export const ENV = Object.freeze({
+export const ENV = /* @__PURE__ */ Object.freeze({
   backend: 'RATE_LIMIT_BACKEND',
   apiUrl: 'RATE_LIMIT_API_URL',
   useElastiCache: 'USE_ELASTICACHE',
@@ -36,11 +36,15 @@ export const FAIL_MODES = ['closed', 'open'] as const;
 export type FailMode = (typeof FAIL_MODES)[number];
 export const DEFAULT_FAIL_MODE: FailMode = 'closed';
 
-/** Per-call deadlines suited to each backend: in-VPC TCP is fast, REST over the internet is not. */
-export const DEFAULT_TIMEOUT_MS: Readonly<Record<BackendName, number>> = Object.freeze({
+/**
+ * Per-call deadlines suited to each backend: in-VPC TCP is fast, REST over the internet is not, and
+ * `http` (the deployed API: API Gateway, a function, then Redis) is slower still.
+ */
+export const DEFAULT_TIMEOUT_MS: Readonly<Record<BackendName | 'http', number>> = /* @__PURE__ */ Object.freeze({
   elasticache: 300,
   upstash: 1500,
   memory: 1000,
+  http: 3000,
 });
 
 /** The largest deadline a configuration may ask for. */

@@ -3,6 +3,9 @@
  * variables, metrics, defaults and the tier table's format and parser. Nothing here imports a
  * package: the CDK app can load it without bundling anything of the runtime, and the functions
  * without anything of the CDK.
+ *
+ * Its frozen tables are marked `@__PURE__`, so a bundler drops the ones an entry does not use (the
+ * Upstash edge entry has a size budget).
  */
 export * from './routes';
 export * from './environment';

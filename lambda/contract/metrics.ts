@@ -5,7 +5,7 @@
 
 export const DEFAULT_METRICS_NAMESPACE = 'CreatorRateLimit';
 
-export const METRIC = Object.freeze({
+export const METRIC = /* @__PURE__ */ Object.freeze({
   /** A check admitted by the backend. */
   allowed: 'Allowed',
   /** A check denied (HTTP 429). */
@@ -28,4 +28,4 @@ export const METRIC = Object.freeze({
 export type MetricName = (typeof METRIC)[keyof typeof METRIC];
 
 /** Every data point carries {service}; when the request's tier is known, also {service, tier}. */
-export const METRIC_DIMENSIONS = Object.freeze({ service: 'service', tier: 'tier', policy: 'policy' } as const);
+export const METRIC_DIMENSIONS = /* @__PURE__ */ Object.freeze({ service: 'service', tier: 'tier', policy: 'policy' } as const);

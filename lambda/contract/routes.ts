@@ -25,7 +25,7 @@ export interface RouteContract {
   readonly queryParameters: readonly string[];
 }
 
-export const ROUTES: Readonly<Record<RouteName, RouteContract>> = Object.freeze({
+export const ROUTES: Readonly<Record<RouteName, RouteContract>> = /* @__PURE__ */ Object.freeze({
   check: {
     name: 'check',
     method: 'POST',

@@ -8,14 +8,10 @@ import type { CircuitBreakerOptions } from '../resilience/circuit-breaker';
 import type { RateLimitStore } from '../store/store';
 import { RateLimitConfigError } from './errors';
 import { TIER_LIMITS } from './tiers';
-import type { AnomalyReport, BackendName, FailMode, ShadowDenialReport, Tier, TierTable } from './types';
+import type { AnomalyReport, FailMode, ShadowDenialReport, Tier, TierTable } from './types';
 
-/** Per-call deadlines suited to each backend: in-VPC TCP is fast, REST over the internet is not. */
-export const DEFAULT_TIMEOUT_MS: Readonly<Record<BackendName, number>> = {
-  elasticache: 300,
-  upstash: 1500,
-  memory: 1000,
-};
+/** Per-call deadlines suited to each backend (defined once, in the contract the stacks share). */
+export { DEFAULT_TIMEOUT_MS } from '../../contract/environment';
 
 export const DEFAULT_TIER: Tier = 'pro';
 

@@ -1,6 +1,7 @@
 /**
  * Public types of the rate-limit library. Nothing here depends on a backend.
  */
+import type { BackendName } from '../../contract/environment';
 
 /** A plan tier name. The default table has `starter`, `pro` and `business`. */
 export type Tier = string;
@@ -176,7 +177,7 @@ export interface AnomalyReport {
   readonly windowSeconds: number;
 }
 
-export type FailMode = 'closed' | 'open';
-export type BackendName = 'elasticache' | 'upstash' | 'memory';
+/** Defined once, in the contract the CDK stacks share. */
+export type { FailMode, BackendName } from '../../contract/environment';
 /** What answers a limiter: a store's backend, or `http`, the deployed API (lambda/rate-limit/http). */
 export type LimiterBackendName = BackendName | 'http';

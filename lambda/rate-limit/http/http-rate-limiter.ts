@@ -40,9 +40,10 @@ import type {
 import { normalizeCreatorId, validateRequestId, validateTokens } from '../core/validation';
 import { isLoopback, parseApiUrl, regionFromApiUrl } from './api-url';
 import type { AwsCredentials, RequestSigner } from './sigv4';
+import { DEFAULT_TIMEOUT_MS } from '../../contract/environment';
 
 /** REST calls over the internet through API Gateway and a Lambda function: a wider deadline than Redis. */
-export const DEFAULT_HTTP_TIMEOUT_MS = 3000;
+export const DEFAULT_HTTP_TIMEOUT_MS = DEFAULT_TIMEOUT_MS.http;
 const MAX_TIMEOUT_MS = 60_000;
 const DEFAULT_TIER: Tier = 'pro';
 const QUOTA_EXCEEDED = 'https://iana.org/assignments/http-problem-types#quota-exceeded';
