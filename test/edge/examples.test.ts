@@ -4,38 +4,17 @@
  * edge-runtime behind a stand-in for Next's dispatch. Assertions are on what a client sees: status
  * codes, Retry-After and RateLimit headers, problem+json bodies.
  */
-import { createServer, type Server, type Socket } from 'node:net';
 
 import { bundleForEdge, EDGE_RUNTIMES, startEdgeRuntime, startWorker, type EdgeHost, type EdgeResponse } from '../harness/edge-runtimes';
-import { startRedis, type RedisProcess } from '../harness/redis-process';
-import { startUpstashCompatibleServer, type UpstashCompatibleServer } from '../harness/upstash-compatible-server';
+import { useUpstashTestServers } from '../support/upstash-servers';
 
 const TOKEN = 'edge-examples-token-c3d9';
-let redis: RedisProcess;
-let upstash: UpstashCompatibleServer;
-let blackHole: Server;
-const heldSockets = new Set<Socket>();
 let creatorCounter = 0;
 
 const freshCreator = (label: string): string => `example-${label}-${process.pid}-${(creatorCounter += 1)}`;
-const env = (): Record<string, string> => ({ UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: TOKEN });
+const env = (): Record<string, string> => ({ UPSTASH_REDIS_REST_URL: servers.upstash.url, UPSTASH_REDIS_REST_TOKEN: TOKEN });
 
-beforeAll(async () => {
-  redis = await startRedis();
-  upstash = await startUpstashCompatibleServer({ redis: { host: redis.host, port: redis.port }, token: TOKEN });
-  blackHole = createServer((socket) => {
-    heldSockets.add(socket);
-    socket.on('close', () => heldSockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
-});
-
-afterAll(async () => {
-  for (const socket of heldSockets) socket.destroy();
-  await new Promise((resolve) => blackHole?.close(resolve));
-  await upstash?.stop();
-  await redis?.stop();
-});
+const servers = useUpstashTestServers(TOKEN);
 
 /** One after another: concurrent calls would also meet the in-flight cap (starter: 2), which is not what these tests count. */
 async function generateInSequence(count: number, host: EdgeHost, path: string, creatorId: string): Promise<EdgeResponse[]> {
@@ -117,7 +96,7 @@ describe.each(EDGE_RUNTIMES)('examples/cloudflare-worker in %s', (runtime) => {
 
   it('answers 503 with Retry-After, never 429, when the backend does not answer', async () => {
     const down = await startWorker(runtime, 'examples/cloudflare-worker/worker.ts', {
-      UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${(blackHole.address() as { port: number }).port}`,
+      UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${servers.blackHole.port}`,
       UPSTASH_REDIS_REST_TOKEN: TOKEN,
     });
     try {

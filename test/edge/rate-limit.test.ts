@@ -3,11 +3,9 @@
  * browser-like platform and run in Cloudflare's workerd and in Vercel's edge-runtime, against the
  * Upstash-compatible server (and a real redis-server) on loopback. Same scenarios in each runtime.
  */
-import { createServer, type Server, type Socket } from 'node:net';
 
 import { EDGE_RUNTIMES, startWorker, type EdgeHost, type EdgeRuntimeName } from '../harness/edge-runtimes';
-import { startRedis, type RedisProcess } from '../harness/redis-process';
-import { startUpstashCompatibleServer, type UpstashCompatibleServer } from '../harness/upstash-compatible-server';
+import { useUpstashTestServers } from '../support/upstash-servers';
 
 const TOKEN = 'edge-scenario-token-4f2e';
 const WORKER = 'test/edge/scenario-worker.ts';
@@ -39,31 +37,12 @@ interface StatusView {
   policies: PolicyView[];
 }
 
-let redis: RedisProcess;
-let upstash: UpstashCompatibleServer;
 /** A TCP server that accepts connections and never answers: a backend that hangs. */
-let blackHole: Server;
-const heldSockets = new Set<Socket>();
 let creatorCounter = 0;
 
 const freshCreator = (label: string): string => `edge-${label}-${process.pid}-${(creatorCounter += 1)}`;
 
-beforeAll(async () => {
-  redis = await startRedis();
-  upstash = await startUpstashCompatibleServer({ redis: { host: redis.host, port: redis.port }, token: TOKEN });
-  blackHole = createServer((socket) => {
-    heldSockets.add(socket);
-    socket.on('close', () => heldSockets.delete(socket));
-  });
-  await new Promise<void>((resolve) => blackHole.listen(0, '127.0.0.1', resolve));
-});
-
-afterAll(async () => {
-  for (const socket of heldSockets) socket.destroy();
-  await new Promise((resolve) => blackHole?.close(resolve));
-  await upstash?.stop();
-  await redis?.stop();
-});
+const servers = useUpstashTestServers(TOKEN);
 
 function call<T>(host: EdgeHost, operation: Record<string, unknown>): Promise<Reply<T>> {
   return host
@@ -85,7 +64,7 @@ describe.each(EDGE_RUNTIMES)('Upstash entry inside %s', (runtime: EdgeRuntimeNam
 
   beforeAll(async () => {
     host = await startWorker(runtime, WORKER, {
-      UPSTASH_REDIS_REST_URL: upstash.url,
+      UPSTASH_REDIS_REST_URL: servers.upstash.url,
       UPSTASH_REDIS_REST_TOKEN: TOKEN,
       RATE_LIMIT_KEY_PREFIX: `edge-${runtime}`,
     });
@@ -161,7 +140,7 @@ describe.each(EDGE_RUNTIMES)('Upstash entry inside %s', (runtime: EdgeRuntimeNam
     // are on the same 2 cores); a miss is retried once on a fresh creator before it counts.
     const marginMs = 2000;
     const down = await startWorker(runtime, WORKER, {
-      UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${(blackHole.address() as { port: number }).port}`,
+      UPSTASH_REDIS_REST_URL: `http://127.0.0.1:${servers.blackHole.port}`,
       UPSTASH_REDIS_REST_TOKEN: TOKEN,
       RATE_LIMIT_FAIL_MODE: 'closed',
       RATE_LIMIT_TIMEOUT_MS: String(timeoutMs),
@@ -186,7 +165,7 @@ describe.each(EDGE_RUNTIMES)('Upstash entry inside %s', (runtime: EdgeRuntimeNam
 
   it('reports a wrong token as a clear error that does not echo the token, never as a denial', async () => {
     const wrongToken = 'wrong-edge-token-9a7c';
-    const wrong = await startWorker(runtime, WORKER, { UPSTASH_REDIS_REST_URL: upstash.url, UPSTASH_REDIS_REST_TOKEN: wrongToken });
+    const wrong = await startWorker(runtime, WORKER, { UPSTASH_REDIS_REST_URL: servers.upstash.url, UPSTASH_REDIS_REST_TOKEN: wrongToken });
     try {
       const reply = await call(wrong, { op: 'check', creatorId: freshCreator('token'), tier: 'pro' });
       expect(reply.ok).toBe(false);

@@ -3,36 +3,19 @@
  * inside edge-runtime, and reaches the Upstash-compatible server (and the real redis-server behind
  * it) over loopback HTTP. Also: a bundle that needs Node.js fails with a message that says so.
  */
-import { Redis as IoRedis } from 'ioredis';
 
 import { EDGE_RUNTIMES, EdgeBundleError, bundleForEdge, startWorker, type EdgeHost } from './edge-runtimes';
-import { startRedis, type RedisProcess } from './redis-process';
-import { startUpstashCompatibleServer, type UpstashCompatibleServer } from './upstash-compatible-server';
+import { useUpstashTestServers } from '../support/upstash-servers';
 
 const TOKEN = 'edge-bed-token';
-let redis: RedisProcess;
-let upstash: UpstashCompatibleServer;
-let inspector: IoRedis;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  upstash = await startUpstashCompatibleServer({ redis: { host: redis.host, port: redis.port }, token: TOKEN });
-  inspector = new IoRedis({ host: redis.host, port: redis.port, lazyConnect: true });
-  await inspector.connect();
-});
-
-afterAll(async () => {
-  inspector?.disconnect();
-  await upstash?.stop();
-  await redis?.stop();
-});
+const servers = useUpstashTestServers(TOKEN);
 
 describe.each(EDGE_RUNTIMES)('%s', (runtime) => {
   let host: EdgeHost;
 
   beforeAll(async () => {
     host = await startWorker(runtime, 'test/harness/edge-probe-worker.ts', {
-      UPSTASH_REDIS_REST_URL: upstash.url,
+      UPSTASH_REDIS_REST_URL: servers.upstash.url,
       UPSTASH_REDIS_REST_TOKEN: TOKEN,
     });
   }, 60_000);
@@ -43,7 +26,7 @@ describe.each(EDGE_RUNTIMES)('%s', (runtime) => {
 
   it('runs @upstash/redis inside the runtime against the loopback server, commands and scripts', async () => {
     const key = `edge-probe-${runtime}`;
-    upstash.resetStats();
+    servers.upstash.resetStats();
     const before = Math.floor(Date.now() / 1000);
     const responses = await Promise.all(Array.from({ length: 10 }, () => host.fetch(`/?key=${key}`)));
     const bodies = responses.map((response) => {
@@ -59,21 +42,21 @@ describe.each(EDGE_RUNTIMES)('%s', (runtime) => {
     }
     // Every INCR reached the real redis-server, each exactly once.
     expect(bodies.map((body) => body.counter).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9, 10]);
-    expect(await inspector.get(key)).toBe('10');
+    expect(await servers.inspector.get(key)).toBe('10');
     // Two HTTP requests per worker request (INCR, EVAL), all over loopback HTTP.
-    expect(upstash.stats.httpRequests).toBe(20);
+    expect(servers.upstash.stats.httpRequests).toBe(20);
   });
 
   it('sees a wrong token as an error from the server', async () => {
     const other = await startWorker(runtime, 'test/harness/edge-probe-worker.ts', {
-      UPSTASH_REDIS_REST_URL: upstash.url,
+      UPSTASH_REDIS_REST_URL: servers.upstash.url,
       UPSTASH_REDIS_REST_TOKEN: 'not-the-token',
     });
     try {
       const response = await other.fetch('/?key=edge-probe-denied');
       expect(response.status).toBe(500);
       expect(JSON.parse(response.body).error).toMatch(/WRONGPASS|unauthori[sz]ed/i);
-      expect(await inspector.exists('edge-probe-denied')).toBe(0);
+      expect(await servers.inspector.exists('edge-probe-denied')).toBe(0);
     } finally {
       await other.stop();
     }

@@ -12,6 +12,7 @@ import { startRedisCluster, type RedisCluster } from '../harness/redis-cluster';
 import { startRedis, type RedisProcess } from '../harness/redis-process';
 import { startUpstashCompatibleServer, type UpstashCompatibleServer } from '../harness/upstash-compatible-server';
 import { generateTestCertificates, type TestCertificates } from '../support/tls-certificates';
+import { useUpstashTestServers } from '../support/upstash-servers';
 
 const ROOT = join(__dirname, '..', '..');
 const TSX = join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -267,40 +268,26 @@ describe('against redis-servers that refuse scripts', () => {
 
 describe('against the Upstash-compatible server', () => {
   const TOKEN = 'doctor-upstash-token-0b3c';
-  let redis: RedisProcess;
-  let upstash: UpstashCompatibleServer;
-  let inspector: IoRedis;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    upstash = await startUpstashCompatibleServer({ redis: { host: redis.host, port: redis.port }, token: TOKEN });
-    inspector = new IoRedis({ host: redis.host, port: redis.port, lazyConnect: true });
-    await inspector.connect();
-  });
-  afterAll(async () => {
-    inspector?.disconnect();
-    await upstash?.stop();
-    await redis?.stop();
-  });
+  const servers = useUpstashTestServers(TOKEN);
 
   it('passes from the UPSTASH_REDIS_REST_* variables, never printing the token, and cleans up', async () => {
     const run = await runDoctor([], {
-      UPSTASH_REDIS_REST_URL: upstash.url,
+      UPSTASH_REDIS_REST_URL: servers.upstash.url,
       UPSTASH_REDIS_REST_TOKEN: TOKEN,
       RATE_LIMIT_TIMEOUT_MS: '5000',
     });
     expect(run.code).toBe(0);
-    expect(run.stdout).toContain(`doctor: checking upstash at ${upstash.url} (token ****`);
+    expect(run.stdout).toContain(`doctor: checking upstash at ${servers.upstash.url} (token ****`);
     expect(run.verdicts.get('auth')).toEqual({ verdict: 'PASS', summary: 'the REST token was accepted' });
     expect(run.verdicts.get('scripts')!.verdict).toBe('PASS');
     expect(run.verdicts.get('full round')!.verdict).toBe('PASS');
     expect(run.stdout).not.toContain(TOKEN);
-    expect(await inspector.dbsize()).toBe(0);
+    expect(await servers.inspector.dbsize()).toBe(0);
   });
 
   it('fails auth for a wrong token, without echoing it', async () => {
     const wrong = 'not-the-token-55e1';
-    const run = await runDoctor(['--url', upstash.url, '--token', wrong]);
+    const run = await runDoctor(['--url', servers.upstash.url, '--token', wrong]);
     expect(run.code).toBe(1);
     expect(run.verdicts.get('auth')!.verdict).toBe('FAIL');
     expect(run.verdicts.get('auth')!.summary).toMatch(/^the REST token was rejected: WRONGPASS/);
