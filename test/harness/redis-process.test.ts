@@ -1,4 +1,4 @@
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { createServer } from 'node:net';
@@ -9,6 +9,7 @@ import Redis from 'ioredis';
 import { findFreePort } from './free-port';
 import { RedisProcess, startRedis } from './redis-process';
 import { pingRedis } from './redis-ping';
+import { generateTestCertificates, type TestCertificates } from '../support/tls-certificates';
 
 function isRunning(pid: number): boolean {
   try {
@@ -194,46 +195,22 @@ describe('startRedis: auth', () => {
 
 describe('startRedis: TLS only', () => {
   let redis: RedisProcess;
-  let certDir: string;
-  let ca: Buffer;
+  let certificates: TestCertificates;
 
   beforeAll(async () => {
-    certDir = mkdtempSync(join(tmpdir(), 'redis-tls-'));
-    const openssl = (...args: string[]): void => {
-      execFileSync('openssl', args, { cwd: certDir, stdio: 'ignore' });
-    };
-    openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '1', '-subj', '/CN=test-ca');
-    openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', 'server.key', '-out', 'server.csr', '-subj', '/CN=localhost');
-    openssl(
-      'x509',
-      '-req',
-      '-in',
-      'server.csr',
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-out',
-      'server.crt',
-      '-days',
-      '1',
-    );
-    ca = readFileSync(join(certDir, 'ca.crt'));
-    redis = await startRedis({
-      tls: { certFile: join(certDir, 'server.crt'), keyFile: join(certDir, 'server.key'), caFile: join(certDir, 'ca.crt') },
-    });
+    certificates = generateTestCertificates();
+    redis = await startRedis({ tls: { certFile: certificates.certFile, keyFile: certificates.keyFile, caFile: certificates.caFile } });
   });
 
   afterAll(async () => {
     await redis?.stop();
-    rmSync(certDir, { recursive: true, force: true });
+    certificates?.remove();
   });
 
   it('answers over TLS on the reported port and not in plain text', async () => {
     expect(redis.tls).toBe(true);
     expect(redis.url).toBe(`rediss://127.0.0.1:${redis.port}`);
-    expect(await pingRedis({ host: redis.host, port: redis.port, tlsCa: ca })).toBe('+PONG');
+    expect(await pingRedis({ host: redis.host, port: redis.port, tlsCa: certificates.ca })).toBe('+PONG');
     // A plain-text PING gets no RESP reply from a TLS listener.
     await expect(pingRedis({ host: redis.host, port: redis.port, timeoutMs: 500 })).rejects.toThrow();
   });
