@@ -107,6 +107,34 @@ export function evaluateTargets(result: BenchResult): TargetVerdict[] {
       met: script <= 1 && cpu <= 1 && cpu1 <= 1 && counted.every((c) => c.ratio <= 1),
     });
   }
+  if (multi && reserve && rlf) {
+    // The cost users pay on the default shape of tier (several policies; AI calls reserve and settle),
+    // against rate-limiter-flexible's single-window check, paired within each repetition.
+    const against = (ours: LimiterResult, pick: (phase: PhaseResult) => number): number =>
+      median(ours.repetitions.map((rep, i) => pick(rep.concurrent) / pick(rlf.repetitions[i].concurrent)));
+    const cpu = against(multi, (p) => p.cpuUsPerCheck);
+    const throughput = against(multi, (p) => p.checksPerSecond);
+    verdicts.push({
+      target:
+        "4-policy tier, plain check: Redis CPU per check at most 2.0x rate-limiter-flexible's, throughput at 64 in flight at least 0.6x",
+      measured:
+        `process CPU ${fixed(multi.median.cpuUsPerCheck, 1)} vs ${fixed(rlf.median.cpuUsPerCheck, 1)} µs (${fixed(cpu, 2)}x); ` +
+        `script time ${fixed(multi.median.scriptUsecPerCheck, 1)} vs ${fixed(rlf.median.scriptUsecPerCheck, 1)} µs; ` +
+        `throughput ${int(multi.median.checksPerSecond64)} vs ${int(rlf.median.checksPerSecond64)} checks/s (${fixed(throughput, 2)}x); ` +
+        `${fixed(multi.median.commandsPerCheck, 2)} Redis commands per check`,
+      met: cpu <= 2 && throughput >= 0.6,
+    });
+    const pairCpu = against(reserve, (p) => p.cpuUsPerCheck);
+    verdicts.push({
+      target:
+        "4-policy tier, reserve + settle: Redis CPU of the pair at most 3.0x rate-limiter-flexible's check, at most 12 Redis commands, 2 round trips",
+      measured:
+        `process CPU ${fixed(reserve.median.cpuUsPerCheck, 1)} vs ${fixed(rlf.median.cpuUsPerCheck, 1)} µs (${fixed(pairCpu, 2)}x); ` +
+        `script time ${fixed(reserve.median.scriptUsecPerCheck, 1)} µs; ${fixed(reserve.median.commandsPerCheck, 2)} Redis commands ` +
+        `(EVALSHA included) in ${fixed(reserve.median.roundTripsPerCheck, 2)} round trips per pair`,
+      met: pairCpu <= 3 && reserve.median.commandsPerCheck <= 12 && Math.abs(reserve.median.roundTripsPerCheck - 2) < 0.005,
+    });
+  }
   const cached = (['ours-single', 'ours-multi-reserve'] as const).map((id) => find(result, 'denied', id)).filter((r) => r !== undefined);
   if (cached.length > 0) {
     const phases = cached.flatMap((r) => r.repetitions.flatMap((rep) => [rep.sequential, rep.concurrent]));
@@ -139,6 +167,20 @@ export function evaluateTargets(result: BenchResult): TargetVerdict[] {
       target: 'ElastiCache handler bundle within 10% of the size of its dependencies alone',
       measured: lambda.handlers.map((h) => `${h.handler} ${fixed(h.ratioToDependencies, 3)}x`).join(', ') + ` (largest: ${worst.handler})`,
       met: worst.ratioToDependencies <= 1.1,
+    });
+  }
+  if (lambda) {
+    const kb = (bytes: number): string => `${fixed(bytes / 1000, 1)} KB`;
+    const overEmpty = (h: (typeof lambda.handlers)[number]): number => h.coldStart.wallMs - lambda.empty.coldStart.wallMs;
+    const limitOf = (h: (typeof lambda.handlers)[number]): number => (h.variant === 'elasticache' ? 300_000 : 200_000);
+    const slowest = lambda.handlers.reduce((a, b) => (overEmpty(b) > overEmpty(a) ? b : a));
+    verdicts.push({
+      target:
+        'Handler bundles: ElastiCache at most 300 KB minified, Upstash at most 200 KB; cold initialisation at most 60 ms over the empty handler',
+      measured:
+        lambda.handlers.map((h) => `${h.name} ${kb(h.bytes)}`).join(', ') +
+        `; cold initialisation over the empty handler at most +${fixed(overEmpty(slowest), 1)} ms (${slowest.name})`,
+      met: lambda.handlers.every((h) => h.bytes <= limitOf(h)) && overEmpty(slowest) <= 60,
     });
   }
   return verdicts;

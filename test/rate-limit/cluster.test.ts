@@ -4,7 +4,7 @@
  * check on the master that owns the creator's slot, and scripts loaded lazily per master.
  */
 import { RateLimitError, type TierTable } from '../../lambda/rate-limit';
-import { creatorKeys, keyList } from '../../lambda/rate-limit/redis/keys';
+import { creatorKeys, recordKey, requestLogKey } from '../../lambda/rate-limit/redis/keys';
 import { concurrently } from '../support/backends';
 import { commandCalls, errorCounts, resetStats, useTestCluster } from '../support/cluster';
 import { conformanceScenarios, reservationConformanceScenarios } from '../support/conformance-scenarios';
@@ -43,18 +43,25 @@ describe('elasticache backend on a Redis Cluster: exactness', () => {
     }
   });
 
-  it('keeps all five keys of a creator in one slot on the master that owns it', async () => {
+  it('keeps every key of a creator in one slot on the master that owns it', async () => {
     const { cluster } = testCluster;
     const prefix = 'layout';
     const limiter = testCluster.limiter({ keyPrefix: prefix }); // default tiers: requests, tokens, in-flight
     const byMaster = await testCluster.creatorsByMaster('layout', 1);
     for (const [master, [creator]] of byMaster) {
       await limiter.check(creator, 'pro', { tokens: 100, requestId: 'held' });
-      const keys = keyList(creatorKeys(creator, prefix));
-      const slots = await Promise.all(keys.map((key) => cluster.slotOf(key)));
+      const creatorKeySet = creatorKeys(creator, prefix);
+      // State (sums and the lease), ledger, the request log, the record (no reset: no generation key).
+      const keys = [
+        creatorKeySet.state,
+        creatorKeySet.ledger,
+        requestLogKey(creatorKeySet.base, 'requests-per-hour'),
+        recordKey(creatorKeySet.base, 'held'),
+      ];
+      const slots = await Promise.all([...keys, creatorKeySet.generation, creatorKeySet.override].map((key) => cluster.slotOf(key)));
       expect(new Set(slots).size).toBe(1);
       const stored = await cluster.client(master).exists(...keys);
-      expect(stored).toBe(5);
+      expect(stored).toBe(keys.length);
     }
   });
 });

@@ -14,6 +14,7 @@ import {
 } from '../../lambda/rate-limit';
 import { findFreePort } from '../harness/free-port';
 import { startRedis, type RedisProcess } from '../harness/redis-process';
+import { recordKey } from '../../lambda/rate-limit/redis/keys';
 import { startUpstashCompatibleServer, type UpstashCompatibleServer } from '../harness/upstash-compatible-server';
 import type { FaultMode } from '../harness/upstash-compatible-server';
 import { sleep } from '../support/backends';
@@ -246,8 +247,8 @@ describe('Upstash backend with a misbehaving REST server', () => {
     const { Redis } = await import('ioredis');
     const inspector = new Redis({ host: redis.host, port: redis.port });
     try {
-      expect(await inspector.hexists('retrying:{resent}:r', decision.requestId)).toBe(1);
-      expect(await inspector.hexists('retrying:{resent}:r', retried.requestId)).toBe(1);
+      expect(await inspector.exists(recordKey('retrying:{resent}', decision.requestId))).toBe(1);
+      expect(await inspector.exists(recordKey('retrying:{resent}', retried.requestId))).toBe(1);
     } finally {
       inspector.disconnect();
     }

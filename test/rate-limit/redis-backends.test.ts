@@ -2,7 +2,7 @@
  * What only a real Redis can show: exactness under heavy concurrency, one round trip per check,
  * the key layout (one hash tag, a TTL on every key) and the server clock.
  */
-import { creatorKeyBase, creatorKeys, keyList, requestLogKey } from '../../lambda/rate-limit/redis/keys';
+import { creatorKeyBase, creatorKeys, keyList, recordKey, requestLogKey } from '../../lambda/rate-limit/redis/keys';
 import { STORE_CONSTANTS } from '../../lambda/rate-limit/store/constants';
 import type { TierTable } from '../../lambda/rate-limit';
 import { REDIS_BACKENDS, uniqueKeyPrefix, useTestServers } from '../support/backends';
@@ -58,12 +58,14 @@ describe.each(REDIS_BACKENDS)('%s backend on a real Redis', (backend) => {
       await limiter.settle(creator, 'pro', decision.requestId, 40);
       await limiter.check(creator, 'pro', { requestId: `plain-${creators.indexOf(creator)}` });
     }
-    // Settling released the only lease, so each creator's (now empty) lease set is gone: left are
-    // the request window, the token sums, the ledger and the two record keys.
+    // Per creator: the state (token sums; the lease was released), the request log, the ledger and
+    // one key per record. No reset happened, so there is no generation key.
     const ours = await servers.inspector.keys(`${prefix}:*`);
     expect(ours.length).toBe(creators.length * 5);
     for (const creator of creators) {
-      const all = keyList(creatorKeys(creator, prefix), ['requests-per-hour']);
+      const keys = creatorKeys(creator, prefix);
+      const index = creators.indexOf(creator);
+      const all = [...keyList(keys, ['requests-per-hour']), recordKey(keys.base, `req-${index}`), recordKey(keys.base, `plain-${index}`)];
       const mine = ours.filter((key) => all.includes(key));
       expect(mine).toHaveLength(5);
       expect(new Set(mine.map(hashTag)).size).toBe(1);
@@ -131,7 +133,7 @@ describe('round trips', () => {
     expect(await commandStats()).toEqual({ evalsha: 10, time: 10, mget: 10, setrange: 10 });
   });
 
-  it('elasticache: settle reads no usage unless asked; settleWithStatus reads it in the same script call', async () => {
+  it('elasticache: settle is one script call of 7 commands; settleWithStatus reads usage in the same MGET', async () => {
     // The default `pro` tier: a request window, a token window and an in-flight cap.
     const limiter = servers.limiter('elasticache');
     await limiter.check('settler', 'pro', { tokens: 100, requestId: 'plain' });
@@ -144,14 +146,11 @@ describe('round trips', () => {
     await limiter.settleWithStatus('settler', 'pro', 'with-status', 50);
     const withStatus = await commandStats();
 
-    expect(plain.evalsha).toBe(1);
-    expect(withStatus.evalsha).toBe(1);
-    // The status read: the request log and the live leases, which a plain settle never touches.
-    expect(plain.get).toBe(1); // the token state only
-    expect(plain.zcount).toBeUndefined();
-    expect(withStatus.get).toBe(2); // the token state, by the settle and by the status
-    expect(withStatus.mget).toBe(1); // the request log and the override, together
-    expect(withStatus.zcount).toBe(1);
+    // One MGET reads the state, the generation and the record; the status reads (override, request
+    // log) join that same MGET, so asking for usage adds no command. The ledger entry is replaced
+    // (ZREM, ZADD), the state (lease released) and the record (settled) are written once each.
+    expect(plain).toEqual({ evalsha: 1, time: 1, mget: 1, zrem: 1, zadd: 1, set: 2 });
+    expect(withStatus).toEqual(plain);
   });
 
   it('elasticache: checks sent in one tick leave in writes of up to 8 commands, each answered on its own', async () => {

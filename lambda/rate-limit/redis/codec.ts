@@ -19,7 +19,7 @@ import type {
   StoredOverride,
 } from '../store/store';
 import { requestLogName } from '../store/store';
-import { creatorKeys, scriptKeyList } from './keys';
+import { creatorKeys, keyList, scriptKeyList } from './keys';
 import type { ScriptName } from './scripts';
 
 export interface ScriptCall {
@@ -44,10 +44,9 @@ const SETTLE_RESULTS = ['settled', 'already-settled', 'expired', 'unknown'] as c
 
 export function encodeCheck(request: CheckRequest, context: EncodeContext): ScriptCall {
   const { record } = request;
-  return call('check', request.creatorId, request.policies, context, [
+  return call('check', request.creatorId, record?.requestId, request.policies, context, [
     String(request.anomaly.threshold),
     String(request.anomaly.locallyDenied),
-    record?.requestId ?? '',
     String(record?.retentionMs ?? 0),
     String(record?.leaseMs ?? 0),
   ]);
@@ -55,10 +54,9 @@ export function encodeCheck(request: CheckRequest, context: EncodeContext): Scri
 
 export function encodeReserve(request: ReserveRequest, context: EncodeContext): ScriptCall {
   const { record } = request;
-  return call('reserve', request.creatorId, request.policies, context, [
+  return call('reserve', request.creatorId, record.requestId, request.policies, context, [
     String(request.anomaly.threshold),
     String(request.anomaly.locallyDenied),
-    record.requestId,
     String(record.retentionMs),
     String(record.leaseMs),
     String(request.tokens),
@@ -67,12 +65,11 @@ export function encodeReserve(request: ReserveRequest, context: EncodeContext): 
 }
 
 export function encodeStatus(request: StatusRequest, context: EncodeContext): ScriptCall {
-  return call('status', request.creatorId, request.policies, context, []);
+  return call('status', request.creatorId, undefined, request.policies, context, []);
 }
 
 export function encodeSettle(request: SettleRequest, context: EncodeContext): ScriptCall {
-  return call('settle', request.creatorId, request.statusOf ?? [], context, [
-    request.requestId,
+  return call('settle', request.creatorId, request.requestId, request.statusOf ?? [], context, [
     String(request.actualTokens),
     String(request.tokenHistoryMs),
   ]);
@@ -81,16 +78,31 @@ export function encodeSettle(request: SettleRequest, context: EncodeContext): Sc
 function call(
   script: ScriptName,
   creatorId: string,
+  requestId: string | undefined,
   policies: readonly PolicySpec[],
   context: EncodeContext,
   operationArgs: string[],
 ): ScriptCall {
   const requestLogs = policies.filter((policy) => policy.kind === 'requests').map(requestLogName);
-  const args = [clockArg(context), String(policies.length)];
+  const args = [clockArg(context), requestId ?? '', String(policies.length)];
   for (const policy of policies) {
     args.push(policy.name, KIND_CODES[policy.kind], String(policy.limit), String(policy.windowMs), policy.shadow ? 's' : 'e');
   }
-  return { script, keys: scriptKeyList(creatorKeys(creatorId, context.keyPrefix), requestLogs), args: args.concat(operationArgs) };
+  const keys = scriptKeyList(creatorKeys(creatorId, context.keyPrefix), requestId, requestLogs);
+  return { script, keys, args: args.concat(operationArgs) };
+}
+
+/**
+ * The reset script's call (scripts/reset.lua.ts): `recordLifetimeMs` bounds how long a record
+ * written before the reset may live (the longest retention any tier can have).
+ */
+export function encodeReset(
+  creatorId: string,
+  requestLogNames: readonly string[],
+  recordLifetimeMs: number,
+  context: EncodeContext,
+): ScriptCall {
+  return { script: 'reset', keys: keyList(creatorKeys(creatorId, context.keyPrefix), requestLogNames), args: [String(recordLifetimeMs)] };
 }
 
 function clockArg(context: EncodeContext): string {

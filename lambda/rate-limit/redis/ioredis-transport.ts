@@ -95,11 +95,6 @@ export class IoredisTransport implements ScriptTransport {
     return this.watch(this.client.eval(script, keys.length, ...keys, ...args));
   }
 
-  async del(keys: string[]): Promise<void> {
-    await this.ready();
-    await this.watch(this.client.del(...keys));
-  }
-
   async close(): Promise<void> {
     if (this.client.status === 'end') return;
     try {

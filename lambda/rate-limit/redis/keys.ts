@@ -7,21 +7,17 @@
 
 export const DEFAULT_KEY_PREFIX = 'rl';
 
-/** The keys a creator's state lives in, in the order the admission script receives them. */
+/** The keys a creator's state lives in (value layouts: scripts/base.lua.ts). */
 export interface CreatorKeys {
   /** `<prefix>:{<escaped creator>}`: every key of the creator starts with it. */
   readonly base: string;
-  /** String: the running sums of the token windows (text; see scripts/base.lua.ts). */
+  /** String: token sums, live leases, when the ledger was last trimmed. */
   readonly state: string;
   /** Sorted set: the token ledger (score = admission time, member = "<tokens>:<r|s>:<admitted at>:<requestId>"). */
   readonly ledger: string;
-  /** Sorted set: in-flight leases (score = expiry, member = requestId). */
-  readonly leases: string;
-  /** Hash: admission records by requestId, for replays and settlement (a record of the older 5-field format reads as unknown). */
-  readonly records: string;
-  /** Sorted set: when each record may be forgotten (score = expiry, member = requestId). */
-  readonly recordExpiry: string;
-  /** String: the creator's override (limits by policy name, expiry, reason; see scripts/base.lua.ts). */
+  /** String integer: the reset generation; records written under an older one read as unknown. */
+  readonly generation: string;
+  /** String: the creator's override (limits by policy name, expiry, reason). */
   readonly override: string;
 }
 
@@ -34,40 +30,40 @@ export function creatorKeyBase(creatorId: string, prefix = DEFAULT_KEY_PREFIX): 
   return `${prefix}:{${escapeCreatorId(creatorId)}}`;
 }
 
+/**
+ * Key names changed with the layouts, so a deployment never misreads a key written in another one:
+ * `:st` (state) replaced the token sums of `:ts` and the lease and record sets `:l`, `:r`, `:x`,
+ * which expire on their own; `:log:` replaced the binary logs under `:w:`.
+ */
 export function creatorKeys(creatorId: string, prefix = DEFAULT_KEY_PREFIX): CreatorKeys {
   const base = creatorKeyBase(creatorId, prefix);
-  return {
-    base,
-    state: `${base}:ts`,
-    ledger: `${base}:t`,
-    leases: `${base}:l`,
-    records: `${base}:r`,
-    recordExpiry: `${base}:x`,
-    override: `${base}:o`,
-  };
+  return { base, state: `${base}:st`, ledger: `${base}:t`, generation: `${base}:g`, override: `${base}:o` };
 }
 
-/**
- * The key of one request policy's log (by requestLogName: `shadow:<name>` for a shadow policy).
- * Policy names are limited to [A-Za-z0-9._-], so they cannot break it. (`:log:` and `:ts` since the text layout replaced the binary one under `:w:` and `:s`:
- * a deployment never misreads a key written in the other layout.)
- */
+/** The key of one request policy's log (by requestLogName: `shadow:<name>` for a shadow policy; names are limited to [A-Za-z0-9._-]). */
 export function requestLogKey(base: string, policyName: string): string {
   return `${base}:log:${policyName}`;
 }
 
 /**
- * The keys of a creator's usage: the five shared keys, then one log key per request log name
- * (requestLogName), in the order given. A reset deletes exactly these; the override is not usage.
+ * The record of one admission by its requestId (one key each, expiring with the record's retention).
+ * Request ids are limited to [A-Za-z0-9._:@/+=-], so they cannot break it; '' names a key that is
+ * never written (the place of the record in a call without a requestId).
  */
-export function keyList(keys: CreatorKeys, requestLogNames: readonly string[] = []): string[] {
-  const list = [keys.state, keys.ledger, keys.leases, keys.records, keys.recordExpiry];
-  for (const name of requestLogNames) list.push(requestLogKey(keys.base, name));
-  return list;
+export function recordKey(base: string, requestId: string): string {
+  return `${base}:rec:${requestId}`;
 }
 
-/** Every key one script call may touch: the five usage keys, the override, then the request logs. */
-export function scriptKeyList(keys: CreatorKeys, requestLogNames: readonly string[]): string[] {
-  const usage = keyList(keys, requestLogNames);
-  return [...usage.slice(0, 5), keys.override, ...usage.slice(5)];
+/**
+ * The keys a reset handles: state, ledger and generation, then one log per request log name
+ * (requestLogName), in the order given. Records are retired by the generation; the override is not usage.
+ */
+export function keyList(keys: CreatorKeys, requestLogNames: readonly string[] = []): string[] {
+  return [keys.state, keys.ledger, keys.generation, ...requestLogNames.map((name) => requestLogKey(keys.base, name))];
+}
+
+/** Every key one usage script call may touch: state, ledger, generation, the record, the override, then the request logs. */
+export function scriptKeyList(keys: CreatorKeys, requestId: string | undefined, requestLogNames: readonly string[]): string[] {
+  const [state, ledger, generation, ...logs] = keyList(keys, requestLogNames);
+  return [state, ledger, generation, recordKey(keys.base, requestId ?? ''), keys.override, ...logs];
 }

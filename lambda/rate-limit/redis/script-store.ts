@@ -3,6 +3,7 @@
  * client). Everything backend-specific lives in the transport, the call layout in codec.ts.
  * Web-standard APIs only (crypto.subtle for script digests), so it runs in edge runtimes.
  */
+import { TIER_LIMITS } from '../core/tiers';
 import type { BackendName } from '../core/types';
 import type {
   AdmissionOutcome,
@@ -27,13 +28,14 @@ import {
   encodeGetOverride,
   encodeRemoveOverride,
   encodeReserve,
+  encodeReset,
   encodeSetOverride,
   encodeSettle,
   encodeStatus,
   type EncodeContext,
   type ScriptCall,
 } from './codec';
-import { creatorKeys, DEFAULT_KEY_PREFIX, keyList } from './keys';
+import { DEFAULT_KEY_PREFIX } from './keys';
 import { SCRIPTS, type ScriptName } from './scripts';
 
 /** The few Redis operations a script store needs. */
@@ -42,9 +44,11 @@ export interface ScriptTransport {
   readonly mayResend: boolean;
   evalsha(sha: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
   eval(script: string, keys: readonly string[], args: readonly string[]): Promise<unknown>;
-  del(keys: string[]): Promise<void>;
   close(): Promise<void>;
 }
+
+/** The longest a record can be kept (a tier's retention is its longest window or lease): a reset retires records for this long. */
+const MAX_RECORD_RETENTION_MS = Math.max(TIER_LIMITS.maxWindowSeconds, TIER_LIMITS.maxLeaseSeconds) * 1000;
 
 export interface ScriptStoreOptions {
   readonly keyPrefix?: string;
@@ -115,7 +119,7 @@ export class RedisScriptStore implements RateLimitStore {
   }
 
   async reset(creatorId: string, requestPolicies: readonly string[]): Promise<void> {
-    await this.transport.del(keyList(creatorKeys(creatorId, this.keyPrefix), requestPolicies));
+    await this.run(encodeReset(creatorId, requestPolicies, MAX_RECORD_RETENTION_MS, this.context()));
   }
 
   async setOverride(creatorId: string, override: OverrideWrite): Promise<StoredOverride> {

@@ -26,10 +26,6 @@ export class UpstashTransport implements ScriptTransport {
     return (await this.redis()).eval(script, [...keys], [...args]);
   }
 
-  async del(keys: string[]): Promise<void> {
-    await (await this.redis()).del(...keys);
-  }
-
   /** HTTP keeps no connection to close. */
   async close(): Promise<void> {}
 

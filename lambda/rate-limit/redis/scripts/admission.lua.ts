@@ -1,11 +1,12 @@
 /**
- * Lua shared by the two admission scripts (check, reserve): records, anomaly counting, and the
- * admission itself. Expects base.lua.ts before it. The rule it implements is the memory store's
+ * Lua shared by the two admission scripts (check, reserve): anomaly counting and the admission
+ * itself. Expects base.lua.ts before it. The rule it implements is the memory store's
  * (store/memory-store.ts), which reads as its specification.
  *
  * Operation arguments (from OP_ARG): anomaly threshold (0 = off), attempts denied locally since
- * the last call, requestId ('' = no record), record retention ms, lease ms; a reservation adds the
- * tokens to reserve and the token history ms (the longest token window of the tier table).
+ * the last call, record retention ms, lease ms; a reservation adds the tokens to reserve and the
+ * token history ms (the longest token window of the tier table). The requestId (ARGV[2]) names
+ * the record; without one nothing is remembered.
  *
  * Reply: outcome (0 denied, 1 admitted, 2 replay), now, denied policy (1-based, 0 = none), retry
  * ms, cause (0 usage, 1 reservations in flight), reserved tokens, admittedAt (replay), anomaly
@@ -14,29 +15,17 @@
  * did not pass would have (0 for every other policy).
  *
  * Shadow policies are evaluated and, on an admission, counted like the others, but never deny.
+ *
+ * Anomaly attempts are counted on the tier's first enforcing request policy (see the memory store
+ * for the rule); countAnomaly returns the counter to keep, whether it changed, the attempts, and
+ * the attempts to report (0: none).
+ *
+ * A reservation writes its ledger entry (none when no tier counts tokens) and its lease, and adds its tokens to this tier's sums. The
+ * ledger drops entries older than the token history, and has its TTL renewed, at most once per
+ * sixteenth of the history (the state remembers when): its TTL always outlives the newest entry by
+ * the history.
  */
 export const ADMISSION_LUA = String.raw`
--- A record, if there is one still within its retention.
-local function readRecord(requestId)
-  local text = redis.call('HGET', RECORDS, requestId)
-  if not text then return nil end
-  local admittedAt, reserved, state, leaseExpiry, charged, forgetAt = string.match(text, '^(%d+):(%d+):(%a):(%d+):(%d+):(%d+)$')
-  if not admittedAt or tonumber(forgetAt) <= now then return nil end
-  return {
-    admittedAt = tonumber(admittedAt), reserved = tonumber(reserved), settled = state == 's',
-    leaseExpiry = tonumber(leaseExpiry), charged = tonumber(charged), forgetAt = tonumber(forgetAt),
-  }
-end
-
-local function writeRecord(requestId, record)
-  local state = 'r'
-  if record.settled then state = 's' end
-  redis.call('HSET', RECORDS, requestId, integer(record.admittedAt) .. ':' .. integer(record.reserved) .. ':' .. state .. ':' ..
-    integer(record.leaseExpiry) .. ':' .. integer(record.charged) .. ':' .. integer(record.forgetAt))
-end
-
--- Anomaly attempts, counted on the tier's first enforcing request policy (see the memory store for the rule).
--- Returns the counter to keep, whether it changed, the attempts, and the attempts to report (0: none).
 local function countAnomaly(view, rule, admitted)
   local log, windowMs = view.log, view.policy.windowMs
   local counter = { start = log.anomaly.start, attempts = log.anomaly.attempts, warned = log.anomaly.warned }
@@ -62,60 +51,34 @@ local function countAnomaly(view, rule, admitted)
   return counter, changed, attempts, report
 end
 
--- Writes an admission of a reservation: its tokens in the ledger and its lease.
-local function writeReservation(requestId, asked)
-  redis.call('ZADD', LEDGER, now, ledgerMember(asked.tokens, 'r', now, requestId))
-  redis.call('ZREMRANGEBYSCORE', LEDGER, '-inf', '(' .. integer(now - asked.tokenHistoryMs))
-  redis.call('PEXPIRE', LEDGER, asked.tokenHistoryMs + TTL_MARGIN_MS)
-  redis.call('ZREMRANGEBYSCORE', LEASES, '-inf', integer(now))
-  redis.call('ZADD', LEASES, now + asked.leaseMs, requestId)
-  keepFor(LEASES, asked.leaseMs + TTL_MARGIN_MS)
-end
-
--- Remembers an admission under its requestId, forgetting a bounded batch of stale records.
-local function writeAdmissionRecord(record, asked)
-  local stale = redis.call('ZRANGEBYSCORE', RECORD_EXPIRY, '-inf', integer(now), 'LIMIT', 0, RECORD_PRUNE_BATCH)
-  if #stale > 0 then
-    redis.call('HDEL', RECORDS, unpack(stale))
-    redis.call('ZREM', RECORD_EXPIRY, unpack(stale))
+local function writeReservation(asked, views)
+  local history = asked.tokenHistoryMs
+  if history > 0 then
+    redis.call('ZADD', LEDGER, now, ledgerMember(asked.tokens, false, now, requestId))
+    if now - state.trimmedAt >= history / 16 then
+      redis.call('ZREMRANGEBYSCORE', LEDGER, '-inf', '(' .. integer(now - history))
+      redis.call('PEXPIRE', LEDGER, history + math.floor(history / 16) + TTL_MARGIN_MS)
+      state.trimmedAt = now
+    end
   end
-  local reserved = 0
-  if asked.reserve then reserved = asked.tokens end
-  writeRecord(record.requestId, {
-    admittedAt = now, reserved = reserved, settled = false, leaseExpiry = now + record.leaseMs, charged = reserved,
-    forgetAt = now + record.retentionMs,
-  })
-  redis.call('ZADD', RECORD_EXPIRY, now + record.retentionMs, record.requestId)
-  keepFor(RECORDS, record.retentionMs + TTL_MARGIN_MS)
-  keepFor(RECORD_EXPIRY, record.retentionMs + TTL_MARGIN_MS)
-end
-
--- The current tier's token sums (other tiers' are dropped: they are rebuilt from the ledger).
-local function saveTokenSums(views)
-  local parts, longest = {}, 0
+  state.leases[#state.leases + 1] = { expiry = now + asked.leaseMs, admittedAt = now, tokens = asked.tokens, requestId = requestId }
   for i = 1, #views do
     local view = views[i]
     if view.policy.kind == 't' then
-      parts[#parts + 1] = encodeTokenSum(view.policy.name, { used = view.used, reserved = view.reserved, cutoff = view.cutoff, windowMs = view.policy.windowMs })
-      longest = math.max(longest, view.policy.windowMs)
+      view.reserved = view.reserved + asked.tokens
+      view.oldest = view.oldest or now
     end
   end
-  redis.call('SET', TOKEN_SUMS, table.concat(parts, '|'), 'PX', longest + TTL_MARGIN_MS)
 end
 
 -- One admission attempt: replay, denial or admission. Nothing is written before every policy passed.
 local function admit(asked)
   local rule = { threshold = tonumber(ARGV[OP_ARG]), locallyDenied = tonumber(ARGV[OP_ARG + 1]) }
-  local record = nil
-  if ARGV[OP_ARG + 2] ~= '' then
-    record = { requestId = ARGV[OP_ARG + 2], retentionMs = tonumber(ARGV[OP_ARG + 3]), leaseMs = tonumber(ARGV[OP_ARG + 4]) }
-  end
-  asked.leaseMs = 0
-  if record then asked.leaseMs = record.leaseMs end
+  local retentionMs = tonumber(ARGV[OP_ARG + 2])
+  asked.leaseMs = tonumber(ARGV[OP_ARG + 3])
 
   local views = viewPolicies(asked)
-  local replayOf = nil
-  if record then replayOf = readRecord(record.requestId) end
+  local replayOf = record
   local binding = 0
   for i = 1, #views do
     local view = views[i]
@@ -144,20 +107,16 @@ local function admit(asked)
       end
     end
   end
-  if admitted and asked.reserve then
-    writeReservation(record.requestId, asked)
-    for i = 1, #views do
-      if views[i].policy.kind == 't' then views[i].reserved = views[i].reserved + asked.tokens end
-    end
+  if admitted and asked.reserve then writeReservation(asked, views) end
+  if admitted and requestId then
+    local reserved = 0
+    if asked.reserve then reserved = asked.tokens end
+    writeRecord({
+      admittedAt = now, reserved = reserved, settled = false, leaseExpiry = now + asked.leaseMs, charged = reserved,
+      forgetAt = now + retentionMs,
+    })
   end
-  if admitted and record then writeAdmissionRecord(record, asked) end
-  if hasTokens then
-    saveTokenSums(views)
-  elseif admitted and asked.reserve then
-    -- A reservation under a tier without token policies: the stored sums (of another tier) do not
-    -- count it yet; drop them, to be summed again from the ledger.
-    redis.call('DEL', TOKEN_SUMS)
-  end
+  if (admitted and asked.reserve) or state.changed then saveState(views) end
 
   local reply = { 1, now, 0, 0, 0, 0, 0, 0, 0, now, 0, 0 }
   if replayOf then

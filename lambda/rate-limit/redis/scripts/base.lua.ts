@@ -1,37 +1,42 @@
 /**
- * Lua every script starts with: the clock, the tier's policies, and the usage of each policy kind.
- * Only Lua 5.1's base, string, table and math functions and redis.call are used, so the scripts run
- * on any Redis-compatible server (a test lists the globals they read).
+ * Lua every usage script starts with: the clock, the tier's policies, one read of the creator's
+ * state, and the usage of each policy kind. Only Lua 5.1's base, string, table and math functions
+ * and redis.call are used, so the scripts run on any Redis-compatible server (a test lists the
+ * globals they read). Explanations live in these TypeScript comments, not in the Lua text, so a
+ * minified bundle carries only the code.
  *
  * Call layout (redis/codec.ts builds it; nothing else does):
- *   KEYS: 1 token sums, 2 token ledger, 3 leases, 4 records, 5 record expiry index, 6 override,
- *         then one request log per request policy, in policy order (redis/keys.ts).
+ *   KEYS: 1 state, 2 token ledger, 3 reset generation, 4 the request's record (any key when there is
+ *         no requestId), 5 override, then one request log per request policy, in policy order.
  *   ARGV: 1 clock: '' reads the server's TIME; an epoch-ms number replaces it, which only the
  *         differential tests send (to drive Redis and the memory store with one controlled clock),
- *         2 policy count P, then P x (name, kind r|t|c, limit, window or lease ms, mode e|s), then
- *         the operation's own arguments from index OP_ARG.
+ *         2 requestId ('' = none), 3 policy count P, then P x (name, kind r|t|c, limit, window or
+ *         lease ms, mode e|s), then the operation's own arguments from index OP_ARG.
  *
- * Stored values (text, fixed-width decimal numbers of TIME_DIGITS digits where noted):
- *   request log (string, per request policy): header of 4 numbers (when the key's TTL ends, then the
- *       anomaly counter: window start, attempts, warned 0/1), then the admission times, oldest first.
- *       An admission APPENDs its time; entries that left the window are dropped in one rewrite once
- *       there are enough of them (COMPACT_MIN_ENTRIES and a quarter of the limit).
- *   token sums (string): 'name:settled:reserved:cutoff:windowMs' per token policy, joined by '|':
- *       running sums of the ledger entries newer than cutoff, advanced as entries leave the window.
- *   token ledger (sorted set): score = admission time, member =
- *       '<tokens>:<r|s>:<admission time>:<requestId>' (r reserved, s settled).
- *   leases (sorted set): score = lease expiry, member = requestId (every unsettled reservation).
- *   records (hash): requestId -> 'admittedAt:reserved:r|s:leaseExpiry:charged:forgetAt'.
- *   record expiry index (sorted set): score = forgetAt, member = requestId.
- *   override (string): 'expiresAt|setAt|name=limit,name=limit|reason' (expiresAt 0 = until removed);
- *       a policy named in it is evaluated with that limit. Read whenever policies are given.
+ * One MGET reads everything a call decides on (state, generation, record, override, logs): as many
+ * commands as a single GET. Stored values, all text (see redis/keys.ts for the key names):
+ *   state (string): '<token sums>|<leases>|<ledger trimmed at>':
+ *       token sums: 'name:settled:reserved:cutoff:windowMs:oldest' per token policy of the tier, joined
+ *       by ','; running sums of the ledger entries newer than cutoff, and the admission time of the
+ *       oldest of them (0: none), so the ledger is read only when that one leaves the window.
+ *       leases: 'expiry:admittedAt:tokens:requestId' per unsettled reservation whose lease is live,
+ *       joined by ',' (request ids cannot contain ',' or '|').
+ *   request log (string, per request policy): header of 4 numbers of TIME_DIGITS digits (when the
+ *       key's TTL ends, then the anomaly counter: window start, attempts, warned 0/1), then the
+ *       admission times, oldest first. An admission APPENDs its time; entries that left the window
+ *       are dropped in one rewrite once there are enough of them (COMPACT_MIN_ENTRIES and a quarter
+ *       of the limit).
+ *   token ledger (sorted set): score = admission time, member = '<tokens>:<r|s>:<admittedAt>:<requestId>'
+ *       (r reserved, s settled); read only to move the sums and to explain a denial.
+ *   record (string, one key per requestId, expiring with its retention):
+ *       'generation:admittedAt:reserved:r|s:leaseExpiry:charged:forgetAt'.
+ *   generation (string integer): bumped by a reset, so records written before it read as unknown.
+ *   override (string): 'expiresAt|setAt|name=limit,name=limit|reason' (expiresAt 0 = until removed).
  */
 import { CONSTANTS_LUA } from './constants.lua';
 
-export const BASE_LUA = String.raw`
-${CONSTANTS_LUA}
-local LOG_HEADER_FIELDS = 4
-
+/** The clock: the server's TIME, or the differential tests' clock. */
+export const CLOCK_LUA = String.raw`
 local now
 if ARGV[1] == '' then
   local time = redis.call('TIME')
@@ -39,14 +44,22 @@ if ARGV[1] == '' then
 else
   now = tonumber(ARGV[1])
 end
+`;
 
-local TOKEN_SUMS, LEDGER, LEASES, RECORDS, RECORD_EXPIRY, OVERRIDE = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+/**
+ * The policies, then the one read. A policy named in the override (when it is in force) takes the
+ * override's limit. The state is parsed here once: token sums by name, live leases in a list.
+ */
+const READ_LUA = String.raw`
+local STATE, LEDGER, GENERATION, RECORD, OVERRIDE = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5]
+local requestId = ARGV[2]
+if requestId == '' then requestId = nil end
 
 local policies = {}
 local hasTokens = false
-local logKeyIndex = 6
-for i = 1, tonumber(ARGV[2]) do
-  local at = 2 + (i - 1) * 5
+local logKeyIndex = 5
+for i = 1, tonumber(ARGV[3]) do
+  local at = 3 + (i - 1) * 5
   local policy = {
     name = ARGV[at + 1], kind = ARGV[at + 2], limit = tonumber(ARGV[at + 3]), windowMs = tonumber(ARGV[at + 4]),
     shadow = ARGV[at + 5] == 's',
@@ -59,23 +72,22 @@ for i = 1, tonumber(ARGV[2]) do
   end
   policies[i] = policy
 end
-local OP_ARG = 3 + #policies * 5
+local OP_ARG = 4 + #policies * 5
 
--- One MGET reads the override and every request log (as many commands as a single GET would
--- cost): the override adds no command to a check. readLog takes the logs from here.
-local prefetchedLogs = {}
+local readKeys = { STATE, GENERATION, RECORD }
 if #policies > 0 then
-  local keys = { OVERRIDE }
+  readKeys[4] = OVERRIDE
   for i = 1, #policies do
-    if policies[i].key then keys[#keys + 1] = policies[i].key end
+    if policies[i].key then readKeys[#readKeys + 1] = policies[i].key end
   end
-  local values = redis.call('MGET', unpack(keys))
-  for i = 2, #keys do prefetchedLogs[keys[i]] = values[i] end
+end
+local values = redis.call('MGET', unpack(readKeys))
+local stateText, generation, recordText = values[1], tonumber(values[2] or '0'), values[3]
+local logTexts = {}
+for i = 5, #readKeys do logTexts[readKeys[i]] = values[i] end
 
-  -- The creator's override, when one is in force: its limits replace the policies' of the same name.
-  local text = values[1]
-  local expiresAt, limits = nil, nil
-  if text then expiresAt, limits = string.match(text, '^(%d+)|%d+|([^|]*)|') end
+if values[4] then
+  local expiresAt, limits = string.match(values[4], '^(%d+)|%d+|([^|]*)|')
   if expiresAt and (tonumber(expiresAt) == 0 or tonumber(expiresAt) > now) then
     local overridden = {}
     for name, limit in string.gmatch(limits, '([^,=]+)=(%d+)') do overridden[name] = tonumber(limit) end
@@ -86,25 +98,82 @@ if #policies > 0 then
   end
 end
 
+-- changed: the token sums moved or were summed again, so the stored ones are worth replacing.
+local state = { sums = nil, leases = {}, trimmedAt = 0, changed = false }
+if stateText then
+  local sumsText, leasesText, trimmedAt = string.match(stateText, '^([^|]*)|([^|]*)|(%d+)$')
+  state.sums, state.trimmedAt = {}, tonumber(trimmedAt)
+  for name, used, reserved, cutoff, windowMs, oldest in string.gmatch(sumsText, '([^:,]+):(%d+):(%d+):(%d+):(%d+):(%d+)') do
+    state.sums[name] = {
+      used = tonumber(used), reserved = tonumber(reserved), cutoff = tonumber(cutoff), windowMs = tonumber(windowMs), oldest = tonumber(oldest),
+    }
+  end
+  for expiry, admittedAt, tokens, id in string.gmatch(leasesText, '(%d+):(%d+):(%d+):([^,]+)') do
+    expiry = tonumber(expiry)
+    if expiry > now then
+      state.leases[#state.leases + 1] = { expiry = expiry, admittedAt = tonumber(admittedAt), tokens = tonumber(tokens), requestId = id }
+    end
+  end
+end
+`;
+
+/** Text helpers, and the record of this call's requestId (nil when unknown, forgotten, or from before a reset). */
+const RECORD_LUA = String.raw`
 local function integer(value) return string.format('%.0f', value) end
 local function encodeTime(value) return string.format('%0' .. TIME_DIGITS .. '.0f', value) end
 
--- Sets a key's TTL to at least ms (never shortens it: other tiers may need it longer).
-local function keepFor(key, ms)
-  if redis.call('PTTL', key) < ms then redis.call('PEXPIRE', key, ms) end
+local record = nil
+if recordText then
+  local written, admittedAt, reserved, settledFlag, leaseExpiry, charged, forgetAt =
+    string.match(recordText, '^(%d+):(%d+):(%d+):(%a):(%d+):(%d+):(%d+)$')
+  if written and tonumber(written) == generation and tonumber(forgetAt) > now then
+    record = {
+      admittedAt = tonumber(admittedAt), reserved = tonumber(reserved), settled = settledFlag == 's',
+      leaseExpiry = tonumber(leaseExpiry), charged = tonumber(charged), forgetAt = tonumber(forgetAt),
+    }
+  end
 end
 
--- Request logs.
+local function writeRecord(value)
+  local settledFlag = 'r'
+  if value.settled then settledFlag = 's' end
+  redis.call('SET', RECORD, integer(generation) .. ':' .. integer(value.admittedAt) .. ':' .. integer(value.reserved) .. ':' ..
+    settledFlag .. ':' .. integer(value.leaseExpiry) .. ':' .. integer(value.charged) .. ':' .. integer(value.forgetAt),
+    'PX', value.forgetAt - now + TTL_MARGIN_MS)
+  -- After a reset, the generation must outlive every record written under it.
+  if generation > 0 and redis.call('PTTL', GENERATION) < value.forgetAt - now + TTL_MARGIN_MS then
+    redis.call('PEXPIRE', GENERATION, value.forgetAt - now + TTL_MARGIN_MS)
+  end
+end
 
--- The index-th number (0-based) of a log's text.
+-- The admission time is part of the member, so a requestId used again later never collides.
+local function ledgerMember(tokens, settled, admittedAt, id)
+  local flag = 'r'
+  if settled then flag = 's' end
+  return integer(tokens) .. ':' .. flag .. ':' .. integer(admittedAt) .. ':' .. id
+end
+
+local function parseLedgerMember(member)
+  local tokens, flag, id = string.match(member, '^(%d+):(%a):%d+:(.*)$')
+  return tonumber(tokens), flag == 's', id
+end
+`;
+
+/**
+ * Request logs. Requests: at most limit admissions in any window; denied, the request passes once
+ * the admission limit places from the newest leaves the window. A log's TTL never ends before its
+ * newest admission leaves the window, nor before an open anomaly window ends.
+ */
+const REQUEST_LOG_LUA = String.raw`
+local LOG_HEADER_FIELDS = 4
+
 local function numberAt(text, index)
   local from = index * TIME_DIGITS + 1
   return tonumber(string.sub(text, from, from + TIME_DIGITS - 1))
 end
 
--- A log as the MGET above read it (the scripts read each log once, before writing any).
 local function readLog(key)
-  local text = prefetchedLogs[key]
+  local text = logTexts[key]
   local log = { key = key, text = text, count = 0, expiresAt = 0, anomaly = { start = 0, attempts = 0, warned = 0 } }
   if text then
     log.count = #text / TIME_DIGITS - LOG_HEADER_FIELDS
@@ -114,7 +183,6 @@ local function readLog(key)
   return log
 end
 
--- The index-th admission time (0-based) of a log.
 local function entryAt(log, index) return numberAt(log.text, LOG_HEADER_FIELDS + index) end
 
 -- Index of the first admission newer than cutoff (binary search: times are in order).
@@ -127,8 +195,6 @@ local function firstAfter(log, cutoff)
   return low
 end
 
--- Requests: at most limit admissions in any window; denied, the request passes once the admission
--- limit places from the newest leaves the window.
 local function requestView(policy)
   local log = readLog(policy.key)
   local first = firstAfter(log, now - policy.windowMs)
@@ -146,8 +212,7 @@ local function logHeader(expiresAt, anomaly)
   return encodeTime(expiresAt) .. encodeTime(anomaly.start) .. encodeTime(anomaly.attempts) .. encodeTime(anomaly.warned)
 end
 
--- Writes a log: the admission (when admit) and the anomaly counter (when anomalyChanged). Its TTL
--- never ends before the newest admission leaves the window, nor before an open anomaly window ends.
+-- Writes the admission (when admit) and the anomaly counter (when anomalyChanged).
 local function saveLog(view, admit, anomaly, anomalyChanged)
   local log, windowMs = view.log, view.policy.windowMs
   local needed = 0
@@ -173,93 +238,82 @@ local function saveLog(view, admit, anomaly, anomalyChanged)
     redis.call('SETRANGE', log.key, TIME_DIGITS, string.sub(logHeader(expiresAt, anomaly), TIME_DIGITS + 1))
   end
 end
+`;
 
--- Tokens.
+/**
+ * Tokens: settled charges plus unsettled reservations inside the window. The stored sums move
+ * forward only when their oldest entry leaves the window: the entries that left are subtracted
+ * (paged by offset, not by score: many entries can share one millisecond) and the next oldest is
+ * found. A policy without sums (or whose window changed) is summed from the ledger once. Denied,
+ * the ledger is walked oldest first until enough has left it; reservations still in flight are the
+ * reason when the request would fit without them (they usually settle within seconds, so the wait is
+ * at most until the earliest of their leases ends).
+ */
+const TOKENS_LUA = String.raw`
+local LEDGER_PAGE = 16
 
--- The admission time is part of the member, so a requestId used again later never collides.
-local function ledgerMember(tokens, state, admittedAt, requestId)
-  return integer(tokens) .. ':' .. state .. ':' .. integer(admittedAt) .. ':' .. requestId
-end
-
-local function parseLedgerMember(member)
-  local tokens, state, requestId = string.match(member, '^(%d+):(%a):%d+:(.*)$')
-  return tonumber(tokens), state, requestId
-end
-
--- The token sums as stored: name -> { used, reserved, cutoff, windowMs }, and their names in order.
-local function readTokenSums()
-  local sums, names = {}, {}
-  local text = redis.call('GET', TOKEN_SUMS)
-  if text then
-    for name, used, reserved, cutoff, windowMs in string.gmatch(text, '([^:|]+):(%d+):(%d+):(%d+):(%d+)') do
-      sums[name] = { used = tonumber(used), reserved = tonumber(reserved), cutoff = tonumber(cutoff), windowMs = tonumber(windowMs) }
-      names[#names + 1] = name
-    end
+local function liveLeaseOf(id)
+  for i = 1, #state.leases do
+    if state.leases[i].requestId == id then return state.leases[i] end
   end
-  return sums, names
+  return nil
 end
 
-local function encodeTokenSum(name, sum)
-  return name .. ':' .. integer(sum.used) .. ':' .. integer(sum.reserved) .. ':' .. integer(sum.cutoff) .. ':' .. integer(sum.windowMs)
-end
-
--- Tokens: settled charges plus unsettled reservations inside the window. The stored sums are moved
--- forward by subtracting the ledger entries that left the window since; a policy without sums (or
--- whose window changed) is summed from the ledger once.
-local function tokenView(policy, stored, asked)
+local function tokenView(policy, asked)
   local view = { policy = policy, used = 0, reserved = 0, cause = 0 }
   local cutoff = now - policy.windowMs
+  local stored = state.sums and state.sums[policy.name]
   local from = cutoff
   if stored and stored.windowMs == policy.windowMs then
-    view.used, view.reserved, from = stored.used, stored.reserved, stored.cutoff
+    view.used, view.reserved, from, view.oldest = stored.used, stored.reserved, stored.cutoff, stored.oldest
+    if view.oldest == 0 then view.oldest = nil end
   else
-    local members = redis.call('ZRANGEBYSCORE', LEDGER, '(' .. integer(cutoff), '+inf')
-    for i = 1, #members do
-      local tokens, state = parseLedgerMember(members[i])
-      if state == 'r' then view.reserved = view.reserved + tokens else view.used = view.used + tokens end
+    state.changed = true
+    local entries = redis.call('ZRANGEBYSCORE', LEDGER, '(' .. integer(cutoff), '+inf', 'WITHSCORES')
+    if #entries > 0 then view.oldest = tonumber(entries[2]) end
+    for i = 1, #entries, 2 do
+      local tokens, settled = parseLedgerMember(entries[i])
+      if settled then view.used = view.used + tokens else view.reserved = view.reserved + tokens end
     end
+    from = cutoff
   end
-  -- Subtract the entries that left the window since the sums were stored, up to the first one
-  -- still inside it (the oldest counted). Page by offset, not by score: many entries can share one
-  -- millisecond. A page holds 64 entries, each with its score.
-  local offset = 0
-  while not view.oldest do
-    local page = redis.call('ZRANGEBYSCORE', LEDGER, '(' .. integer(from), '+inf', 'WITHSCORES', 'LIMIT', offset, 64)
-    for i = 1, #page, 2 do
-      local at = tonumber(page[i + 1])
-      if at > cutoff then view.oldest = at; break end
-      local tokens, state = parseLedgerMember(page[i])
-      if state == 'r' then view.reserved = view.reserved - tokens else view.used = view.used - tokens end
+  if view.oldest and view.oldest <= cutoff then
+    state.changed = true
+    view.oldest = nil
+    local offset = 0
+    while not view.oldest do
+      local page = redis.call('ZRANGEBYSCORE', LEDGER, '(' .. integer(from), '+inf', 'WITHSCORES', 'LIMIT', offset, LEDGER_PAGE)
+      for i = 1, #page, 2 do
+        local at = tonumber(page[i + 1])
+        if at > cutoff then view.oldest = at; break end
+        local tokens, settled = parseLedgerMember(page[i])
+        if settled then view.used = view.used - tokens else view.reserved = view.reserved - tokens end
+      end
+      if #page < 2 * LEDGER_PAGE then break end
+      offset = offset + LEDGER_PAGE
     end
-    if #page < 128 then break end
-    offset = offset + 64
   end
   view.cutoff = math.max(cutoff, from)
   local function fits(total) return total + asked.tokens <= policy.limit and total < policy.limit end
   view.pass = fits(view.used + view.reserved)
   if not view.pass then
-    -- Walk the window oldest first until enough has left it; note the reservations still in flight.
     local entries = redis.call('ZRANGEBYSCORE', LEDGER, '(' .. integer(cutoff), '+inf', 'WITHSCORES')
     local left, inFlight, earliestLease = view.used + view.reserved, 0, nil
     view.retry = policy.windowMs
     local found = false
     for i = 1, #entries, 2 do
-      local tokens, state, requestId = parseLedgerMember(entries[i])
+      local tokens, settled, id = parseLedgerMember(entries[i])
       left = left - tokens
       if not found and fits(left) then
         found = true
         view.retry = tonumber(entries[i + 1]) + policy.windowMs - now
       end
-      if state == 'r' then
-        local lease = tonumber(redis.call('ZSCORE', LEASES, requestId))
-        if lease and lease > now then
-          inFlight = inFlight + tokens
-          if not earliestLease or lease < earliestLease then earliestLease = lease end
-        end
+      local lease = not settled and liveLeaseOf(id)
+      if lease then
+        inFlight = inFlight + tokens
+        if not earliestLease or lease.expiry < earliestLease then earliestLease = lease.expiry end
       end
     end
-    -- Reservations in flight are the reason when the request would fit without them: they usually
-    -- settle within seconds, so the wait is at most until the earliest of their leases ends.
     if inFlight > 0 and fits(view.used + view.reserved - inFlight) then
       view.cause = 1
       view.retry = math.min(view.retry, earliestLease - now)
@@ -267,37 +321,65 @@ local function tokenView(policy, stored, asked)
   end
   return view
 end
+`;
 
--- Leases (the in-flight cap): only reservations are held to it. A slot frees whenever a request
--- settles, which cannot be predicted: a denial suggests polling soon, never later than the
--- earliest lease ends.
+/**
+ * Leases (the in-flight cap): only reservations are held to it. A slot frees whenever a request
+ * settles, which cannot be predicted: a denial suggests polling soon, never later than the earliest
+ * lease ends.
+ */
+const LEASES_LUA = String.raw`
 local function leaseView(policy, asked)
-  local view = { policy = policy, reserved = 0, cause = 1 }
-  view.used = redis.call('ZCOUNT', LEASES, '(' .. integer(now), '+inf')
-  if view.used > 0 then
-    local earliest = redis.call('ZRANGEBYSCORE', LEASES, '(' .. integer(now), '+inf', 'WITHSCORES', 'LIMIT', 0, 1)
-    view.earliest = tonumber(earliest[2])
+  local view = { policy = policy, reserved = 0, cause = 1, used = #state.leases }
+  for i = 1, #state.leases do
+    local expiry = state.leases[i].expiry
+    if not view.earliest or expiry < view.earliest then view.earliest = expiry end
   end
   view.pass = not asked.reserve or view.used < policy.limit
   if not view.pass then view.retry = math.min(LEASE_RETRY_CAP_MS, view.earliest - now) end
   return view
 end
 
--- Every policy of the tier, evaluated without writing anything.
 local function viewPolicies(asked)
-  local views, tokenSums = {}, nil
-  if hasTokens then tokenSums = readTokenSums() end
+  local views = {}
   for i = 1, #policies do
     local policy = policies[i]
     if policy.kind == 'r' then
       views[i] = requestView(policy)
     elseif policy.kind == 't' then
-      views[i] = tokenView(policy, tokenSums[policy.name], asked)
+      views[i] = tokenView(policy, asked)
     else
       views[i] = leaseView(policy, asked)
     end
   end
   return views
+end
+
+-- Writes the state: the token sums of the views given (this tier's token policies: other tiers'
+-- are dropped, to be summed again from the ledger), else the sums as read, and the live leases.
+local function saveState(views)
+  local sums, leases, ttl = {}, {}, TTL_MARGIN_MS
+  local function addSum(name, sum)
+    sums[#sums + 1] = name .. ':' .. integer(sum.used) .. ':' .. integer(sum.reserved) .. ':' ..
+      integer(sum.cutoff) .. ':' .. integer(sum.windowMs) .. ':' .. integer(sum.oldest or 0)
+    ttl = math.max(ttl, sum.windowMs + TTL_MARGIN_MS)
+  end
+  if views then
+    for i = 1, #views do
+      local view = views[i]
+      if view.policy.kind == 't' then
+        addSum(view.policy.name, { used = view.used, reserved = view.reserved, cutoff = view.cutoff, windowMs = view.policy.windowMs, oldest = view.oldest })
+      end
+    end
+  elseif state.sums then
+    for name, sum in pairs(state.sums) do addSum(name, sum) end
+  end
+  for i = 1, #state.leases do
+    local lease = state.leases[i]
+    leases[i] = integer(lease.expiry) .. ':' .. integer(lease.admittedAt) .. ':' .. integer(lease.tokens) .. ':' .. lease.requestId
+    ttl = math.max(ttl, lease.expiry - now + TTL_MARGIN_MS)
+  end
+  redis.call('SET', STATE, table.concat(sums, ',') .. '|' .. table.concat(leases, ',') .. '|' .. integer(state.trimmedAt), 'PX', ttl)
 end
 
 -- used, reserved, reset (when the next unit frees) of a view, before or after this admission.
@@ -309,9 +391,8 @@ local function usageOf(view, admitted, asked)
     if next then return view.used, 0, next + windowMs end
     return view.used, 0, now
   elseif kind == 't' then
-    -- An admitted reservation is already in view.reserved (added before the sums were saved).
+    -- An admitted reservation is already in view.reserved (added before the state was saved).
     local oldest = view.oldest
-    if admitted and asked.reserve then oldest = oldest or now end
     if oldest then return view.used, view.reserved, oldest + windowMs end
     return view.used, view.reserved, now
   end
@@ -335,3 +416,5 @@ local function appendUsage(reply, views, admitted, asked)
   return reply
 end
 `;
+
+export const BASE_LUA = `${CONSTANTS_LUA}${CLOCK_LUA}${READ_LUA}${RECORD_LUA}${REQUEST_LOG_LUA}${TOKENS_LUA}${LEASES_LUA}`;

@@ -2,6 +2,7 @@
 import { CHECK_SCRIPT } from './check.lua';
 import { OVERRIDE_SCRIPT } from './override.lua';
 import { RESERVE_SCRIPT } from './reserve.lua';
+import { RESET_SCRIPT } from './reset.lua';
 import { SETTLE_SCRIPT } from './settle.lua';
 import { STATUS_SCRIPT } from './status.lua';
 
@@ -11,5 +12,6 @@ export const SCRIPTS = Object.freeze({
   status: STATUS_SCRIPT,
   settle: SETTLE_SCRIPT,
   override: OVERRIDE_SCRIPT,
+  reset: RESET_SCRIPT,
 });
 export type ScriptName = keyof typeof SCRIPTS;

@@ -6,5 +6,5 @@ import { ADMISSION_LUA } from './admission.lua';
 import { BASE_LUA } from './base.lua';
 
 export const RESERVE_SCRIPT = `${BASE_LUA}${ADMISSION_LUA}
-return admit({ reserve = true, tokens = tonumber(ARGV[OP_ARG + 5]), tokenHistoryMs = tonumber(ARGV[OP_ARG + 6]) })
+return admit({ reserve = true, tokens = tonumber(ARGV[OP_ARG + 4]), tokenHistoryMs = tonumber(ARGV[OP_ARG + 5]) })
 `;
