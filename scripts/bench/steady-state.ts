@@ -43,8 +43,6 @@ import {
 
 /** The limiter's default: an anomaly is reported above twice the headline limit per window. */
 const ANOMALY_FACTOR = 2;
-/** Where the simulated clock starts: now, so that every time the store writes is a plausible one. */
-const START_MS = (): number => Date.now();
 
 export interface SteadyStateTier {
   readonly id: string;
@@ -105,10 +103,9 @@ export interface SteadyStateResult extends SteadyStateOptions {
   readonly tiers: readonly SteadyStateTierResult[];
 }
 
-/** A clock the store reads on every call; the traffic moves it. */
-class SimulatedClock {
-  constructor(public now: number) {}
-  readonly read = (): number => this.now;
+/** The time the store reads on every call (its test clock); the traffic moves it. */
+export interface SimulatedClock {
+  now: number;
 }
 
 /** Replays traffic events of one creator through a store, on the simulated clock. */
@@ -162,7 +159,8 @@ export class SimulatedCreator {
 }
 
 export function describePolicies(tier: TierDefinition): string {
-  const duration = (seconds: number): string => (seconds % 3600 === 0 ? `${seconds / 3600} h` : seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`);
+  const duration = (seconds: number): string =>
+    seconds % 3600 === 0 ? `${seconds / 3600} h` : seconds % 60 === 0 ? `${seconds / 60} min` : `${seconds} s`;
   return tier.policies
     .map((policy) =>
       policy.unit === 'concurrent'
@@ -212,10 +210,14 @@ async function measureTier(
 ): Promise<SteadyStateTierResult> {
   const client = new Redis({ host: master.host, port: master.port, enableAutoPipelining: false });
   const keyPrefix = `steady-${entry.id}`;
-  const clock = new SimulatedClock(START_MS());
+  // The simulated clock starts now, so that every time the store writes is a plausible one.
+  const clock: SimulatedClock = { now: Date.now() };
   // The store as the differential test builds it: the scripts through the ioredis transport, with
   // the test clock in place of the server's TIME.
-  const store: RateLimitStore = new RedisScriptStore('elasticache', new IoredisTransport(client, 10_000), { keyPrefix, testClock: clock.read });
+  const store: RateLimitStore = new RedisScriptStore('elasticache', new IoredisTransport(client, 10_000), {
+    keyPrefix,
+    testClock: () => clock.now,
+  });
   try {
     const plan = tierPlanner(DEFAULT_LEASE_SECONDS, ANOMALY_FACTOR)(entry.tier);
     const tokenHistoryMs = tokenHistorySecondsOf(entry.table) * 1000;
@@ -239,7 +241,12 @@ async function measureTier(
     let next = firstSlotAfter(schedule, pending.at(-1)?.at ?? last);
 
     const samples = options.samples;
-    const costs = { freshCheck: [] as OperationCost[], steadyCheck: [] as OperationCost[], freshPair: [] as OperationCost[], steadyPair: [] as OperationCost[] };
+    const costs = {
+      freshCheck: [] as OperationCost[],
+      steadyCheck: [] as OperationCost[],
+      freshPair: [] as OperationCost[],
+      steadyPair: [] as OperationCost[],
+    };
     const freshCreators: SimulatedCreator[] = [];
     // A fresh creator's reservation is settled 1 ms later: its cost does not depend on the call's
     // length, and the clock then moves on by no more than a millisecond per fresh creator.
@@ -265,11 +272,35 @@ async function measureTier(
       },
     });
     for (let rep = 0; rep < options.repetitions; rep++) {
-      costs.freshCheck.push(await measure(admin, new RedisMeter(admin), fresh(`c${rep}`, () => checkEvents(freshSchedule, 0, 1))));
-      costs.steadyCheck.push(await measure(admin, new RedisMeter(admin), steadyPhase((first) => checkEvents(schedule, first, samples))));
-      costs.freshPair.push(await measure(admin, new RedisMeter(admin), fresh(`r${rep}`, () => reservationEvents(freshSchedule, 0, 1))));
+      costs.freshCheck.push(
+        await measure(
+          admin,
+          new RedisMeter(admin),
+          fresh(`c${rep}`, () => checkEvents(freshSchedule, 0, 1)),
+        ),
+      );
+      costs.steadyCheck.push(
+        await measure(
+          admin,
+          new RedisMeter(admin),
+          steadyPhase((first) => checkEvents(schedule, first, samples)),
+        ),
+      );
+      costs.freshPair.push(
+        await measure(
+          admin,
+          new RedisMeter(admin),
+          fresh(`r${rep}`, () => reservationEvents(freshSchedule, 0, 1)),
+        ),
+      );
       // Exactly `samples` reservations and their own settles: the phase ends with the last settle.
-      costs.steadyPair.push(await measure(admin, new RedisMeter(admin), steadyPhase((first) => reservationEvents(schedule, first, samples))));
+      costs.steadyPair.push(
+        await measure(
+          admin,
+          new RedisMeter(admin),
+          steadyPhase((first) => reservationEvents(schedule, first, samples)),
+        ),
+      );
     }
     const unexpected = [steady, ...freshCreators];
     return {

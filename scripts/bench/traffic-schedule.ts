@@ -44,7 +44,9 @@ export function scheduleAtLimits(policies: readonly PolicySpec[], maxCallMs = MA
   const intervalMs = Math.max(...requests.map((policy) => Math.floor(policy.windowMs / policy.limit) + 1));
   const budgets = enforcing.filter((policy) => policy.kind === 'tokens');
   const tokensPerReservation =
-    budgets.length === 0 ? 0 : Math.min(...budgets.map((policy) => Math.floor(policy.limit / admissionsPerWindow(policy.windowMs, intervalMs))));
+    budgets.length === 0
+      ? 0
+      : Math.min(...budgets.map((policy) => Math.floor(policy.limit / admissionsPerWindow(policy.windowMs, intervalMs))));
   const cap = enforcing.find((policy) => policy.kind === 'concurrent');
   // A settle due at the very moment of the next admission runs first (see reservationEvents), so
   // `cap * intervalMs` would still leave a free slot; one ms less keeps it clear of the edge. The
