@@ -20,6 +20,7 @@ import { RedisMeter, type RedisCost } from './redis-stats';
 import { median } from './stats';
 import { measureLambdaBudget, type LambdaBudget } from './lambda-budget';
 import { measureRedisInstructions, type RedisInstructions } from './redis-instructions';
+import { measureSteadyState, type SteadyStateResult } from './steady-state';
 import { measureUpstashHttp, type UpstashHttpFigure } from './upstash-http';
 import { allowedCreator, deniedCreator } from './workloads';
 
@@ -117,6 +118,8 @@ export interface BenchResult {
   readonly upstashScriptsStripped: number;
   /** Instructions per check under callgrind, in a redis-server of their own. */
   readonly redisInstructions: RedisInstructions;
+  /** State, cost and replication of a creator after a simulated history, against fresh creators (own master + replica). */
+  readonly steadyState: SteadyStateResult;
   readonly lambda: LambdaBudget | undefined;
 }
 
@@ -222,6 +225,12 @@ export async function runBench(options: BenchOptions, progress: Progress = () =>
     progress('Upstash backend through the local Upstash-compatible server');
     const upstashHttp = await measureUpstashHttp(address, options);
 
+    progress(`steady state: ${options.steadyStateHours} simulated hours per tier, on a master with a replica`);
+    const steadyState = await measureSteadyState(
+      { simulatedHours: options.steadyStateHours, samples: options.steadyStateSamples, repetitions: options.repetitions },
+      progress,
+    );
+
     progress('Redis instructions per check (callgrind)');
     const redisInstructions: RedisInstructions = options.skipInstructions
       ? { measured: false, reason: 'skipped (--skip-instructions)' }
@@ -247,6 +256,7 @@ export async function runBench(options: BenchOptions, progress: Progress = () =>
       upstashHttp,
       upstashScriptsStripped: [...limiters.values()].reduce((sum, limiter) => sum + (limiter.strippedScripts?.() ?? 0), 0),
       redisInstructions,
+      steadyState,
       lambda,
     };
   } finally {

@@ -27,6 +27,9 @@ export interface BenchOptions {
   readonly upstashHttpChecks: number;
   /** Cold starts per bundle (fresh Node process each). */
   readonly coldStarts: number;
+  /** Steady state: simulated history of each creator, and operations per measured phase. */
+  readonly steadyStateHours: number;
+  readonly steadyStateSamples: number;
   readonly skipLambda: boolean;
   /** Skip the instruction counts under callgrind (they run only where valgrind is installed). */
   readonly skipInstructions: boolean;
@@ -106,6 +109,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     exactnessLimit: 100,
     upstashHttpChecks: quick ? 50 : 1000,
     coldStarts: quick ? 1 : 5,
+    steadyStateHours: quick ? 1 : 24,
+    steadyStateSamples: quick ? 20 : 200,
     skipLambda: flags.get('skip-lambda') === true,
     skipInstructions: flags.get('skip-instructions') === true,
     outMarkdown,

@@ -6,6 +6,7 @@ import type { BenchResult, LimiterResult, PhaseResult, Workload } from './bench'
 import { median } from './stats';
 import type { LimiterId } from './limiters';
 import { RESERVED_TOKENS, SETTLED_TOKENS } from './limiters';
+import type { SteadyStateResult, SteadyStateTierResult } from './steady-state';
 
 export interface ReportOptions {
   /** Link to the chart, relative to the report. */
@@ -160,6 +161,8 @@ export function evaluateTargets(result: BenchResult): TargetVerdict[] {
       met: withinBound,
     });
   }
+  const steadyVerdict = steadyStateVerdict(result.steadyState);
+  if (steadyVerdict) verdicts.push(steadyVerdict);
   const lambda = result.lambda;
   if (lambda) {
     const worst = lambda.handlers.reduce((a, b) => (b.ratioToDependencies > a.ratioToDependencies ? b : a));
@@ -184,6 +187,92 @@ export function evaluateTargets(result: BenchResult): TargetVerdict[] {
     });
   }
   return verdicts;
+}
+
+/** At steady state, a creator's admissions may cost at most this much more than a fresh creator's. */
+export const STEADY_STATE_GROWTH_LIMIT = 1.25;
+
+/** Steady-state script time over a fresh creator's, for checks and for reserve + settle pairs. */
+export function steadyStateRatios(tier: SteadyStateTierResult): { check: number; pair: number } {
+  return {
+    check: tier.steady.check.scriptUsec / tier.fresh.check.scriptUsec,
+    pair: tier.steady.pair.scriptUsec / tier.fresh.pair.scriptUsec,
+  };
+}
+
+function steadyStateVerdict(steady: SteadyStateResult | undefined): TargetVerdict | undefined {
+  if (!steady || steady.tiers.length === 0) return undefined;
+  const ratios = steady.tiers.map((tier) => ({ tier, ...steadyStateRatios(tier) }));
+  return {
+    target:
+      `Cost per admission does not grow with a creator's history: Redis script time after ${steady.simulatedHours} simulated hour${steady.simulatedHours === 1 ? '' : 's'} at the tier's ` +
+      `limits at most ${STEADY_STATE_GROWTH_LIMIT}x a fresh creator's, for a check and for a reserve + settle pair, on every tier`,
+    measured: ratios
+      .map(
+        ({ tier, check, pair }) =>
+          `${tier.id}: check ${fixed(tier.fresh.check.scriptUsec, 1)} → ${fixed(tier.steady.check.scriptUsec, 1)} µs (${fixed(check, 2)}x), ` +
+          `reserve + settle ${fixed(tier.fresh.pair.scriptUsec, 1)} → ${fixed(tier.steady.pair.scriptUsec, 1)} µs (${fixed(pair, 2)}x)`,
+      )
+      .join('; '),
+    met: ratios.every(({ check, pair }) => check <= STEADY_STATE_GROWTH_LIMIT && pair <= STEADY_STATE_GROWTH_LIMIT),
+  };
+}
+
+function steadyStateSection(steady: SteadyStateResult | undefined): string[] {
+  const lines = [`## A creator after a long history (steady state)`, ''];
+  if (!steady) return [...lines, 'Not measured in this run.', ''];
+  const hours = steady.simulatedHours;
+  lines.push(
+    `One creator per tier is driven through ${hours} simulated hour${hours === 1 ? '' : 's'} of traffic at the tier's limits: one reservation`,
+    'every interval of the tightest request policy (its window divided by its limit, plus 1 ms), each reserving and then',
+    "settling the same share of the daily token budget (sized so that a day's reservations use it up), each settled",
+    'after its LLM call (60 s, or less when the in-flight cap or the lease is shorter), so leases are in flight. The',
+    "store runs on a simulated clock (the script store's test clock, as the differential test uses it), through the",
+    'store interface only (check, reserve, settle, status): no figure here depends on the data layout. A master and',
+    'one replica of their own are started for this section.',
+    '',
+    "- **State:** the creator's keys found by `SCAN MATCH <creator key base>*` right after its last reservation (its",
+    "  leases still in flight), each weighed with `MEMORY USAGE <key> SAMPLES 0` (the whole value and Redis' own",
+    '  overhead for the key).',
+    `- **Cost:** \`INFO commandstats\` usec of EVALSHA per operation, ${int(steady.samples)} operations per phase, median of ${steady.repetitions}`,
+    `  repetition${steady.repetitions === 1 ? '' : 's'}. *Fresh*: the first check (or the first reservation and its settle) of as many new creators.`,
+    '  *Steady*: the same creator going on at its limits after its history (plain checks in the slots of the pace,',
+    '  then reservations each with its own settle). One operation at a time, so the µs are higher than the',
+    '  64-in-flight figures of the tables above: compare fresh with steady.',
+    "- **Replication:** growth of the master's `master_repl_offset` (`INFO replication`) over the same phases,",
+    "  divided by the operations: the bytes every replica receives per operation (the scripts' writes, wrapped in",
+    "  MULTI/EXEC). The master's periodic replica PING is moved out of the phases (`repl-ping-replica-period 3600`).",
+    '',
+    '| tier | policies | simulated history | when weighed: in flight, tokens in the window | keys | bytes per creator | largest key |',
+    '|---|---|---|---|--:|--:|---|',
+  );
+  for (const tier of steady.tiers) {
+    const s = tier.schedule;
+    const tokens =
+      tier.tokenBudget === undefined ? 'no token budget' : `${int(tier.tokensCounted ?? Number.NaN)} of ${int(tier.tokenBudget)} tokens`;
+    lines.push(
+      `| ${tier.label} | ${tier.policies} | ${int(tier.reservations)} reservations, 1 every ${fixed(s.intervalMs / 1000, 3)} s, ` +
+        `${int(s.tokensPerReservation)} tokens each, settled after ${fixed(s.callMs / 1000, 0)} s | ${tier.inFlight ?? 'no cap'} in flight, ${tokens} | ` +
+        `${tier.footprint.keys} | ${int(tier.footprint.bytes)} (${kb(tier.footprint.bytes)}) | ` +
+        `${tier.footprint.largestKey === undefined ? 'none' : `\`${tier.footprint.largestKey}\` ${int(tier.footprint.largestKeyBytes)} B`} |`,
+    );
+  }
+  lines.push(
+    '',
+    '| tier | check: Redis µs, fresh → steady | reserve + settle: Redis µs, fresh → steady | commands per check / per pair, fresh → steady | replication bytes per check, fresh → steady | replication bytes per reserve + settle, fresh → steady |',
+    '|---|--:|--:|--:|--:|--:|',
+  );
+  for (const tier of steady.tiers) {
+    const { fresh, steady: at } = tier;
+    const ratio = steadyStateRatios(tier);
+    lines.push(
+      `| ${tier.label} | ${fixed(fresh.check.scriptUsec, 1)} → ${fixed(at.check.scriptUsec, 1)} (${fixed(ratio.check, 2)}x) | ` +
+        `${fixed(fresh.pair.scriptUsec, 1)} → ${fixed(at.pair.scriptUsec, 1)} (${fixed(ratio.pair, 2)}x) | ` +
+        `${fixed(fresh.check.commands, 2)} → ${fixed(at.check.commands, 2)} / ${fixed(fresh.pair.commands, 2)} → ${fixed(at.pair.commands, 2)} | ` +
+        `${int(fresh.check.replicationBytes)} → ${int(at.check.replicationBytes)} | ${int(fresh.pair.replicationBytes)} → ${int(at.pair.replicationBytes)} |`,
+    );
+  }
+  return [...lines, ''];
 }
 
 function limiterTable(result: BenchResult, workload: Workload): string[] {
@@ -340,6 +429,7 @@ export function renderReport(result: BenchResult, options: ReportOptions): strin
     ),
     '',
     ...instructionSection(result),
+    ...steadyStateSection(result.steadyState),
     '## Upstash: HTTP requests per check',
     '',
     'Through the local Upstash-compatible server (`test/harness/upstash-compatible-server.ts`) in front of the same',
@@ -470,11 +560,15 @@ export function renderReport(result: BenchResult, options: ReportOptions): strin
   const fillIssues = result.fills.filter((f) => f.fillErrors > 0);
   const primed = Object.entries(result.primingAllowed).filter(([, allowed]) => allowed > 0);
   const errors = result.results.filter((r) => r.median.errors > 0);
-  if (fillIssues.length > 0 || primed.length > 0 || errors.length > 0) {
+  const offSchedule = (result.steadyState?.tiers ?? []).filter((tier) => tier.unexpected > 0);
+  if (fillIssues.length > 0 || primed.length > 0 || errors.length > 0 || offSchedule.length > 0) {
     push('## Anomalies in this run', '');
     for (const f of fillIssues) push(`- filling ${f.family}: ${f.fillErrors} of ${f.fillChecks} checks failed or were denied`);
     for (const [id, allowed] of primed) push(`- ${id}: ${allowed} checks allowed (or failed) while warming the denied workload`);
     for (const r of errors) push(`- ${r.workload} ${r.label}: ${r.median.errors} checks failed`);
+    for (const tier of offSchedule) {
+      push(`- steady state, ${tier.label}: ${tier.unexpected} operations not admitted or not settled (first: ${tier.firstUnexpected})`);
+    }
     push('');
   }
   return out.join('\n');

@@ -12,6 +12,7 @@ import { WORKLOADS } from '../../scripts/bench/bench';
 import { parseOptions } from '../../scripts/bench/options';
 import { HANDLERS } from '../../scripts/bench/lambda-budget';
 import { INSTRUCTION_LIMITERS, parseCallgrindTotal } from '../../scripts/bench/redis-instructions';
+import { STEADY_STATE_TIERS } from '../../scripts/bench/steady-state';
 
 const REPO = path.resolve(__dirname, '..', '..');
 const TSX = path.join(REPO, 'node_modules', '.bin', 'tsx');
@@ -181,6 +182,23 @@ describe('npm run bench -- --quick', () => {
     }
     expect(markdown).toContain('## Redis instructions per check (callgrind)');
     expect(markdown).toMatch(/instructions per check \(callgrind\) at 1 in flight [\d,]+ vs [\d,]+/);
+  });
+
+  test('steady state: every tier simulated on schedule, weighed, and measured fresh and steady', () => {
+    const steady = result.steadyState;
+    expect(steady.tiers.map((tier) => tier.id)).toEqual(STEADY_STATE_TIERS.map((tier) => tier.id));
+    for (const tier of steady.tiers) {
+      expect({ tier: tier.id, unexpected: tier.unexpected }).toEqual({ tier: tier.id, unexpected: 0 });
+      expect(tier.footprint.keys).toBeGreaterThan(0);
+      expect(tier.footprint.bytes).toBeGreaterThan(0);
+      expect(tier.inFlight).toBe(tier.schedule.inFlightAfterReservation);
+      for (const cost of [tier.fresh.check, tier.fresh.pair, tier.steady.check, tier.steady.pair]) {
+        expect(cost.scriptUsec).toBeGreaterThan(0);
+        expect(cost.replicationBytes).toBeGreaterThan(0);
+      }
+    }
+    expect(markdown).toContain('## A creator after a long history (steady state)');
+    expect(markdown).toContain("| Cost per admission does not grow with a creator's history");
   });
 
   test('the report embeds the chart and names the machine and the command', () => {
