@@ -1,7 +1,8 @@
 /**
  * The end-to-end check: the library itself (createRateLimiter with the options the functions would
- * use) admits, reports, settles and resets a throwaway creator on the real backend. The creator's
- * keys are removed by the reset, and by a second reset if any step failed half-way.
+ * use) admits, reports, settles and resets a throwaway creator on the real backend. The reset
+ * removes the creator's usage (a second reset runs if any step failed half-way); its record is
+ * retired by the reset generation and expires on its own.
  */
 import { randomBytes } from 'node:crypto';
 
@@ -67,7 +68,7 @@ export async function runLimiterRound(target: ResolvedTarget, tier: string): Pro
     const note = warnings.length > 0 ? `; the library logged: ${warnings.join(' | ')}` : '';
     return pass(
       `tier ${tier} on ${creatorId}: check admitted (remaining ${before.remaining} -> ${afterCheck.remaining}), ` +
-        `status consumed nothing, settle charged ${ACTUAL_TOKENS} of ${RESERVED_TOKENS} reserved tokens, reset restored every policy; keys removed${note}`,
+        `status consumed nothing, settle charged ${ACTUAL_TOKENS} of ${RESERVED_TOKENS} reserved tokens, reset restored every policy (its record is retired and expires on its own)${note}`,
     );
   } catch (error) {
     const detail = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
