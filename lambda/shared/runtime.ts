@@ -106,9 +106,10 @@ export function createApiRuntime(options: ApiRuntimeOptions): ApiRuntime {
     async limiter() {
       if (!limiter) throw configError!;
       // Normally warm-up finished during init. If it is still running (a request right after a
-      // cold start, or a backend that does not answer), wait no longer than one backend deadline:
-      // the request's own call is bounded the same way and shares the connection being opened.
-      await waitAtMost(ready, timeoutMs);
+      // cold start, or a backend that does not answer), a request to a connection-holding backend
+      // waits for it, no longer than one backend deadline: the request's own call is bounded the
+      // same way and shares the connection being opened. See RACES_WARM_UP for the others.
+      if (!RACES_WARM_UP.has(limiter.backend)) await waitAtMost(ready, timeoutMs);
       return limiter;
     },
     async close() {
@@ -117,6 +118,15 @@ export function createApiRuntime(options: ApiRuntimeOptions): ApiRuntime {
     },
   };
 }
+
+/**
+ * Backends whose first request does not wait for the warm-up. Upstash is stateless HTTP: the
+ * warm-up's calls (status, check and settle scripts, one after the other) share nothing with the
+ * request but the process's fetch, and the request needs one script, so waiting would add two or
+ * three round trips to the first answer. Its deadline (1.5 s by default) leaves room to open a
+ * connection of its own.
+ */
+const RACES_WARM_UP: ReadonlySet<LimiterBackendName> = new Set(['upstash']);
 
 let shared: ApiRuntime | undefined;
 
