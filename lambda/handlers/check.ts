@@ -2,8 +2,8 @@
  * The check function for any backend: RATE_LIMIT_BACKEND chooses it at run time, so every backend's
  * client is bundled. lambda/handlers/<backend>/check.ts carries only the one a stack uses.
  */
-import { createRateLimiter } from '../rate-limit';
+import { EVERY_BACKEND } from '../shared/limiter';
 import { lambdaHandler } from '../shared/api-handler';
 import { checkOperation } from './operations/check';
 
-export const handler = lambdaHandler(checkOperation, createRateLimiter);
+export const handler = lambdaHandler(checkOperation, EVERY_BACKEND);

@@ -27,8 +27,8 @@ import {
   RateLimitDataError,
   RateLimitInputError,
   RateLimitUnavailableError,
+  type LimiterLibrary,
   type RateLimiter,
-  type RateLimiterFactory,
 } from './library';
 import {
   badRequest,
@@ -227,14 +227,14 @@ function isLambdaContext(context: unknown): context is Context {
 
 /**
  * The exported `handler` of a function: the operation bound to the execution environment's
- * runtime, whose limiter `createRateLimiter` (the function's library entry) builds. Inside Lambda (AWS_LAMBDA_FUNCTION_NAME is set) the runtime is created, and the backend
+ * runtime, whose limiter the function's library entry (`library`) builds. Inside Lambda (AWS_LAMBDA_FUNCTION_NAME is set) the runtime is created, and the backend
  * warmed up, while the module loads, i.e. during the init phase, not on the first request.
  * Elsewhere (the local server, tests importing an operation) importing a handler module has no
  * side effects and the runtime is created on the first invocation.
  */
-export function lambdaHandler(operation: Operation, createRateLimiter: RateLimiterFactory): ApiHandler {
+export function lambdaHandler(operation: Operation, library: LimiterLibrary): ApiHandler {
   let bound: ApiHandler | undefined;
-  const bind = (): ApiHandler => (bound ??= createApiHandler(operation, sharedApiRuntime(createRateLimiter)));
+  const bind = (): ApiHandler => (bound ??= createApiHandler(operation, sharedApiRuntime(library)));
   if (process.env.AWS_LAMBDA_FUNCTION_NAME) bind();
   return (event, context) => bind()(event, context);
 }

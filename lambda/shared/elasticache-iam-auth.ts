@@ -118,3 +118,16 @@ export async function iamTokenProviderFromEnvironment(
   const { defaultProvider } = await import('@aws-sdk/credential-provider-node');
   return createIamTokenProvider({ host, region, credentials: defaultProvider() });
 }
+
+/**
+ * The runtime's default `iamAuthToken` hook: the signer is built on the first token (so the
+ * credential chain loads only where IAM auth is configured), and built again if that failed.
+ */
+export function iamAuthTokenFromEnvironment(env: Readonly<Record<string, string | undefined>>): (userId: string) => Promise<string> {
+  let provider: Promise<(userId: string) => Promise<string>> | undefined;
+  return async (userId) => {
+    provider ??= iamTokenProviderFromEnvironment(env);
+    provider.catch(() => (provider = undefined));
+    return (await provider)(userId);
+  };
+}

@@ -3,9 +3,9 @@
  * (docs/design.md#environment) when the function initialises, warmed up during init (connection opened, admission
  * script loaded), and reused by every invocation.
  *
- * The runtime is the same for every backend: it receives the `createRateLimiter` of the library
- * entry that its function bundles (lambda/handlers/<backend>/<route>.ts), so a function carries
- * only its own backend's client.
+ * The runtime is the same for every backend: it receives the LimiterLibrary of the library entry
+ * that its function bundles (lambda/handlers/<backend>/library.ts), so a function carries only its
+ * own backend's client and settings code.
  *
  * A configuration error does not crash the init: it is logged once and every request is answered
  * with a 500 that says the service is misconfigured, which is easier to diagnose than a function
@@ -16,15 +16,14 @@ import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { DEFAULT_TIMEOUT_MS, ENV } from '../contract/environment';
 import { METRIC_DIMENSIONS } from '../contract/metrics';
 import { currentInvocation } from './invocation';
-import {
-  rateLimiterOptionsFromEnv,
-  type AnomalyReport,
-  type LimiterBackendName,
-  type EnvironmentHooks,
-  type RateLimiter,
-  type RateLimiterFactory,
-  type RateLimitLogger,
-  type ShadowDenialReport,
+import type {
+  AnomalyReport,
+  LimiterBackendName,
+  EnvironmentHooks,
+  LimiterLibrary,
+  RateLimiter,
+  RateLimitLogger,
+  ShadowDenialReport,
 } from './library';
 import { getLogger, registerSecret } from './logger';
 import { countOf, getMetrics, METRIC, publishInvocationMetrics } from './metrics';
@@ -32,13 +31,13 @@ import { countOf, getMetrics, METRIC, publishInvocationMetrics } from './metrics
 export type Environment = Readonly<Record<string, string | undefined>>;
 
 export interface ApiRuntimeOptions {
-  /** The library entry's createRateLimiter: it decides which backends this runtime can build. */
-  readonly createRateLimiter: RateLimiterFactory;
+  /** The library entry the function bundles: it decides which backends this runtime can build. */
+  readonly library: LimiterLibrary;
   /** @default process.env */
   readonly env?: Environment;
   /** Secrets Manager reader for *_SECRET_ARN variables. @default Powertools Parameters (loaded on first use) */
   readonly readSecret?: (secretArn: string) => Promise<string>;
-  /** ElastiCache IAM token signer for ELASTICACHE_REDIS_IAM_USER. @default SigV4 with the function's credentials */
+  /** ElastiCache IAM token signer for ELASTICACHE_REDIS_IAM_USER. @default the library's iamAuthTokenFromEnvironment */
   readonly iamAuthToken?: (userId: string) => Promise<string>;
   readonly logger?: Logger;
   readonly metrics?: Metrics;
@@ -64,16 +63,6 @@ const readSecretFromSecretsManager = (() => {
   };
 })();
 
-/** The default iamAuthToken: loads the SigV4 signer and the credential chain only when IAM auth is configured. */
-function iamAuthTokenFromEnvironment(env: Environment): (userId: string) => Promise<string> {
-  let provider: Promise<(userId: string) => Promise<string>> | undefined;
-  return async (userId) => {
-    provider ??= import('./elasticache-iam-auth').then((module) => module.iamTokenProviderFromEnvironment(env));
-    provider.catch(() => (provider = undefined));
-    return (await provider)(userId);
-  };
-}
-
 export function createApiRuntime(options: ApiRuntimeOptions): ApiRuntime {
   const env = options.env ?? process.env;
   const logger = options.logger ?? getLogger();
@@ -83,16 +72,16 @@ export function createApiRuntime(options: ApiRuntimeOptions): ApiRuntime {
 
   const hooks: EnvironmentHooks = {
     readSecret: options.readSecret ?? readSecretFromSecretsManager,
-    iamAuthToken: options.iamAuthToken ?? iamAuthTokenFromEnvironment(env),
+    iamAuthToken: options.iamAuthToken ?? options.library.iamAuthTokenFromEnvironment?.(env),
   };
 
   let limiter: RateLimiter | undefined;
   let configError: Error | undefined;
   let timeoutMs = 0;
   try {
-    const limiterOptions = rateLimiterOptionsFromEnv(env, hooks);
+    const limiterOptions = options.library.rateLimiterOptionsFromEnv(env, hooks);
     timeoutMs = limiterOptions.timeoutMs ?? DEFAULT_TIMEOUT_MS[limiterOptions.backend ?? 'memory'];
-    limiter = options.createRateLimiter({
+    limiter = options.library.createRateLimiter({
       ...limiterOptions,
       logger: libraryLogger(logger),
       onAnomaly: (report) => reportAnomaly(logger, metrics, report),
@@ -117,9 +106,10 @@ export function createApiRuntime(options: ApiRuntimeOptions): ApiRuntime {
     async limiter() {
       if (!limiter) throw configError!;
       // Normally warm-up finished during init. If it is still running (a request right after a
-      // cold start, or a backend that does not answer), wait no longer than one backend deadline:
-      // the request's own call is bounded the same way and shares the connection being opened.
-      await waitAtMost(ready, timeoutMs);
+      // cold start, or a backend that does not answer), a request to a connection-holding backend
+      // waits for it, no longer than one backend deadline: the request's own call is bounded the
+      // same way and shares the connection being opened. See RACES_WARM_UP for the others.
+      if (!RACES_WARM_UP.has(limiter.backend)) await waitAtMost(ready, timeoutMs);
       return limiter;
     },
     async close() {
@@ -129,14 +119,23 @@ export function createApiRuntime(options: ApiRuntimeOptions): ApiRuntime {
   };
 }
 
+/**
+ * Backends whose first request does not wait for the warm-up. Upstash is stateless HTTP: the
+ * warm-up's calls (status, check and settle scripts, one after the other) share nothing with the
+ * request but the process's fetch, and the request needs one script, so waiting would add two or
+ * three round trips to the first answer. Its deadline (1.5 s by default) leaves room to open a
+ * connection of its own.
+ */
+const RACES_WARM_UP: ReadonlySet<LimiterBackendName> = new Set(['upstash']);
+
 let shared: ApiRuntime | undefined;
 
 /**
  * The runtime of this execution environment, configured from process.env on first call. An
  * execution environment runs one function, i.e. one entry: later calls return the same runtime.
  */
-export function sharedApiRuntime(createRateLimiter: RateLimiterFactory): ApiRuntime {
-  shared ??= createApiRuntime({ createRateLimiter });
+export function sharedApiRuntime(library: LimiterLibrary): ApiRuntime {
+  shared ??= createApiRuntime({ library });
   return shared;
 }
 

@@ -8,7 +8,7 @@
  * Upstash-compatible REST server in front of it.
  *
  * Bundling uses the settings of lib/constructs/rate-limit-function.ts (what gets deployed): CJS,
- * platform node, target node24, minify with keepNames, @aws-sdk/* external. Sizes exclude the
+ * platform node, target node24, minify (without keepNames), @aws-sdk/* external. Sizes exclude the
  * source map.
  *
  * "Dependencies alone" is a bundle of a generated entry that imports exactly what the handler's own
@@ -43,7 +43,7 @@ const BUNDLE_OPTIONS: BuildOptions = {
   target: 'node24',
   format: 'cjs',
   minify: true,
-  keepNames: true,
+  keepNames: false,
   external: ['@aws-sdk/*'],
   write: false,
   metafile: true,
@@ -154,7 +154,7 @@ export async function measureLambdaBudget(
     const budgets = handlers.map(({ file: _file, ...rest }) => ({ ...rest, coldStart: summarizeColdStarts(runs.get(rest.name) ?? []) }));
     return {
       settings:
-        'esbuild: bundle, platform node, format cjs, target node24, minify, keepNames, external @aws-sdk/* (as lib/constructs/rate-limit-function.ts); sizes without the source map',
+        'esbuild: bundle, platform node, format cjs, target node24, minify, external @aws-sdk/* (as lib/constructs/rate-limit-function.ts); sizes without the source map',
       empty: { name: 'empty', bytes: empty.bytes, gzipBytes: empty.gzipBytes, coldStart: summarizeColdStarts(runs.get('empty') ?? []) },
       handlers: budgets.filter((h) => h.variant === 'elasticache'),
       upstashHandlers: budgets.filter((h) => h.variant === 'upstash'),

@@ -142,10 +142,11 @@ describe.each(['elasticache', 'upstash'] as const)('bundled handlers on %s', (ba
         expect(newIds(afterSecond, before)).toEqual(opened);
       } else {
         // REST over fetch's keep-alive pool: warm-up (EVALSHA, then loading the script) opens it
-        // during init, and a request that follows another within the same tick may add a pooled
-        // socket; after that, invocations only reuse.
+        // during init, the first request runs alongside the warm-up (it does not wait for it), and
+        // a call that follows another within the same tick may add a pooled socket to either
+        // chain; after that, invocations only reuse.
         expect(second.totalSockets).toBe(first.totalSockets);
-        expect(second.totalSockets).toBeLessThanOrEqual(3);
+        expect(second.totalSockets).toBeLessThanOrEqual(4);
         expect(upstash.stats.httpRequests).toBeGreaterThanOrEqual(3);
       }
       // The function's own output: structured logs and EMF only, nothing at ERROR.

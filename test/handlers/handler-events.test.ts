@@ -8,6 +8,7 @@ import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { Redis } from 'ioredis';
 import { createApiHandlers } from '../../lambda/handlers/operations';
 import type { ApiRuntime } from '../../lambda/shared/limiter';
+import type { LimiterLibrary } from '../../lambda/shared/library';
 import { startRedis, type RedisProcess } from '../harness/redis-process';
 import { uniqueCreator } from '../support/http-scenarios';
 import { apiGatewayEvent, lambdaContext } from '../support/lambda-events';
@@ -155,9 +156,10 @@ describe('event shapes', () => {
 
 describe('deployed module wiring', () => {
   // The handler module created the shared runtime: asking for it again must not build another.
-  const runtimeExists = (): never => {
+  const notBuiltAgain = (): never => {
     throw new Error('the shared runtime should exist already');
   };
+  const runtimeExists: LimiterLibrary = { createRateLimiter: notBuiltAgain, rateLimiterOptionsFromEnv: notBuiltAgain };
   const connectionCount = () => clientCount(inspector);
 
   it('a handler module has no side effect outside Lambda, and binds the shared runtime on first call', async () => {

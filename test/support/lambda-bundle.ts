@@ -3,7 +3,7 @@
  * runtime runs them: the module is loaded once (init), then `handler` is invoked per event.
  *
  * Bundling mirrors the CDK construct (lib/constructs/rate-limit-function.ts): esbuild, CJS,
- * minified with kept names, source maps, `@aws-sdk/*` external. The AWS SDK is found through
+ * minified (class names are not kept), source maps, `@aws-sdk/*` external. The AWS SDK is found through
  * NODE_PATH, as the Lambda Node.js runtime provides it.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
@@ -35,7 +35,7 @@ export async function bundleHandlers(): Promise<Bundles> {
     target: 'node22',
     format: 'cjs',
     minify: true,
-    keepNames: true,
+    keepNames: false,
     sourcemap: true,
     sourcesContent: false,
     external: ['@aws-sdk/*'],

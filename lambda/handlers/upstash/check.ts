@@ -1,6 +1,6 @@
 /** The check function of the Upstash stack: only the Upstash client is bundled. */
-import { createRateLimiter } from '../../rate-limit/upstash';
+import { UPSTASH_LIBRARY } from './library';
 import { lambdaHandler } from '../../shared/api-handler';
 import { checkOperation } from '../operations/check';
 
-export const handler = lambdaHandler(checkOperation, createRateLimiter);
+export const handler = lambdaHandler(checkOperation, UPSTASH_LIBRARY);

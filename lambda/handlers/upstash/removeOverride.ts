@@ -1,6 +1,6 @@
 /** The removeOverride function of the Upstash stack: only the Upstash client is bundled. */
-import { createRateLimiter } from '../../rate-limit/upstash';
+import { UPSTASH_LIBRARY } from './library';
 import { lambdaHandler } from '../../shared/api-handler';
 import { removeOverrideOperation } from '../operations/overrides';
 
-export const handler = lambdaHandler(removeOverrideOperation, createRateLimiter);
+export const handler = lambdaHandler(removeOverrideOperation, UPSTASH_LIBRARY);
