@@ -109,7 +109,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     exactnessLimit: 100,
     upstashHttpChecks: quick ? 50 : 1000,
     coldStarts: quick ? 1 : 5,
-    steadyStateHours: quick ? 1 : 24,
+    steadyStateHours: quick ? 1 : 72,
     steadyStateSamples: quick ? 20 : 200,
     skipLambda: flags.get('skip-lambda') === true,
     skipInstructions: flags.get('skip-instructions') === true,

@@ -24,14 +24,7 @@ export function globLiteral(text: string): string {
 
 /** Every key that starts with `keyBase`, weighed one by one (SAMPLES 0: every element of a collection). */
 export async function creatorFootprint(admin: Redis, keyBase: string): Promise<CreatorFootprint> {
-  const pattern = `${globLiteral(keyBase)}*`;
-  const keys = new Set<string>();
-  let cursor = '0';
-  do {
-    const [next, batch] = await admin.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-    for (const key of batch) keys.add(key);
-    cursor = next;
-  } while (cursor !== '0');
+  const keys = await creatorKeysFound(admin, keyBase);
   let bytes = 0;
   let largestKey: string | undefined;
   let largestKeyBytes = 0;
@@ -45,6 +38,19 @@ export async function creatorFootprint(admin: Redis, keyBase: string): Promise<C
     }
   }
   return { keys: keys.size, bytes, largestKey, largestKeyBytes };
+}
+
+/** Every key under a creator's key base (SCAN, never KEYS). */
+export async function creatorKeysFound(admin: Redis, keyBase: string): Promise<Set<string>> {
+  const pattern = `${globLiteral(keyBase)}*`;
+  const keys = new Set<string>();
+  let cursor = '0';
+  do {
+    const [next, batch] = await admin.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    for (const key of batch) keys.add(key);
+    cursor = next;
+  } while (cursor !== '0');
+  return keys;
 }
 
 /** `master_repl_offset` of `INFO replication`: bytes of replication stream the server has produced. */

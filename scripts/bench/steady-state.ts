@@ -25,10 +25,18 @@ import type { TierDefinition, TierTable } from '../../lambda/rate-limit/core/typ
 import { IoredisTransport } from '../../lambda/rate-limit/redis/ioredis-transport';
 import { creatorKeyBase } from '../../lambda/rate-limit/redis/keys';
 import { RedisScriptStore } from '../../lambda/rate-limit/redis/script-store';
-import type { RateLimitStore } from '../../lambda/rate-limit/store/store';
+import { STORE_CONSTANTS } from '../../lambda/rate-limit/store/constants';
+import type { PolicySpec, RateLimitStore } from '../../lambda/rate-limit/store/store';
 import { BENCH_TIERS } from './limiters';
 import { RedisMeter } from './redis-stats';
-import { bytesPerOperation, creatorFootprint, replicationOffset, startReplicatedRedis, type CreatorFootprint } from './redis-footprint';
+import {
+  bytesPerOperation,
+  creatorFootprint,
+  creatorKeysFound,
+  replicationOffset,
+  startReplicatedRedis,
+  type CreatorFootprint,
+} from './redis-footprint';
 import { median } from './stats';
 import {
   checkEvents,
@@ -73,6 +81,8 @@ export interface OperationCost {
   readonly operations: number;
   /** EVALSHA/EVAL usec (commandstats) per operation. */
   readonly scriptUsec: number;
+  /** CPU time of the Redis process (user + system, INFO cpu) per operation, socket work included. */
+  readonly cpuUs: number;
   /** Redis commands per operation, those the scripts run included. */
   readonly commands: number;
   /** Bytes of replication stream per operation. */
@@ -85,7 +95,7 @@ export interface SteadyStateTierResult {
   /** e.g. "100 requests / 1 h, 1,000,000 tokens / 24 h, 4 concurrent". */
   readonly policies: string;
   readonly schedule: TrafficSchedule;
-  /** Reservations (each settled, but for the last ones in flight) in the simulated history. */
+  /** Reservations (each settled, but for the last ones in flight) when the state was weighed (after `baselineHours`). */
   readonly reservations: number;
   /** Leases in flight and tokens counted in the token window when the state was weighed (status). */
   readonly inFlight: number | undefined;
@@ -93,6 +103,11 @@ export interface SteadyStateTierResult {
   readonly tokenBudget: number | undefined;
   readonly footprint: CreatorFootprint;
   readonly fresh: { readonly check: OperationCost; readonly pair: OperationCost };
+  /** The same creator once its longest window had filled (after `baselineHours`): the baseline of growth with history. */
+  readonly early: { readonly check: OperationCost; readonly pair: OperationCost };
+  readonly baselineHours: number;
+  /** Simulated history before the steady reading. */
+  readonly historyHours: number;
   readonly steady: { readonly check: OperationCost; readonly pair: OperationCost };
   /** Admissions denied and settles not "settled": a schedule off its limits (should be none). */
   readonly unexpected: number;
@@ -111,6 +126,8 @@ export interface SimulatedClock {
 /** Replays traffic events of one creator through a store, on the simulated clock. */
 export class SimulatedCreator {
   unexpected = 0;
+  /** Reservations applied so far. */
+  reservations = 0;
   firstUnexpected: string | undefined;
 
   constructor(
@@ -148,6 +165,7 @@ export class SimulatedCreator {
         return outcome.kind === 'denied' ? `denied (${outcome.cause}, policy ${plan.policies[outcome.deniedIndex]?.name})` : outcome.kind;
       }
       case 'reserve': {
+        this.reservations += 1;
         const record = { requestId, retentionMs: plan.retentionMs, leaseMs: plan.leaseMs };
         const outcome = await this.store.reserve({ creatorId, policies: plan.policies, anomaly, record, tokens, tokenHistoryMs });
         return outcome.kind === 'denied' ? `denied (${outcome.cause}, policy ${plan.policies[outcome.deniedIndex]?.name})` : outcome.kind;
@@ -156,6 +174,14 @@ export class SimulatedCreator {
         return (await this.store.settle({ creatorId, requestId, actualTokens: tokens, tokenHistoryMs, statusOf: undefined })).result;
     }
   }
+}
+
+/** How long a record key outlives its retention (the scripts' TTL margin). */
+const RECORD_KEY_MARGIN_MS = STORE_CONSTANTS.TTL_MARGIN_MS;
+
+/** The longest window of a tier's request and token policies, in hours: when its first entries start to leave. */
+export function longestWindowHours(policies: readonly PolicySpec[]): number {
+  return Math.max(...policies.filter((policy) => policy.kind !== 'concurrent').map((policy) => policy.windowMs)) / 3_600_000;
 }
 
 export function describePolicies(tier: TierDefinition): string {
@@ -186,6 +212,7 @@ async function measure(admin: Redis, meter: RedisMeter, phase: Phase): Promise<O
   return {
     operations: phase.operations,
     scriptUsec: per(cost.scriptUsec),
+    cpuUs: per(cost.cpuUs),
     commands: per(cost.commands),
     replicationBytes: bytesPerOperation(offsetBefore, offsetAfter, phase.operations),
   };
@@ -196,6 +223,7 @@ function medianCost(costs: readonly OperationCost[]): OperationCost {
   return {
     operations: costs.reduce((sum, cost) => sum + cost.operations, 0),
     scriptUsec: of((cost) => cost.scriptUsec),
+    cpuUs: of((cost) => cost.cpuUs),
     commands: of((cost) => cost.commands),
     replicationBytes: of((cost) => cost.replicationBytes),
   };
@@ -223,22 +251,73 @@ async function measureTier(
     const tokenHistoryMs = tokenHistorySecondsOf(entry.table) * 1000;
     const schedule = scheduleAtLimits(plan.policies);
     await store.warmUp(plan.policies);
-    const steady = new SimulatedCreator(store, clock, 'steady', plan, tokenHistoryMs, schedule, clock.now);
-    const reservations = slotsWithin(schedule, options.simulatedHours * 3_600_000);
-    progress(`steady state, ${entry.id}: ${reservations} reservations over ${options.simulatedHours} simulated hours`);
-    const day = reservationEvents(schedule, 0, reservations);
-    // Up to the last reservation (settles due at that moment come before it, see reservationEvents).
-    const last = slotTime(schedule, reservations - 1);
-    await steady.run(day.filter((event) => event.at <= last));
 
-    // Weighed with the leases of the last calls still in flight, as a busy creator's state is.
+    // One creator at its limits for the whole run. Its cost is read twice: once its longest window
+    // has filled (entries start leaving it, one per admission), and again after the rest of the
+    // simulated history. Both readings are of full windows, so their ratio is what history adds.
+    const steady = new SimulatedCreator(store, clock, 'steady', plan, tokenHistoryMs, schedule, clock.now);
+    let next = 0;
+    /** Reservations (each settled) up to `hours` from the creator's start; the last calls stay in flight. */
+    const simulateUntil = async (hours: number) => {
+      const end = slotsWithin(schedule, hours * 3_600_000);
+      const events = reservationEvents(schedule, next, Math.max(0, end - next));
+      const last = slotTime(schedule, end - 1);
+      await steady.run(events.filter((event) => event.at <= last));
+      return { pending: events.filter((event) => event.at > last), last };
+    };
+    /** A phase of the creator going on at its pace, from its first slot still ahead of the clock. */
+    const pacedPhase = (events: (first: number) => TrafficEvent[]): Phase => ({
+      operations: options.samples,
+      run: async () => {
+        const phase = events(Math.max(next, firstSlotAfter(schedule, clock.now - steady.startMs)));
+        await steady.run(phase);
+        next = firstSlotAfter(schedule, phase.at(-1)!.at);
+      },
+    });
+    const meter = (phase: Phase): Promise<OperationCost> => measure(admin, new RedisMeter(admin), phase);
+    const settleInFlight = async ({ pending, last }: { pending: TrafficEvent[]; last: number }) => {
+      await steady.run(pending);
+      next = firstSlotAfter(schedule, pending.at(-1)?.at ?? last);
+    };
+
+    // In a short (--quick) run the baseline comes at half the history instead.
+    const baselineHours = Math.min(longestWindowHours(plan.policies), options.simulatedHours / 2);
+    /**
+     * Redis expires keys on its own clock, which the simulation outruns by far, so records (the one
+     * kind of key that only a TTL removes) would pile up for the whole simulated history. The keys
+     * naming a slot's request id whose retention (plus the one-minute key margin) has passed on the
+     * simulated clock are deleted here, as Redis would have expired them by then.
+     */
+    const expireRecords = async () => {
+      const elapsed = clock.now - steady.startMs;
+      for (const key of await creatorKeysFound(admin, creatorKeyBase('steady', keyPrefix))) {
+        const slot = /slot-(\d+)$/.exec(key);
+        if (slot && slotTime(schedule, Number(slot[1])) + plan.retentionMs + RECORD_KEY_MARGIN_MS < elapsed) await admin.del(key);
+      }
+    };
+    const filled = await simulateUntil(baselineHours);
+    await expireRecords();
+    // Weighed once the longest window is full (its size no longer grows: one entry leaves per
+    // admission), with the leases of the last calls still in flight, as a busy creator's state is.
+    // Later readings would over-count: keys expire on Redis' own clock, which the simulation outruns.
     const footprint = await creatorFootprint(admin, creatorKeyBase('steady', keyPrefix));
     const status = await store.status({ creatorId: 'steady', policies: plan.policies });
     const indexOf = (kind: string): number => plan.policies.findIndex((policy) => policy.kind === kind && !policy.shadow);
     const [concurrent, tokens] = [indexOf('concurrent'), indexOf('tokens')];
-    const pending = day.filter((event) => event.at > last);
-    await steady.run(pending);
-    let next = firstSlotAfter(schedule, pending.at(-1)?.at ?? last);
+    const reservations = steady.reservations;
+    await settleInFlight(filled);
+    const earlyCosts = { check: [] as OperationCost[], pair: [] as OperationCost[] };
+    for (let rep = 0; rep < options.repetitions; rep++) {
+      earlyCosts.check.push(await meter(pacedPhase((first) => checkEvents(schedule, first, options.samples))));
+      earlyCosts.pair.push(await meter(pacedPhase((first) => reservationEvents(schedule, first, options.samples))));
+    }
+
+    const hours = Math.max(options.simulatedHours, slotTime(schedule, next) / 3_600_000 + baselineHours);
+    const day = await simulateUntil(hours);
+    await expireRecords();
+    progress(`steady state, ${entry.id}: ${steady.reservations} reservations over ${hours.toFixed(1)} simulated hours`);
+    await settleInFlight(day);
+    const steadyPhase = pacedPhase;
 
     const samples = options.samples;
     const costs = {
@@ -262,45 +341,12 @@ async function measureTier(
         }
       },
     });
-    const steadyPhase = (events: (first: number) => TrafficEvent[]): Phase => ({
-      operations: samples,
-      run: async () => {
-        // The steady creator goes on at its pace from its first slot still ahead of the clock.
-        const phase = events(Math.max(next, firstSlotAfter(schedule, clock.now - steady.startMs)));
-        await steady.run(phase);
-        next = firstSlotAfter(schedule, phase.at(-1)!.at);
-      },
-    });
     for (let rep = 0; rep < options.repetitions; rep++) {
-      costs.freshCheck.push(
-        await measure(
-          admin,
-          new RedisMeter(admin),
-          fresh(`c${rep}`, () => checkEvents(freshSchedule, 0, 1)),
-        ),
-      );
-      costs.steadyCheck.push(
-        await measure(
-          admin,
-          new RedisMeter(admin),
-          steadyPhase((first) => checkEvents(schedule, first, samples)),
-        ),
-      );
-      costs.freshPair.push(
-        await measure(
-          admin,
-          new RedisMeter(admin),
-          fresh(`r${rep}`, () => reservationEvents(freshSchedule, 0, 1)),
-        ),
-      );
+      costs.freshCheck.push(await meter(fresh(`c${rep}`, () => checkEvents(freshSchedule, 0, 1))));
+      costs.steadyCheck.push(await meter(steadyPhase((first) => checkEvents(schedule, first, samples))));
+      costs.freshPair.push(await meter(fresh(`r${rep}`, () => reservationEvents(freshSchedule, 0, 1))));
       // Exactly `samples` reservations and their own settles: the phase ends with the last settle.
-      costs.steadyPair.push(
-        await measure(
-          admin,
-          new RedisMeter(admin),
-          steadyPhase((first) => reservationEvents(schedule, first, samples)),
-        ),
-      );
+      costs.steadyPair.push(await meter(steadyPhase((first) => reservationEvents(schedule, first, samples))));
     }
     const unexpected = [steady, ...freshCreators];
     return {
@@ -314,6 +360,9 @@ async function measureTier(
       tokenBudget: tokens >= 0 ? plan.policies[tokens].limit : undefined,
       footprint,
       fresh: { check: medianCost(costs.freshCheck), pair: medianCost(costs.freshPair) },
+      early: { check: medianCost(earlyCosts.check), pair: medianCost(earlyCosts.pair) },
+      baselineHours,
+      historyHours: hours,
       steady: { check: medianCost(costs.steadyCheck), pair: medianCost(costs.steadyPair) },
       unexpected: unexpected.reduce((sum, creator) => sum + creator.unexpected, 0),
       firstUnexpected: unexpected.find((creator) => creator.firstUnexpected !== undefined)?.firstUnexpected,

@@ -188,17 +188,21 @@ describe('replication traffic', () => {
 });
 
 describe('measureSteadyState', () => {
-  test('a small tier: on schedule, weighed with its leases in flight, and every figure measured', async () => {
+  test('a small tier: on schedule, weighed with its leases in flight once its window filled, and every figure measured', async () => {
     const result = await measureSteadyState({ simulatedHours: 0.5, samples: 10, repetitions: 1 }, undefined, [
       { id: 'small', label: 'small', tier: SMALL_TIER, table: { small: SMALL_TIER } },
     ]);
     const [tier] = result.tiers;
     expect({ unexpected: tier.unexpected, first: tier.firstUnexpected }).toEqual({ unexpected: 0, first: undefined });
-    expect(tier.reservations).toBe(300); // 30 minutes at one every 6.001 s
+    // Weighed once the longest window (10 minutes of tokens) had filled: 100 reservations at one
+    // every 6.001 s; read again after the whole half hour.
+    expect(tier.baselineHours).toBeCloseTo(10 / 60, 10);
+    expect(tier.reservations).toBe(100);
+    expect(tier.historyHours).toBeGreaterThanOrEqual(0.5);
     expect(tier.inFlight).toBe(tier.schedule.inFlightAfterReservation);
     expect(tier.tokensCounted).toBeGreaterThan(1000 - tier.schedule.tokensPerReservation);
     expect(tier.footprint.keys).toBeGreaterThan(0);
-    for (const cost of [tier.fresh.check, tier.fresh.pair, tier.steady.check, tier.steady.pair]) {
+    for (const cost of [tier.fresh.check, tier.fresh.pair, tier.early.check, tier.early.pair, tier.steady.check, tier.steady.pair]) {
       expect(cost.operations).toBe(10);
       expect(cost.scriptUsec).toBeGreaterThan(0);
       expect(cost.replicationBytes).toBeGreaterThan(0);

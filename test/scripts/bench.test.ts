@@ -192,7 +192,7 @@ describe('npm run bench -- --quick', () => {
       expect(tier.footprint.keys).toBeGreaterThan(0);
       expect(tier.footprint.bytes).toBeGreaterThan(0);
       expect(tier.inFlight).toBe(tier.schedule.inFlightAfterReservation);
-      for (const cost of [tier.fresh.check, tier.fresh.pair, tier.steady.check, tier.steady.pair]) {
+      for (const cost of [tier.fresh.check, tier.fresh.pair, tier.early.check, tier.early.pair, tier.steady.check, tier.steady.pair]) {
         expect(cost.scriptUsec).toBeGreaterThan(0);
         expect(cost.replicationBytes).toBeGreaterThan(0);
       }

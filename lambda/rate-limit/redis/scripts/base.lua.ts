@@ -244,13 +244,14 @@ end
  * Tokens: settled charges plus unsettled reservations inside the window. The stored sums move
  * forward only when their oldest entry leaves the window: the entries that left are subtracted
  * (paged by offset, not by score: many entries can share one millisecond) and the next oldest is
- * found. A policy without sums (or whose window changed) is summed from the ledger once. Denied,
+ * found. Pages start at 2 entries and double up to 64: at steady state one entry leaves per
+ * admission, so the first page (the one that left and the next oldest) is usually the only one. A policy without sums (or whose window changed) is summed from the ledger once. Denied,
  * the ledger is walked oldest first until enough has left it; reservations still in flight are the
  * reason when the request would fit without them (they usually settle within seconds, so the wait is
  * at most until the earliest of their leases ends).
  */
 const TOKENS_LUA = String.raw`
-local LEDGER_PAGE = 16
+local LEDGER_PAGE_MAX = 64
 
 local function liveLeaseOf(id)
   for i = 1, #state.leases do
@@ -280,17 +281,18 @@ local function tokenView(policy, asked)
   if view.oldest and view.oldest <= cutoff then
     state.changed = true
     view.oldest = nil
-    local offset = 0
+    local offset, pageSize = 0, 2
     while not view.oldest do
-      local page = redis.call('ZRANGEBYSCORE', LEDGER, '(' .. integer(from), '+inf', 'WITHSCORES', 'LIMIT', offset, LEDGER_PAGE)
+      local page = redis.call('ZRANGEBYSCORE', LEDGER, '(' .. integer(from), '+inf', 'WITHSCORES', 'LIMIT', offset, pageSize)
       for i = 1, #page, 2 do
         local at = tonumber(page[i + 1])
         if at > cutoff then view.oldest = at; break end
         local tokens, settled = parseLedgerMember(page[i])
         if settled then view.used = view.used - tokens else view.reserved = view.reserved - tokens end
       end
-      if #page < 2 * LEDGER_PAGE then break end
-      offset = offset + LEDGER_PAGE
+      if #page < 2 * pageSize then break end
+      offset = offset + pageSize
+      pageSize = math.min(pageSize * 2, LEDGER_PAGE_MAX)
     end
   end
   view.cutoff = math.max(cutoff, from)
