@@ -37,16 +37,18 @@ export function decisionOf(
   requestId: string,
   details: { reservedTokens: number; degraded: boolean; replayOf?: { admittedAt: number }; shadow?: readonly ShadowDenial[] },
 ): RateLimitDecision {
-  const decision: RateLimitDecision = {
+  // One object literal: copying a finished decision again (to add the optional fields) was the
+  // largest share of the library's own CPU per check.
+  return {
     ...status,
     allowed: true,
     requestId,
     reservedTokens: details.reservedTokens,
     duplicate: details.replayOf !== undefined,
     degraded: details.degraded,
+    ...(details.shadow && details.shadow.length > 0 && { shadow: details.shadow }),
+    ...(details.replayOf && { replayOf: details.replayOf }),
   };
-  const shadow = details.shadow && details.shadow.length > 0 ? { shadow: details.shadow } : {};
-  return details.replayOf ? { ...decision, ...shadow, replayOf: details.replayOf } : { ...decision, ...shadow };
 }
 
 /**

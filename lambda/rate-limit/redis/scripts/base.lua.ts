@@ -185,12 +185,14 @@ end
 
 local function entryAt(log, index) return numberAt(log.text, LOG_HEADER_FIELDS + index) end
 
--- Index of the first admission newer than cutoff (binary search: times are in order).
+-- Index of the first admission newer than cutoff (binary search: times are in order). Entries are
+-- compared as text: fixed-width decimals order like the numbers, and no probe converts one.
 local function firstAfter(log, cutoff)
-  local low, high = 0, log.count
+  local low, high, cutoffText = 0, log.count, encodeTime(cutoff)
   while low < high do
     local middle = math.floor((low + high) / 2)
-    if entryAt(log, middle) > cutoff then high = middle else low = middle + 1 end
+    local from = (LOG_HEADER_FIELDS + middle) * TIME_DIGITS + 1
+    if string.sub(log.text, from, from + TIME_DIGITS - 1) > cutoffText then high = middle else low = middle + 1 end
   end
   return low
 end
