@@ -206,9 +206,17 @@ function ours(id: LimiterId, redis: RedisAddress, tier: 'single' | 'multi', rese
     fill:
       tier === 'single'
         ? { checksPerCreator: REQUESTS_PER_HOUR, check: (creatorId) => limiter.check(creatorId, tier) }
-        : // One reservation of the whole daily token budget: every later reservation is denied
-          // by tokens-per-day (for a day), whatever the request windows say.
-          { checksPerCreator: 1, check: (creatorId) => limiter.check(creatorId, tier, { tokens: TOKENS_PER_DAY }) },
+        : // One reservation of the whole daily token budget, settled at once: every later
+          // reservation is denied by tokens-per-day (for a day), whatever the request windows say.
+          // Unsettled, its denials would say "retry when its lease ends" until the 90 s lease
+          // ran out in the middle of a run, and every cached denial would expire at that moment.
+          {
+            checksPerCreator: 1,
+            check: async (creatorId) => {
+              const decision = await limiter.check(creatorId, tier, { tokens: TOKENS_PER_DAY });
+              await limiter.settle(creatorId, tier, decision.requestId, TOKENS_PER_DAY);
+            },
+          },
     anomalyReports: () => anomalyReports,
     close: () => limiter.close(),
   };
