@@ -82,7 +82,7 @@ if #policies > 0 then
   end
 end
 local values = redis.call('MGET', unpack(readKeys))
-local stateText, generation, recordText = values[1], tonumber(values[2] or '0'), values[3]
+local stateText, generation, recordText = values[1], values[2] and tonumber(values[2]) or 0, values[3]
 local logTexts = {}
 for i = 5, #readKeys do logTexts[readKeys[i]] = values[i] end
 
@@ -117,10 +117,15 @@ if stateText then
 end
 `;
 
-/** Text helpers, and the record of this call's requestId (nil when unknown, forgotten, or from before a reset). */
+/**
+ * Text helpers, and the record of this call's requestId (nil when unknown, forgotten, or from
+ * before a reset). Every stored number is an integer: '%d' formats one at half the cost of '%.0f'
+ * (which goes through libc's floating-point printing), and the scripts format many per call.
+ */
 const RECORD_LUA = String.raw`
-local function integer(value) return string.format('%.0f', value) end
-local function encodeTime(value) return string.format('%0' .. TIME_DIGITS .. '.0f', value) end
+local TIME_FORMAT = '%0' .. TIME_DIGITS .. 'd'
+local function integer(value) return string.format('%d', value) end
+local function encodeTime(value) return string.format(TIME_FORMAT, value) end
 
 local record = nil
 if recordText then
