@@ -223,7 +223,7 @@ function steadyStateSection(steady: SteadyStateResult | undefined): string[] {
   if (!steady) return [...lines, 'Not measured in this run.', ''];
   const hours = steady.simulatedHours;
   lines.push(
-    `One creator per tier is driven through at least ${hours} simulated hour${hours === 1 ? '' : 's'} of traffic at the tier's limits: one reservation`,
+    `Creators of each tier are driven through up to ${hours} simulated hour${hours === 1 ? '' : 's'} of traffic at the tier's limits: one reservation`,
     'every interval of the tightest request policy (its window divided by its limit, plus 1 ms), each reserving and then',
     "settling the same share of the daily token budget (sized so that a day's reservations use it up), each settled",
     'after its LLM call (60 s, or less when the in-flight cap or the lease is shorter), so leases are in flight. The',
@@ -237,12 +237,12 @@ function steadyStateSection(steady: SteadyStateResult | undefined): string[] {
     "  no longer grows (later, the simulation outruns Redis' clock, so keys that would have expired are still there).",
     `- **Cost:** \`INFO commandstats\` usec of EVALSHA per operation, ${int(steady.samples)} operations per phase, median of ${steady.repetitions}`,
     `  repetition${steady.repetitions === 1 ? '' : 's'}. *Fresh*: the first check (or the first reservation and its settle) of as many new creators.`,
-    '  *Window full*: the simulated creator going on at its limits (plain checks in the slots of the pace, then',
-    '  reservations each with its own settle) once its longest window has filled, so that an entry leaves it with every',
-    '  admission. *Steady*: the same creator, read the same way after the whole history. Both readings are of full windows,',
-    '  so steady over window-full is what a long history adds (the target); a fresh creator, with nothing stored, is cheaper',
-    '  than any creator at its limits and is shown for scale. One operation at a time, so the µs are higher than the',
-    '  64-in-flight figures of the tables above.',
+    "  *Window full* and *steady*: two creators at the tier's limits, each on a simulated clock of its own, going on at",
+    '  the pace (plain checks in its slots, then reservations each with its own settle): one once its longest window has',
+    '  filled (so that an entry leaves it with every admission), one after the whole history. Both windows are full, so',
+    '  steady over window full is what a long history adds (the target); their phases take turns, so the drift of a',
+    '  shared machine touches both alike. A fresh creator, with nothing stored, is cheaper than any creator at its limits',
+    '  and is shown for scale. One operation at a time, so the µs are higher than the 64-in-flight figures above.',
     "- **Replication:** growth of the master's `master_repl_offset` (`INFO replication`) over the same phases,",
     "  divided by the operations: the bytes every replica receives per operation (the scripts' writes, wrapped in",
     "  MULTI/EXEC). The master's periodic replica PING is moved out of the phases (`repl-ping-replica-period 3600`).",

@@ -103,10 +103,10 @@ export interface SteadyStateTierResult {
   readonly tokenBudget: number | undefined;
   readonly footprint: CreatorFootprint;
   readonly fresh: { readonly check: OperationCost; readonly pair: OperationCost };
-  /** The same creator once its longest window had filled (after `baselineHours`): the baseline of growth with history. */
+  /** A creator read once its longest window had filled (after `baselineHours`): the baseline of growth with history. */
   readonly early: { readonly check: OperationCost; readonly pair: OperationCost };
   readonly baselineHours: number;
-  /** Simulated history before the steady reading. */
+  /** Simulated history of the creator of the steady reading. */
   readonly historyHours: number;
   readonly steady: { readonly check: OperationCost; readonly pair: OperationCost };
   /** Admissions denied and settles not "settled": a schedule off its limits (should be none). */
@@ -229,6 +229,27 @@ function medianCost(costs: readonly OperationCost[]): OperationCost {
   };
 }
 
+/** A creator of the simulated traffic on a clock of its own, going on at its tier's pace. */
+interface PacedCreator {
+  readonly creator: SimulatedCreator;
+  readonly store: RateLimitStore;
+  /** Reservations (each settled) up to `hours` from the creator's start; the last calls stay in flight. */
+  simulateUntil(hours: number): Promise<TrafficEvent[]>;
+  /** Settles the calls left in flight by simulateUntil. */
+  settle(pending: readonly TrafficEvent[]): Promise<void>;
+  /** A measured phase of `samples` slots (checks, or reservations with their settles) from the first slot ahead. */
+  phase(events: (first: number) => TrafficEvent[]): Phase;
+  /**
+   * Redis expires keys on its own clock, which the simulation outruns by far, so records (the one
+   * kind of key only a TTL removes) would pile up for the whole simulated history. The keys naming
+   * a slot's request id whose retention (plus the one-minute key margin) has passed on this
+   * creator's clock are deleted, as Redis would have expired them by then.
+   */
+  expireRecords(): Promise<void>;
+  /** Simulated time since the creator's start. */
+  elapsedHours(): number;
+}
+
 async function measureTier(
   entry: SteadyStateTier,
   options: SteadyStateOptions,
@@ -237,95 +258,94 @@ async function measureTier(
   progress: (message: string) => void,
 ): Promise<SteadyStateTierResult> {
   const client = new Redis({ host: master.host, port: master.port, enableAutoPipelining: false });
+  const transport = new IoredisTransport(client, 10_000);
   const keyPrefix = `steady-${entry.id}`;
-  // The simulated clock starts now, so that every time the store writes is a plausible one.
-  const clock: SimulatedClock = { now: Date.now() };
-  // The store as the differential test builds it: the scripts through the ioredis transport, with
-  // the test clock in place of the server's TIME.
-  const store: RateLimitStore = new RedisScriptStore('elasticache', new IoredisTransport(client, 10_000), {
-    keyPrefix,
-    testClock: () => clock.now,
-  });
+  // Every creator runs on a simulated clock of its own, starting now (so that every time the store
+  // writes is a plausible one): the store as the differential test builds it, the scripts through
+  // the ioredis transport with the test clock in place of the server's TIME.
+  const storeOnClock = (clock: SimulatedClock): RateLimitStore =>
+    new RedisScriptStore('elasticache', transport, { keyPrefix, testClock: () => clock.now });
   try {
     const plan = tierPlanner(DEFAULT_LEASE_SECONDS, ANOMALY_FACTOR)(entry.tier);
     const tokenHistoryMs = tokenHistorySecondsOf(entry.table) * 1000;
     const schedule = scheduleAtLimits(plan.policies);
-    await store.warmUp(plan.policies);
+    const samples = options.samples;
 
-    // One creator at its limits for the whole run. Its cost is read twice: once its longest window
-    // has filled (entries start leaving it, one per admission), and again after the rest of the
-    // simulated history. Both readings are of full windows, so their ratio is what history adds.
-    const steady = new SimulatedCreator(store, clock, 'steady', plan, tokenHistoryMs, schedule, clock.now);
-    let next = 0;
-    /** Reservations (each settled) up to `hours` from the creator's start; the last calls stay in flight. */
-    const simulateUntil = async (hours: number) => {
-      const end = slotsWithin(schedule, hours * 3_600_000);
-      const events = reservationEvents(schedule, next, Math.max(0, end - next));
-      const last = slotTime(schedule, end - 1);
-      await steady.run(events.filter((event) => event.at <= last));
-      return { pending: events.filter((event) => event.at > last), last };
+    const pacedCreator = (creatorId: string): PacedCreator => {
+      const clock: SimulatedClock = { now: Date.now() };
+      const store = storeOnClock(clock);
+      const creator = new SimulatedCreator(store, clock, creatorId, plan, tokenHistoryMs, schedule, clock.now);
+      let next = 0;
+      return {
+        creator,
+        store,
+        async simulateUntil(hours) {
+          const end = slotsWithin(schedule, hours * 3_600_000);
+          const events = reservationEvents(schedule, next, Math.max(0, end - next));
+          const last = slotTime(schedule, end - 1);
+          await creator.run(events.filter((event) => event.at <= last));
+          next = end;
+          return events.filter((event) => event.at > last);
+        },
+        async settle(pending) {
+          await creator.run(pending);
+          next = Math.max(next, firstSlotAfter(schedule, clock.now - creator.startMs));
+        },
+        phase: (events) => ({
+          operations: samples,
+          run: async () => {
+            const phase = events(Math.max(next, firstSlotAfter(schedule, clock.now - creator.startMs)));
+            await creator.run(phase);
+            next = firstSlotAfter(schedule, phase.at(-1)!.at);
+          },
+        }),
+        async expireRecords() {
+          const elapsed = clock.now - creator.startMs;
+          for (const key of await creatorKeysFound(admin, creatorKeyBase(creatorId, keyPrefix))) {
+            const slot = /slot-(\d+)$/.exec(key);
+            if (slot && slotTime(schedule, Number(slot[1])) + plan.retentionMs + RECORD_KEY_MARGIN_MS < elapsed) await admin.del(key);
+          }
+        },
+        elapsedHours: () => (clock.now - creator.startMs) / 3_600_000,
+      };
     };
-    /** A phase of the creator going on at its pace, from its first slot still ahead of the clock. */
-    const pacedPhase = (events: (first: number) => TrafficEvent[]): Phase => ({
-      operations: options.samples,
-      run: async () => {
-        const phase = events(Math.max(next, firstSlotAfter(schedule, clock.now - steady.startMs)));
-        await steady.run(phase);
-        next = firstSlotAfter(schedule, phase.at(-1)!.at);
-      },
-    });
-    const meter = (phase: Phase): Promise<OperationCost> => measure(admin, new RedisMeter(admin), phase);
-    const settleInFlight = async ({ pending, last }: { pending: TrafficEvent[]; last: number }) => {
-      await steady.run(pending);
-      next = firstSlotAfter(schedule, pending.at(-1)?.at ?? last);
-    };
+    await storeOnClock({ now: Date.now() }).warmUp(plan.policies);
 
-    // In a short (--quick) run the baseline comes at half the history instead.
+    // Two creators at the tier's limits, each on its own clock: one read once its longest window
+    // has filled (entries leave it from then on, one per admission), one after the whole simulated
+    // history. Both windows are full, so their ratio is what a long history adds; their phases take
+    // turns, so the machine's drift touches both alike. (In a --quick run the first comes at half
+    // the history.)
     const baselineHours = Math.min(longestWindowHours(plan.policies), options.simulatedHours / 2);
-    /**
-     * Redis expires keys on its own clock, which the simulation outruns by far, so records (the one
-     * kind of key that only a TTL removes) would pile up for the whole simulated history. The keys
-     * naming a slot's request id whose retention (plus the one-minute key margin) has passed on the
-     * simulated clock are deleted here, as Redis would have expired them by then.
-     */
-    const expireRecords = async () => {
-      const elapsed = clock.now - steady.startMs;
-      for (const key of await creatorKeysFound(admin, creatorKeyBase('steady', keyPrefix))) {
-        const slot = /slot-(\d+)$/.exec(key);
-        if (slot && slotTime(schedule, Number(slot[1])) + plan.retentionMs + RECORD_KEY_MARGIN_MS < elapsed) await admin.del(key);
-      }
-    };
-    const filled = await simulateUntil(baselineHours);
-    await expireRecords();
-    // Weighed once the longest window is full (its size no longer grows: one entry leaves per
-    // admission), with the leases of the last calls still in flight, as a busy creator's state is.
-    // Later readings would over-count: keys expire on Redis' own clock, which the simulation outruns.
-    const footprint = await creatorFootprint(admin, creatorKeyBase('steady', keyPrefix));
-    const status = await store.status({ creatorId: 'steady', policies: plan.policies });
+    const windowFull = pacedCreator('window-full');
+    const windowFullPending = await windowFull.simulateUntil(baselineHours);
+    await windowFull.expireRecords();
+    // Weighed once the longest window is full (its size no longer grows), with the leases of the
+    // last calls still in flight, as a busy creator's state is.
+    const footprint = await creatorFootprint(admin, creatorKeyBase('window-full', keyPrefix));
+    const status = await windowFull.store.status({ creatorId: 'window-full', policies: plan.policies });
     const indexOf = (kind: string): number => plan.policies.findIndex((policy) => policy.kind === kind && !policy.shadow);
     const [concurrent, tokens] = [indexOf('concurrent'), indexOf('tokens')];
-    const reservations = steady.reservations;
-    await settleInFlight(filled);
-    const earlyCosts = { check: [] as OperationCost[], pair: [] as OperationCost[] };
-    for (let rep = 0; rep < options.repetitions; rep++) {
-      earlyCosts.check.push(await meter(pacedPhase((first) => checkEvents(schedule, first, options.samples))));
-      earlyCosts.pair.push(await meter(pacedPhase((first) => reservationEvents(schedule, first, options.samples))));
-    }
+    const reservations = windowFull.creator.reservations;
+    await windowFull.settle(windowFullPending);
 
-    const hours = Math.max(options.simulatedHours, slotTime(schedule, next) / 3_600_000 + baselineHours);
-    const day = await simulateUntil(hours);
-    await expireRecords();
-    progress(`steady state, ${entry.id}: ${steady.reservations} reservations over ${hours.toFixed(1)} simulated hours`);
-    await settleInFlight(day);
-    const steadyPhase = pacedPhase;
+    const longHistory = pacedCreator('long-history');
+    await longHistory.settle(await longHistory.simulateUntil(options.simulatedHours));
+    await longHistory.expireRecords();
+    const historyHours = longHistory.elapsedHours();
+    progress(`steady state, ${entry.id}: ${longHistory.creator.reservations} reservations over ${historyHours.toFixed(1)} simulated hours`);
 
-    const samples = options.samples;
     const costs = {
       freshCheck: [] as OperationCost[],
+      earlyCheck: [] as OperationCost[],
       steadyCheck: [] as OperationCost[],
       freshPair: [] as OperationCost[],
+      earlyPair: [] as OperationCost[],
       steadyPair: [] as OperationCost[],
     };
+    const meter = (phase: Phase): Promise<OperationCost> => measure(admin, new RedisMeter(admin), phase);
+    const freshClock: SimulatedClock = { now: Date.now() };
+    const freshStore = storeOnClock(freshClock);
     const freshCreators: SimulatedCreator[] = [];
     // A fresh creator's reservation is settled 1 ms later: its cost does not depend on the call's
     // length, and the clock then moves on by no more than a millisecond per fresh creator.
@@ -335,7 +355,15 @@ async function measureTier(
       run: async () => {
         // Each fresh creator's first admission (and its settle), from where the clock stands.
         for (let k = 0; k < samples; k++) {
-          const creator = new SimulatedCreator(store, clock, `fresh-${label}-${k}`, plan, tokenHistoryMs, freshSchedule, clock.now);
+          const creator = new SimulatedCreator(
+            freshStore,
+            freshClock,
+            `fresh-${label}-${k}`,
+            plan,
+            tokenHistoryMs,
+            freshSchedule,
+            freshClock.now,
+          );
           freshCreators.push(creator);
           await creator.run(events());
         }
@@ -343,12 +371,14 @@ async function measureTier(
     });
     for (let rep = 0; rep < options.repetitions; rep++) {
       costs.freshCheck.push(await meter(fresh(`c${rep}`, () => checkEvents(freshSchedule, 0, 1))));
-      costs.steadyCheck.push(await meter(steadyPhase((first) => checkEvents(schedule, first, samples))));
+      costs.earlyCheck.push(await meter(windowFull.phase((first) => checkEvents(schedule, first, samples))));
+      costs.steadyCheck.push(await meter(longHistory.phase((first) => checkEvents(schedule, first, samples))));
       costs.freshPair.push(await meter(fresh(`r${rep}`, () => reservationEvents(freshSchedule, 0, 1))));
-      // Exactly `samples` reservations and their own settles: the phase ends with the last settle.
-      costs.steadyPair.push(await meter(steadyPhase((first) => reservationEvents(schedule, first, samples))));
+      // Exactly `samples` reservations and their own settles: each phase ends with its last settle.
+      costs.earlyPair.push(await meter(windowFull.phase((first) => reservationEvents(schedule, first, samples))));
+      costs.steadyPair.push(await meter(longHistory.phase((first) => reservationEvents(schedule, first, samples))));
     }
-    const unexpected = [steady, ...freshCreators];
+    const unexpected = [windowFull.creator, longHistory.creator, ...freshCreators];
     return {
       id: entry.id,
       label: entry.label,
@@ -360,15 +390,15 @@ async function measureTier(
       tokenBudget: tokens >= 0 ? plan.policies[tokens].limit : undefined,
       footprint,
       fresh: { check: medianCost(costs.freshCheck), pair: medianCost(costs.freshPair) },
-      early: { check: medianCost(earlyCosts.check), pair: medianCost(earlyCosts.pair) },
+      early: { check: medianCost(costs.earlyCheck), pair: medianCost(costs.earlyPair) },
       baselineHours,
-      historyHours: hours,
+      historyHours,
       steady: { check: medianCost(costs.steadyCheck), pair: medianCost(costs.steadyPair) },
       unexpected: unexpected.reduce((sum, creator) => sum + creator.unexpected, 0),
       firstUnexpected: unexpected.find((creator) => creator.firstUnexpected !== undefined)?.firstUnexpected,
     };
   } finally {
-    await store.close().catch(() => undefined);
+    await transport.close().catch(() => undefined);
     client.disconnect();
   }
 }
