@@ -176,14 +176,18 @@ export function evaluateTargets(result: BenchResult): TargetVerdict[] {
     const kb = (bytes: number): string => `${fixed(bytes / 1000, 1)} KB`;
     const overEmpty = (h: (typeof lambda.handlers)[number]): number => h.coldStart.wallMs - lambda.empty.coldStart.wallMs;
     const limitOf = (h: (typeof lambda.handlers)[number]): number => (h.variant === 'elasticache' ? 300_000 : 200_000);
-    const slowest = lambda.handlers.reduce((a, b) => (overEmpty(b) > overEmpty(a) ? b : a));
+    // Every function of both stacks: the ElastiCache ones and the Upstash ones.
+    const every = [...lambda.handlers, ...lambda.upstashHandlers];
+    const largest = (variant: string) => every.filter((h) => h.variant === variant).reduce((a, b) => (b.bytes > a.bytes ? b : a));
+    const slowest = every.reduce((a, b) => (overEmpty(b) > overEmpty(a) ? b : a));
     verdicts.push({
       target:
         'Handler bundles: ElastiCache at most 300 KB minified, Upstash at most 200 KB; cold initialisation at most 60 ms over the empty handler',
       measured:
-        lambda.handlers.map((h) => `${h.name} ${kb(h.bytes)}`).join(', ') +
-        `; cold initialisation over the empty handler at most +${fixed(overEmpty(slowest), 1)} ms (${slowest.name})`,
-      met: lambda.handlers.every((h) => h.bytes <= limitOf(h)) && overEmpty(slowest) <= 60,
+        `largest ElastiCache handler ${largest('elasticache').name} ${kb(largest('elasticache').bytes)}, ` +
+        `largest Upstash handler ${largest('upstash').name} ${kb(largest('upstash').bytes)}; ` +
+        `cold initialisation over the empty handler at most +${fixed(overEmpty(slowest), 1)} ms (${slowest.name})`,
+      met: every.every((h) => h.bytes <= limitOf(h)) && overEmpty(slowest) <= 60,
     });
   }
   return verdicts;
