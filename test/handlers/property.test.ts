@@ -92,10 +92,14 @@ const methodFor: Record<RouteName, string> = {
   removeOverride: 'DELETE',
 };
 
-/** Well-formed API Gateway events for a route, with hostile values where the input goes; mostly sent to that route's function. */
+/**
+ * Well-formed API Gateway events for a route, with hostile values where the input goes; mostly sent to that route's function.
+ * Checks carry most of them, as they do in production, so creators reach their limits often enough for
+ * every run to see 429s (with routes drawn evenly, a run of 1,000 events saw none about one time in five).
+ */
 const plausibleEvent = fc
   .record({
-    route,
+    route: fc.oneof({ weight: 3, arbitrary: fc.constant<RouteName>('check') }, { weight: 4, arbitrary: route }),
     body: bodyText,
     base64: fc.boolean(),
     creator: fc.oneof(fc.constantFrom('c1', 'c2', '42'), fc.string({ maxLength: 20 })),
