@@ -16,8 +16,6 @@ export const STORE_CONSTANTS = Object.freeze({
    * never depend on when it happens.
    */
   COMPACT_MIN_ENTRIES: 16,
-  /** Stale reservation records forgotten per admission (bounded work per call). */
-  RECORD_PRUNE_BATCH: 64,
   /** The longest wait a denial by the in-flight cap suggests: a slot frees whenever a request settles. */
   LEASE_RETRY_CAP_MS: 1_000,
   /** Digits of one epoch-millisecond number in a Redis text log (enough until the year 2286). */

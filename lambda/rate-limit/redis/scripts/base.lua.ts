@@ -56,7 +56,6 @@ local requestId = ARGV[2]
 if requestId == '' then requestId = nil end
 
 local policies = {}
-local hasTokens = false
 local logKeyIndex = 5
 for i = 1, tonumber(ARGV[3]) do
   local at = 3 + (i - 1) * 5
@@ -67,8 +66,6 @@ for i = 1, tonumber(ARGV[3]) do
   if policy.kind == 'r' then
     logKeyIndex = logKeyIndex + 1
     policy.key = KEYS[logKeyIndex]
-  elseif policy.kind == 't' then
-    hasTokens = true
   end
   policies[i] = policy
 end

@@ -8,17 +8,12 @@
  * Reply: now, then for 'set' the value written, for 'get' the value in force ('' when none), for 'remove'
  *       1 when one was in force (else 0).
  */
+import { CLOCK_LUA } from './base.lua';
 import { CONSTANTS_LUA } from './constants.lua';
 
 export const OVERRIDE_SCRIPT = String.raw`
 ${CONSTANTS_LUA}
-local now
-if ARGV[1] == '' then
-  local time = redis.call('TIME')
-  now = tonumber(time[1]) * 1000 + math.floor(tonumber(time[2]) / 1000)
-else
-  now = tonumber(ARGV[1])
-end
+${CLOCK_LUA}
 local OVERRIDE, operation = KEYS[1], ARGV[2]
 
 local function inForce()
@@ -31,7 +26,7 @@ end
 
 if operation == 'set' then
   local expiresAt = tonumber(ARGV[3])
-  local text = ARGV[3] .. '|' .. string.format('%.0f', now) .. '|' .. ARGV[4] .. '|' .. ARGV[5]
+  local text = ARGV[3] .. '|' .. string.format('%d', now) .. '|' .. ARGV[4] .. '|' .. ARGV[5]
   if expiresAt == 0 then
     redis.call('SET', OVERRIDE, text)
   elseif expiresAt > now then
