@@ -8,22 +8,14 @@ import { DEFAULT_TIER, type RateLimiter } from '../../shared/library';
 import type { Operation, OperationContext } from '../../shared/api-handler';
 import { jsonResponse, type ApiResponse } from '../../shared/http';
 import { statusHeaders } from '../../shared/rate-limit-headers';
-import { BadRequestError, jsonBody, pathParameter, queryParameters } from '../../shared/request';
+import { jsonBody, pathParameter, queryParameters } from '../../shared/request';
 import { OverrideBody, StatusQuery } from '../../shared/schemas';
+import { headerTier } from './header-tier';
 
-/** The tier whose policies the headers describe, checked before anything changes. */
-function headerTier({ request, limiter, useTier }: OperationContext): string {
-  const { tier = DEFAULT_TIER } = queryParameters(request, StatusQuery);
-  if (!Object.prototype.hasOwnProperty.call(limiter.tiers, tier)) {
-    throw new BadRequestError(
-      'tier',
-      `must be one of ${Object.keys(limiter.tiers)
-        .map((name) => `"${name}"`)
-        .join(', ')}`,
-    );
-  }
-  useTier(tier);
-  return tier;
+/** The tier whose policies the headers describe (`?tier=`, default `pro`), checked before anything changes. */
+function queriedTier(context: OperationContext): string {
+  const { tier = DEFAULT_TIER } = queryParameters(context.request, StatusQuery);
+  return headerTier(context, tier);
 }
 
 /** The 200: `body`, and the creator's usage under `tier` (limits as now overridden) as headers. */
@@ -43,7 +35,7 @@ export const setOverrideOperation: Operation = {
   async run(context) {
     const { request, limiter, call, audit } = context;
     const creatorId = pathParameter(request, 'creatorId');
-    const tier = headerTier(context);
+    const tier = queriedTier(context);
     const { policies, expiresAt, reason } = jsonBody(request, OverrideBody);
     const input = { policies: policies as Record<string, { limit: number }>, reason, ...(expiresAt === undefined ? {} : { expiresAt }) };
     const override = await call(() => limiter.setOverride(creatorId, input));
@@ -63,7 +55,7 @@ export const getOverrideOperation: Operation = {
   async run(context) {
     const { request, limiter, call } = context;
     const creatorId = pathParameter(request, 'creatorId');
-    const tier = headerTier(context);
+    const tier = queriedTier(context);
     const override = await call(() => limiter.getOverride(creatorId));
     return answer(context, limiter, creatorId, tier, { override: override ?? null });
   },
@@ -74,7 +66,7 @@ export const removeOverrideOperation: Operation = {
   async run(context) {
     const { request, limiter, call, audit } = context;
     const creatorId = pathParameter(request, 'creatorId');
-    const tier = headerTier(context);
+    const tier = queriedTier(context);
     const previous = await call(() => limiter.getOverride(creatorId));
     const removed = await call(() => limiter.removeOverride(creatorId));
     audit('rate-limit override removed', { action: 'remove', creatorId, removed, reason: previous?.reason });
