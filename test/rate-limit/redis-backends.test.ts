@@ -133,6 +133,21 @@ describe('round trips', () => {
     expect(await commandStats()).toEqual({ evalsha: 10, time: 10, mget: 10, setrange: 10 });
   });
 
+  it('elasticache: on the default tier, a check and a reservation touch the token ledger only to write', async () => {
+    // `pro`: a request window, a token window and an in-flight cap. Once the creator's state holds
+    // the token sums (with the time of their oldest entry, still inside the window), a plain check
+    // reads nothing but the one MGET, and a reservation adds its ledger entry, state and record.
+    const limiter = servers.limiter('elasticache', { keyPrefix: 'ledger-reads' });
+    await limiter.check('reader', 'pro', { tokens: 10, requestId: 'first' });
+    await limiter.check('reader', 'pro'); // loads the check script
+    await servers.inspector.config('RESETSTAT');
+    for (let i = 0; i < 5; i += 1) await limiter.check('reader', 'pro');
+    expect(await commandStats()).toEqual({ evalsha: 5, time: 5, mget: 5, append: 5 });
+    await servers.inspector.config('RESETSTAT');
+    await limiter.check('reader', 'pro', { tokens: 10, requestId: 'second' });
+    expect(await commandStats()).toEqual({ evalsha: 1, time: 1, mget: 1, append: 1, zadd: 1, set: 2 });
+  });
+
   it('elasticache: settle is one script call of 7 commands; settleWithStatus reads usage in the same MGET', async () => {
     // The default `pro` tier: a request window, a token window and an in-flight cap.
     const limiter = servers.limiter('elasticache');

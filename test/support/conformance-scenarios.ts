@@ -421,6 +421,21 @@ export function reservationConformanceScenarios(newLimiter: LimiterFactory): voi
     expect(later.at).toBeGreaterThanOrEqual(first.at + 1000);
   });
 
+  it('a reset forgets records: ids admitted before it are new again, its reservations settle as unknown', async () => {
+    const limiter = newLimiter({ tiers: TIERS });
+    await limiter.check('forgetful', 'hourly', { requestId: 'before' });
+    await limiter.check('forgetful', 'metered', { tokens: 100, requestId: 'reserved-before' });
+    await limiter.reset('forgetful');
+    const again = await limiter.check('forgetful', 'hourly', { requestId: 'before' });
+    expect(again.duplicate).toBe(false);
+    expect(again.policies[0].used).toBe(1);
+    expect(await limiter.settle('forgetful', 'metered', 'reserved-before', 50)).toMatchObject({ outcome: 'unknown' });
+    // Records written after the reset are remembered as usual.
+    expect(await limiter.check('forgetful', 'hourly', { requestId: 'before' })).toMatchObject({ duplicate: true });
+    await limiter.check('forgetful', 'metered', { tokens: 100, requestId: 'reserved-after' });
+    expect(await limiter.settle('forgetful', 'metered', 'reserved-after', 50)).toMatchObject({ outcome: 'settled', chargedTokens: 50 });
+  });
+
   it('a replay on a creator at the limit is still a replay, not a new admission', async () => {
     const limiter = newLimiter({ tiers: TIERS });
     const admitted = await limiter.check('full', 'hourly', { requestId: 'r-0' });
