@@ -121,10 +121,9 @@ export function createApiRuntime(options: ApiRuntimeOptions): ApiRuntime {
 
 /**
  * Backends whose first request does not wait for the warm-up. Upstash is stateless HTTP: the
- * warm-up's calls (status, check and settle scripts, one after the other) share nothing with the
- * request but the process's fetch, and the request needs one script, so waiting would add two or
- * three round trips to the first answer. Its deadline (1.5 s by default) leaves room to open a
- * connection of its own.
+ * warm-up's call (a status read, which loads the usage script when the service lacks it) shares
+ * nothing with the request but the process's fetch, so waiting would add its round trips to the
+ * first answer. Its deadline (1.5 s by default) leaves room to open a connection of its own.
  */
 const RACES_WARM_UP: ReadonlySet<LimiterBackendName> = new Set(['upstash']);
 

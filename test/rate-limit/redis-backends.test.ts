@@ -139,7 +139,7 @@ describe('round trips', () => {
     // reads nothing but the one MGET, and a reservation adds its ledger entry, state and record.
     const limiter = servers.limiter('elasticache', { keyPrefix: 'ledger-reads' });
     await limiter.check('reader', 'pro', { tokens: 10, requestId: 'first' });
-    await limiter.check('reader', 'pro'); // loads the check script
+    await limiter.check('reader', 'pro'); // loads the usage script
     await servers.inspector.config('RESETSTAT');
     for (let i = 0; i < 5; i += 1) await limiter.check('reader', 'pro');
     expect(await commandStats()).toEqual({ evalsha: 5, time: 5, mget: 5, append: 5 });

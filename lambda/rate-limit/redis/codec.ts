@@ -44,7 +44,7 @@ const SETTLE_RESULTS = ['settled', 'already-settled', 'expired', 'unknown'] as c
 
 export function encodeCheck(request: CheckRequest, context: EncodeContext): ScriptCall {
   const { record } = request;
-  return call('check', request.creatorId, record?.requestId, request.policies, context, [
+  return usageCall('check', request.creatorId, record?.requestId, request.policies, context, [
     String(request.anomaly.threshold),
     String(request.anomaly.locallyDenied),
     String(record?.retentionMs ?? 0),
@@ -54,7 +54,7 @@ export function encodeCheck(request: CheckRequest, context: EncodeContext): Scri
 
 export function encodeReserve(request: ReserveRequest, context: EncodeContext): ScriptCall {
   const { record } = request;
-  return call('reserve', request.creatorId, record.requestId, request.policies, context, [
+  return usageCall('reserve', request.creatorId, record.requestId, request.policies, context, [
     String(request.anomaly.threshold),
     String(request.anomaly.locallyDenied),
     String(record.retentionMs),
@@ -65,18 +65,19 @@ export function encodeReserve(request: ReserveRequest, context: EncodeContext): 
 }
 
 export function encodeStatus(request: StatusRequest, context: EncodeContext): ScriptCall {
-  return call('status', request.creatorId, undefined, request.policies, context, []);
+  return usageCall('status', request.creatorId, undefined, request.policies, context, []);
 }
 
 export function encodeSettle(request: SettleRequest, context: EncodeContext): ScriptCall {
-  return call('settle', request.creatorId, request.requestId, request.statusOf ?? [], context, [
+  return usageCall('settle', request.creatorId, request.requestId, request.statusOf ?? [], context, [
     String(request.actualTokens),
     String(request.tokenHistoryMs),
   ]);
 }
 
-function call(
-  script: ScriptName,
+/** The usage script's call (scripts/usage.lua.ts): the operation's name goes last. */
+function usageCall(
+  operation: 'check' | 'reserve' | 'status' | 'settle',
   creatorId: string,
   requestId: string | undefined,
   policies: readonly PolicySpec[],
@@ -89,7 +90,7 @@ function call(
     args.push(policy.name, KIND_CODES[policy.kind], String(policy.limit), String(policy.windowMs), policy.shadow ? 's' : 'e');
   }
   const keys = scriptKeyList(creatorKeys(creatorId, context.keyPrefix), requestId, requestLogs);
-  return { script, keys, args: args.concat(operationArgs) };
+  return { script: 'usage', keys, args: [...args, ...operationArgs, operation] };
 }
 
 /**

@@ -107,15 +107,11 @@ export class RedisScriptStore implements RateLimitStore {
   }
 
   /**
-   * Connects and loads the scripts a request path needs, writing nothing: a status read of the
-   * tier, a check of no policy, a settle of an unknown request. (The reserve script loads on
-   * first use.)
+   * Connects and loads the script every request path runs (the usage script), writing nothing: a
+   * status read of the tier.
    */
   async warmUp(policies: readonly PolicySpec[]): Promise<void> {
-    const creatorId = 'warm-up';
-    await this.status({ creatorId, policies });
-    await this.check({ creatorId, policies: [], anomaly: { threshold: 0, locallyDenied: 0 }, record: undefined });
-    await this.settle({ creatorId, requestId: 'warm-up', actualTokens: 0, tokenHistoryMs: 0, statusOf: undefined });
+    await this.status({ creatorId: 'warm-up', policies });
   }
 
   async reset(creatorId: string, requestPolicies: readonly string[]): Promise<void> {

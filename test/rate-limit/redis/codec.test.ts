@@ -49,11 +49,11 @@ function run({ script, keys, args }: ScriptCall): Promise<unknown> {
   return client.eval(SCRIPTS[script], keys.length, ...keys, ...args);
 }
 
-it('check, reserve, status and settle each run their own script and decode to typed outcomes', async () => {
+it('check, reserve, status and settle each run the usage script under their name and decode to typed outcomes', async () => {
   const context = { keyPrefix: uniqueKeyPrefix(), clockMs: NOW };
   const creatorId = 'codec';
   const check = encodeCheck({ creatorId, policies: POLICIES, anomaly, record: undefined }, context);
-  expect(check.script).toBe('check');
+  expect([check.script, check.args.at(-1)]).toEqual(['usage', 'check']);
   expect(decodeAdmission(await run(check), 3)).toEqual({
     kind: 'admitted',
     now: NOW,
@@ -72,7 +72,7 @@ it('check, reserve, status and settle each run their own script and decode to ty
     { creatorId, policies: POLICIES, anomaly, record, tokens: 300, tokenHistoryMs: 3_600_000 },
     { ...context, clockMs: NOW + 10 },
   );
-  expect(reserve.script).toBe('reserve');
+  expect([reserve.script, reserve.args.at(-1)]).toEqual(['usage', 'reserve']);
   expect(decodeAdmission(await run(reserve), 3)).toMatchObject({
     kind: 'admitted',
     reservedTokens: 300,
@@ -89,7 +89,7 @@ it('check, reserve, status and settle each run their own script and decode to ty
   expect(denied).toMatchObject({ kind: 'denied', deniedIndex: 0, retryMs: 60_000 - 30, cause: 'usage' });
 
   const status = encodeStatus({ creatorId, policies: POLICIES }, { ...context, clockMs: NOW + 40 });
-  expect(status.script).toBe('status');
+  expect([status.script, status.args.at(-1)]).toEqual(['usage', 'status']);
   expect(decodeStatus(await run(status), 3)).toMatchObject({
     now: NOW + 40,
     usage: [{ used: 2 }, { used: 0, reserved: 300 }, { used: 1 }],
@@ -99,7 +99,7 @@ it('check, reserve, status and settle each run their own script and decode to ty
     { creatorId, requestId: 'job-1', actualTokens: 120, tokenHistoryMs: 3_600_000, statusOf: POLICIES },
     { ...context, clockMs: NOW + 50 },
   );
-  expect(settle.script).toBe('settle');
+  expect([settle.script, settle.args.at(-1)]).toEqual(['usage', 'settle']);
   expect(decodeSettle(await run(settle), 3)).toMatchObject({
     result: 'settled',
     reservedTokens: 300,
@@ -167,6 +167,13 @@ it('a shadow policy keeps its own log, never denies, and reports how long it wou
     usage: [{ used: 2 }, { used: 2 }],
   });
   expect(await client.exists(`${context.keyPrefix}:{dark}:log:shadow:per-minute-next`)).toBe(1);
+});
+
+it('the usage script refuses an operation it does not know, writing nothing', async () => {
+  const context = { keyPrefix: uniqueKeyPrefix(), clockMs: NOW };
+  const check = encodeCheck({ creatorId: 'unknown-op', policies: POLICIES, anomaly, record: undefined }, context);
+  await expect(run({ ...check, args: [...check.args.slice(0, -1), 'admit'] })).rejects.toThrow(/unknown operation admit/);
+  expect(await client.keys(`${context.keyPrefix}*`)).toEqual([]);
 });
 
 it('without a test clock the scripts read the server clock', async () => {

@@ -1,9 +1,9 @@
 /**
- * Lua every usage script starts with: the clock, the tier's policies, one read of the creator's
- * state, and the usage of each policy kind. Only Lua 5.1's base, string, table and math functions
- * and redis.call are used, so the scripts run on any Redis-compatible server (a test lists the
- * globals they read). Explanations live in these TypeScript comments, not in the Lua text, so a
- * minified bundle carries only the code.
+ * Lua the usage script starts with (usage.lua.ts): the clock, the tier's policies, one read of the
+ * creator's state, and the usage of each policy kind. Only Lua 5.1's base, string, table and math
+ * functions and redis.call are used, so the scripts run on any Redis-compatible server (a test
+ * lists the globals they read). Explanations live in these TypeScript comments; what ships is the
+ * minified text (scripts/index.ts says how it is made).
  *
  * Call layout (redis/codec.ts builds it; nothing else does):
  *   KEYS: 1 state, 2 token ledger, 3 reset generation, 4 the request's record (any key when there is
@@ -11,7 +11,8 @@
  *   ARGV: 1 clock: '' reads the server's TIME; an epoch-ms number replaces it, which only the
  *         differential tests send (to drive Redis and the memory store with one controlled clock),
  *         2 requestId ('' = none), 3 policy count P, then P x (name, kind r|t|c, limit, window or
- *         lease ms, mode e|s), then the operation's own arguments from index OP_ARG.
+ *         lease ms, mode e|s), then the operation's own arguments from index OP_ARG, and last
+ *         the operation's name (check, reserve, status, settle).
  *
  * One MGET reads everything a call decides on (state, generation, record, override, logs): as many
  * commands as a single GET. Stored values, all text (see redis/keys.ts for the key names):
@@ -33,7 +34,6 @@
  *   generation (string integer): bumped by a reset, so records written before it read as unknown.
  *   override (string): 'expiresAt|setAt|name=limit,name=limit|reason' (expiresAt 0 = until removed).
  */
-import { CONSTANTS_LUA } from './constants.lua';
 
 /** The clock: the server's TIME, or the differential tests' clock. */
 export const CLOCK_LUA = String.raw`
@@ -423,4 +423,4 @@ local function appendUsage(reply, views, admitted, asked)
 end
 `;
 
-export const BASE_LUA = `${CONSTANTS_LUA}${CLOCK_LUA}${READ_LUA}${RECORD_LUA}${REQUEST_LOG_LUA}${TOKENS_LUA}${LEASES_LUA}`;
+export const BASE_LUA = `${CLOCK_LUA}${READ_LUA}${RECORD_LUA}${REQUEST_LOG_LUA}${TOKENS_LUA}${LEASES_LUA}`;

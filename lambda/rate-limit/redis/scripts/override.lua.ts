@@ -9,10 +9,8 @@
  *       1 when one was in force (else 0).
  */
 import { CLOCK_LUA } from './base.lua';
-import { CONSTANTS_LUA } from './constants.lua';
 
-export const OVERRIDE_SCRIPT = String.raw`
-${CONSTANTS_LUA}
+export const OVERRIDE_LUA = String.raw`
 ${CLOCK_LUA}
 local OVERRIDE, operation = KEYS[1], ARGV[2]
 

@@ -9,10 +9,8 @@
  * ARGV: 1 how long records written before now may live (ms).
  * Reply: the new generation.
  */
-import { CONSTANTS_LUA } from './constants.lua';
 
-export const RESET_SCRIPT = String.raw`
-${CONSTANTS_LUA}
+export const RESET_LUA = String.raw`
 redis.call('DEL', KEYS[1], KEYS[2], unpack(KEYS, 4))
 local generation = redis.call('INCR', KEYS[3])
 redis.call('PEXPIRE', KEYS[3], tonumber(ARGV[1]) + TTL_MARGIN_MS)

@@ -1,7 +1,7 @@
 /**
- * Settle: reconciles a reservation with the tokens actually used. The reservation becomes a charge
- * at its admission time and releases its lease; a lease that expired keeps its reserved charge (the
- * work may have run), overage is charged either way. Idempotent.
+ * Settle (after base.lua.ts): reconciles a reservation with the tokens actually used. The
+ * reservation becomes a charge at its admission time and releases its lease; a lease that expired
+ * keeps its reserved charge (the work may have run), overage is charged either way. Idempotent.
  *
  * Operation arguments: actual tokens, token history ms (the requestId is ARGV[2]). The policies
  * (P may be 0) are the tier whose usage after the settlement the reply carries.
@@ -12,9 +12,7 @@
  * older than the token history, where no window counts it); every stored token sum that counts the
  * admission moves its tokens from reserved to settled.
  */
-import { BASE_LUA } from './base.lua';
-
-export const SETTLE_SCRIPT = `${BASE_LUA}
+export const SETTLE_LUA = String.raw`
 local function settle(actualTokens, tokenHistoryMs)
   if not record then return 4, 0, 0 end
   if record.settled then return 2, record.reserved, record.charged end
@@ -48,13 +46,15 @@ local function settle(actualTokens, tokenHistoryMs)
   return 1, reserved, charge
 end
 
-local result, reserved, charged = settle(tonumber(ARGV[OP_ARG]), tonumber(ARGV[OP_ARG + 1]))
-local reply = { result, now, reserved, charged }
-local views = nil
-if #policies > 0 then
-  views = viewPolicies({ reserve = false, tokens = 0 })
-  appendUsage(reply, views, false, {})
+local function settleAndReport()
+  local result, reserved, charged = settle(tonumber(ARGV[OP_ARG]), tonumber(ARGV[OP_ARG + 1]))
+  local reply = { result, now, reserved, charged }
+  local views = nil
+  if #policies > 0 then
+    views = viewPolicies({ reserve = false, tokens = 0 })
+    appendUsage(reply, views, false, {})
+  end
+  if result == 1 or result == 3 then saveState(views) end
+  return reply
 end
-if result == 1 or result == 3 then saveState(views) end
-return reply
 `;

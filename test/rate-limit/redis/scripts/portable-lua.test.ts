@@ -6,7 +6,20 @@
 import { execFileSync } from 'node:child_process';
 import { SCRIPTS } from '../../../../lambda/rate-limit/redis/scripts';
 
-const ALLOWED_GLOBALS = new Set(['KEYS', 'ARGV', 'redis', 'string', 'table', 'math', 'tonumber', 'tostring', 'unpack', 'pairs', 'ipairs']);
+const ALLOWED_GLOBALS = new Set([
+  'KEYS',
+  'ARGV',
+  'redis',
+  'string',
+  'table',
+  'math',
+  'tonumber',
+  'tostring',
+  'unpack',
+  'pairs',
+  'ipairs',
+  'error',
+]);
 
 function globalsRead(script: string): Set<string> {
   const listing = execFileSync('luac5.1', ['-p', '-l', '-'], { input: script, encoding: 'utf8' });
