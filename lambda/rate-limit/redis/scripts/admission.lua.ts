@@ -1,6 +1,6 @@
 /**
  * Lua of the two admission operations (check, reserve): anomaly counting and the admission
- * itself. Expects base.lua.ts before it (usage.lua.ts composes them). The rule it implements is the memory store's
+ * itself, defined inside usage.lua.ts's branch for these two operations, after base.lua.ts. The rule it implements is the memory store's
  * (store/memory-store.ts), which reads as its specification.
  *
  * Operation arguments (from OP_ARG): anomaly threshold (0 = off), attempts denied locally since

@@ -1,7 +1,8 @@
 /**
- * Settle (after base.lua.ts): reconciles a reservation with the tokens actually used. The
- * reservation becomes a charge at its admission time and releases its lease; a lease that expired
- * keeps its reserved charge (the work may have run), overage is charged either way. Idempotent.
+ * The settle operation (the body of usage.lua.ts's settle branch, after base.lua.ts): reconciles a
+ * reservation with the tokens actually used. The reservation becomes a charge at its admission
+ * time and releases its lease; a lease that expired keeps its reserved charge (the work may have
+ * run), overage is charged either way. Idempotent.
  *
  * Operation arguments: actual tokens, token history ms (the requestId is ARGV[2]). The policies
  * (P may be 0) are the tier whose usage after the settlement the reply carries.
@@ -46,15 +47,13 @@ local function settle(actualTokens, tokenHistoryMs)
   return 1, reserved, charge
 end
 
-local function settleAndReport()
-  local result, reserved, charged = settle(tonumber(ARGV[OP_ARG]), tonumber(ARGV[OP_ARG + 1]))
-  local reply = { result, now, reserved, charged }
-  local views = nil
-  if #policies > 0 then
-    views = viewPolicies({ reserve = false, tokens = 0 })
-    appendUsage(reply, views, false, {})
-  end
-  if result == 1 or result == 3 then saveState(views) end
-  return reply
+local result, reserved, charged = settle(tonumber(ARGV[OP_ARG]), tonumber(ARGV[OP_ARG + 1]))
+local reply = { result, now, reserved, charged }
+local views = nil
+if #policies > 0 then
+  views = viewPolicies({ reserve = false, tokens = 0 })
+  appendUsage(reply, views, false, {})
 end
+if result == 1 or result == 3 then saveState(views) end
+return reply
 `;
