@@ -195,6 +195,22 @@ describe('round trips', () => {
     expect(servers.upstash.stats.httpRequests).toBe(20);
   });
 
+  it('warm-up loads the one script every usage operation runs: check, reserve, settle and status then need no EVAL', async () => {
+    for (const backend of REDIS_BACKENDS) {
+      const limiter = servers.limiter(backend);
+      await servers.inspector.script('FLUSH');
+      expect(await limiter.warmUp()).toBe(true);
+      await servers.inspector.config('RESETSTAT');
+      await limiter.check('warmed', 'pro');
+      await limiter.check('warmed', 'pro', { tokens: 10, requestId: 'job' });
+      await limiter.settle('warmed', 'pro', 'job', 5);
+      await limiter.status('warmed', 'pro');
+      const stats = await commandStats();
+      expect(stats.eval).toBeUndefined();
+      expect(stats.evalsha).toBe(4);
+    }
+  });
+
   it('falls back to EVAL once when the server lost its scripts (NOSCRIPT), then uses EVALSHA again', async () => {
     for (const backend of REDIS_BACKENDS) {
       const limiter = servers.limiter(backend, { tiers: SINGLE });

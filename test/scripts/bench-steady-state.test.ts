@@ -22,7 +22,7 @@ import {
 } from '../../scripts/bench/redis-footprint';
 import { measureSteadyState, SimulatedCreator } from '../../scripts/bench/steady-state';
 import { reservationEvents, scheduleAtLimits, slotTime, slotsWithin } from '../../scripts/bench/traffic-schedule';
-import { startRedis, type RedisProcess } from '../harness/redis-process';
+import { useRedisClient } from '../support/backends';
 
 /** Small enough to simulate many windows in a second: 10 requests / min, 1,000 tokens / 10 min, 2 in flight. */
 const SMALL_TIER: TierDefinition = {
@@ -64,21 +64,10 @@ describe('traffic at the limits of a tier', () => {
 });
 
 describe('on a real redis-server', () => {
-  let redis: RedisProcess;
-  let client: Redis;
-
-  beforeAll(async () => {
-    redis = await startRedis();
-    client = new Redis({ host: redis.host, port: redis.port });
-  });
-
-  afterAll(async () => {
-    client.disconnect();
-    await redis.stop();
-  });
+  const server = useRedisClient();
 
   function clockedStore(keyPrefix: string, clock: { now: number }): RedisScriptStore {
-    return new RedisScriptStore('elasticache', new IoredisTransport(client, 5000), { keyPrefix, testClock: () => clock.now });
+    return new RedisScriptStore('elasticache', new IoredisTransport(server.client, 5000), { keyPrefix, testClock: () => clock.now });
   }
 
   test('the simulated traffic is admitted throughout, and one admission more at any moment would not be', async () => {
@@ -125,21 +114,21 @@ describe('on a real redis-server', () => {
         tokens: 10,
         tokenHistoryMs: 600_000,
       });
-    expect(await creatorFootprint(client, creatorKeyBase('a*', 'fp'))).toEqual({
+    expect(await creatorFootprint(server.client, creatorKeyBase('a*', 'fp'))).toEqual({
       keys: 0,
       bytes: 0,
       largestKey: undefined,
       largestKeyBytes: 0,
     });
     await reserve('a*');
-    const alone = await creatorFootprint(client, creatorKeyBase('a*', 'fp'));
+    const alone = await creatorFootprint(server.client, creatorKeyBase('a*', 'fp'));
     expect(alone.keys).toBeGreaterThan(0);
     expect(alone.bytes).toBeGreaterThan(0);
     expect(alone.largestKeyBytes).toBeGreaterThan(0);
     expect(alone.largestKeyBytes).toBeLessThanOrEqual(alone.bytes);
     // "a*" as a pattern would match "ab"; "a" is a prefix of "a*"; "a*b" extends it inside the hash tag.
     for (const other of ['ab', 'a', 'a*b', 'a**']) await reserve(other);
-    expect(await creatorFootprint(client, creatorKeyBase('a*', 'fp'))).toEqual(alone);
+    expect(await creatorFootprint(server.client, creatorKeyBase('a*', 'fp'))).toEqual(alone);
     expect(globLiteral('x*?[a]\\')).toBe('x\\*\\?\\[a\\]\\\\');
   });
 });

@@ -82,6 +82,25 @@ export function useTestServers(): TestServers {
   return handle;
 }
 
+/** A redis-server and a plain ioredis client of it, for tests that drive scripts directly; hooks as useTestServers. */
+export interface RedisUnderTest {
+  readonly redis: RedisProcess;
+  readonly client: IoRedis;
+}
+
+export function useRedisClient(): RedisUnderTest {
+  const handle = {} as { -readonly [K in keyof RedisUnderTest]: RedisUnderTest[K] };
+  beforeAll(async () => {
+    handle.redis = await startRedis();
+    handle.client = new IoRedis({ host: handle.redis.host, port: handle.redis.port });
+  });
+  afterAll(async () => {
+    handle.client?.disconnect();
+    await handle.redis?.stop();
+  });
+  return handle;
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -64,6 +64,6 @@ export function keyList(keys: CreatorKeys, requestLogNames: readonly string[] = 
 
 /** Every key one usage script call may touch: state, ledger, generation, the record, the override, then the request logs. */
 export function scriptKeyList(keys: CreatorKeys, requestId: string | undefined, requestLogNames: readonly string[]): string[] {
-  const [state, ledger, generation, ...logs] = keyList(keys, requestLogNames);
-  return [state, ledger, generation, recordKey(keys.base, requestId ?? ''), keys.override, ...logs];
+  const logs = requestLogNames.map((name) => requestLogKey(keys.base, name));
+  return [keys.state, keys.ledger, keys.generation, recordKey(keys.base, requestId ?? ''), keys.override, ...logs];
 }

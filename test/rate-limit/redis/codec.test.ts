@@ -3,7 +3,6 @@
  * outcome its reply decodes to. (The differential test compares whole sequences with the memory
  * store; these pin down single calls and the decoder's refusals.)
  */
-import { Redis } from 'ioredis';
 import {
   decodeAdmission,
   decodeOverride,
@@ -21,8 +20,7 @@ import {
 } from '../../../lambda/rate-limit/redis/codec';
 import { SCRIPTS } from '../../../lambda/rate-limit/redis/scripts';
 import type { PolicySpec } from '../../../lambda/rate-limit/store/store';
-import { startRedis, type RedisProcess } from '../../harness/redis-process';
-import { uniqueKeyPrefix } from '../../support/backends';
+import { uniqueKeyPrefix, useRedisClient } from '../../support/backends';
 
 const POLICIES: PolicySpec[] = [
   { name: 'per-minute', kind: 'requests', limit: 2, windowMs: 60_000 },
@@ -32,21 +30,10 @@ const POLICIES: PolicySpec[] = [
 const NOW = 1_900_000_000_000;
 const anomaly = { threshold: 0, locallyDenied: 0 };
 
-let redis: RedisProcess;
-let client: Redis;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  client = new Redis({ host: redis.host, port: redis.port });
-});
-
-afterAll(async () => {
-  client.disconnect();
-  await redis.stop();
-});
+const server = useRedisClient();
 
 function run({ script, keys, args }: ScriptCall): Promise<unknown> {
-  return client.eval(SCRIPTS[script], keys.length, ...keys, ...args);
+  return server.client.eval(SCRIPTS[script], keys.length, ...keys, ...args);
 }
 
 it('check, reserve, status and settle each run the usage script under their name and decode to typed outcomes', async () => {
@@ -147,7 +134,7 @@ it('an override is written, read with the limits it applies, lapses at its expir
     encodeSetOverride(creatorId, { limits: { 'per-minute': 9 }, expiresAt: undefined, reason: 'r' }, { ...context, clockMs: NOW + 2000 }),
   );
   expect(decodeRemoveOverride(await run(encodeRemoveOverride(creatorId, { ...context, clockMs: NOW + 2001 })))).toBe(true);
-  expect(await client.exists(set.keys[0])).toBe(0);
+  expect(await server.client.exists(set.keys[0])).toBe(0);
 });
 
 it('a shadow policy keeps its own log, never denies, and reports how long it would have', async () => {
@@ -166,20 +153,20 @@ it('a shadow policy keeps its own log, never denies, and reports how long it wou
     shadowDenials: [{ index: 1, retryMs: 60_000 - 100 }],
     usage: [{ used: 2 }, { used: 2 }],
   });
-  expect(await client.exists(`${context.keyPrefix}:{dark}:log:shadow:per-minute-next`)).toBe(1);
+  expect(await server.client.exists(`${context.keyPrefix}:{dark}:log:shadow:per-minute-next`)).toBe(1);
 });
 
 it('the usage script refuses an operation it does not know, writing nothing', async () => {
   const context = { keyPrefix: uniqueKeyPrefix(), clockMs: NOW };
   const check = encodeCheck({ creatorId: 'unknown-op', policies: POLICIES, anomaly, record: undefined }, context);
   await expect(run({ ...check, args: [...check.args.slice(0, -1), 'admit'] })).rejects.toThrow(/unknown operation admit/);
-  expect(await client.keys(`${context.keyPrefix}*`)).toEqual([]);
+  expect(await server.client.keys(`${context.keyPrefix}*`)).toEqual([]);
 });
 
 it('without a test clock the scripts read the server clock', async () => {
   const call = encodeStatus({ creatorId: 'clocked', policies: POLICIES }, { keyPrefix: uniqueKeyPrefix() });
   expect(call.args[0]).toBe('');
-  const [seconds] = await client.time();
+  const [seconds] = await server.client.time();
   const { now } = decodeStatus(await run(call), 3);
   expect(Math.abs(now - Number(seconds) * 1000)).toBeLessThan(5000);
 });

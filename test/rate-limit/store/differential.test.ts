@@ -6,13 +6,11 @@
  * argument). Every reply must be the same, and so must the state each one exposes.
  */
 import fc from 'fast-check';
-import { Redis } from 'ioredis';
 import { IoredisTransport } from '../../../lambda/rate-limit/redis/ioredis-transport';
 import { RedisScriptStore } from '../../../lambda/rate-limit/redis/script-store';
 import { MemoryStore } from '../../../lambda/rate-limit/store/memory-store';
 import type { PolicySpec, RateLimitStore } from '../../../lambda/rate-limit/store/store';
-import { startRedis, type RedisProcess } from '../../harness/redis-process';
-import { uniqueKeyPrefix } from '../../support/backends';
+import { uniqueKeyPrefix, useRedisClient } from '../../support/backends';
 
 /** Tiers that share policy names (usage is stored by name), with windows short enough to roll. */
 const TIERS: Record<string, { policies: PolicySpec[]; leaseMs: number }> = {
@@ -201,19 +199,11 @@ function sameAnswer(index: number, step: Command, fromMemory: unknown, fromRedis
   }
 }
 
-let redis: RedisProcess;
-let client: Redis;
+const server = useRedisClient();
 let transport: IoredisTransport;
 
-beforeAll(async () => {
-  redis = await startRedis();
-  client = new Redis({ host: redis.host, port: redis.port });
-  transport = new IoredisTransport(client, 5000);
-});
-
-afterAll(async () => {
-  client.disconnect();
-  await redis.stop();
+beforeAll(() => {
+  transport = new IoredisTransport(server.client, 5000);
 });
 
 it('memory store and Redis scripts give the same answers to any sequence of operations', async () => {
