@@ -1,6 +1,6 @@
 /**
  * The rate-limit library bound to the upstash backend: same exports as index.ts, so switching
- * backends is "change the import". It uses Web-standard APIs only (fetch, crypto.subtle,
+ * backends is "change the import". It uses Web-standard APIs only (fetch,
  * crypto.randomUUID) and imports nothing from Node and nothing of ioredis, so it runs in edge
  * runtimes (Cloudflare Workers, Vercel Edge).
  *

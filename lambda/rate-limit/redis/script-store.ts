@@ -1,7 +1,8 @@
 /**
  * A store that runs the scripts through any Redis transport (ioredis over TCP, or the Upstash REST
  * client). Everything backend-specific lives in the transport, the call layout in codec.ts.
- * Web-standard APIs only (crypto.subtle for script digests), so it runs in edge runtimes.
+ * No Node APIs: it runs in edge runtimes too. Scripts are called by their SHA-1, generated with
+ * their text (scripts/index.ts), so nothing is hashed while a function initialises.
  */
 import { TIER_LIMITS } from '../core/tiers';
 import type { BackendName } from '../core/types';
@@ -36,7 +37,7 @@ import {
   type ScriptCall,
 } from './codec';
 import { DEFAULT_KEY_PREFIX } from './keys';
-import { SCRIPTS, type ScriptName } from './scripts';
+import { SCRIPT_SHA1, SCRIPTS } from './scripts';
 
 /** The few Redis operations a script store needs. */
 export interface ScriptTransport {
@@ -54,23 +55,6 @@ export interface ScriptStoreOptions {
   readonly keyPrefix?: string;
   /** Replaces the server clock: for the differential tests only (see codec.ts). */
   readonly testClock?: () => number;
-}
-
-/** SHA-1 digests of the scripts (the EVALSHA names), computed once per process. */
-let digests: Promise<Record<ScriptName, string>> | undefined;
-export function scriptDigests(): Promise<Record<ScriptName, string>> {
-  digests ??= (async () => {
-    const entries = await Promise.all(
-      (Object.keys(SCRIPTS) as ScriptName[]).map(async (name) => [name, await sha1Hex(SCRIPTS[name])] as const),
-    );
-    return Object.fromEntries(entries) as Record<ScriptName, string>;
-  })();
-  return digests;
-}
-
-async function sha1Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest('SHA-1', new TextEncoder().encode(text));
-  return [...new Uint8Array(digest)].map((byte) => byte.toString(16).padStart(2, '0')).join('');
 }
 
 export class RedisScriptStore implements RateLimitStore {
@@ -142,8 +126,7 @@ export class RedisScriptStore implements RateLimitStore {
 
   /** EVALSHA first (one round trip once the script is cached); EVAL only when the server says NOSCRIPT. */
   private async run({ script, keys, args }: ScriptCall): Promise<unknown> {
-    const sha = (await scriptDigests())[script];
-    return this.transport.evalsha(sha, keys, args).catch((error: unknown) => {
+    return this.transport.evalsha(SCRIPT_SHA1[script], keys, args).catch((error: unknown) => {
       if (!isNoScript(error)) throw error;
       return this.transport.eval(SCRIPTS[script], keys, args);
     });

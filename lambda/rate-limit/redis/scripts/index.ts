@@ -1,17 +1,14 @@
 /**
- * The scripts as they are sent to Redis: the store constants as Lua locals, then the minified
- * script (minified.generated.ts, made from sources.ts by `npm run generate:lua`; a test fails when
- * it is stale). The constants stay outside the minified text so that the scripts and the memory
- * store keep reading one set of numbers.
+ * The scripts as they are sent to Redis, and the SHA-1 names EVALSHA calls them by. Both are
+ * generated (minified.generated.ts, made from sources.ts and the store constants by `npm run
+ * generate:lua`; a test fails when it is stale): the store constants as Lua locals, then the
+ * minified script. The constants are written into the text from store/constants.ts, so the scripts
+ * and the memory store read one set of numbers.
  */
-import { CONSTANTS_LUA } from './constants.lua';
-import { MINIFIED_SCRIPTS } from './minified.generated';
+import { SHIPPED_SCRIPT_SHA1, SHIPPED_SCRIPTS } from './minified.generated';
 import type { ScriptName } from './sources';
 
 export type { ScriptName } from './sources';
 
-export const SCRIPTS: Readonly<Record<ScriptName, string>> = Object.freeze({
-  usage: `${CONSTANTS_LUA}\n${MINIFIED_SCRIPTS.usage}`,
-  override: `${CONSTANTS_LUA}\n${MINIFIED_SCRIPTS.override}`,
-  reset: `${CONSTANTS_LUA}\n${MINIFIED_SCRIPTS.reset}`,
-});
+export const SCRIPTS: Readonly<Record<ScriptName, string>> = SHIPPED_SCRIPTS;
+export const SCRIPT_SHA1: Readonly<Record<ScriptName, string>> = SHIPPED_SCRIPT_SHA1;
