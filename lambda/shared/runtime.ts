@@ -1,7 +1,7 @@
 /**
  * The rate limiter of an execution environment: built once from the environment
- * (docs/design.md#environment) when the function initialises, warmed up during init (connection opened, admission
- * script loaded), and reused by every invocation.
+ * (docs/design.md#environment) when the function initialises, readied for the first request during init
+ * (prepareForFirstRequest), and reused by every invocation.
  *
  * The runtime is the same for every backend: it receives the LimiterLibrary of the library entry
  * that its function bundles (lambda/handlers/<backend>/library.ts), so a function carries only its
@@ -48,7 +48,7 @@ export interface ApiRuntime {
   readonly metrics: Metrics;
   /** The configured backend, or undefined when the configuration is invalid. */
   readonly backend: LimiterBackendName | undefined;
-  /** Resolves once warm-up has finished; rejects with the configuration error if there is one. */
+  /** Resolves once init has readied the backend (prepareForFirstRequest), waiting at most one backend deadline; rejects with the configuration error if there is one. */
   limiter(): Promise<RateLimiter>;
   /** Closes the backend client (the local server and tests; Lambda simply freezes). */
   close(): Promise<void>;
@@ -92,12 +92,7 @@ export function createApiRuntime(options: ApiRuntimeOptions): ApiRuntime {
     logger.error('rate-limit configuration is invalid; every request will be answered 500', { error: configError });
   }
 
-  const ready: Promise<void> = limiter
-    ? limiter.warmUp().then((warm) => {
-        if (!warm)
-          logger.warn('rate-limit backend did not answer the warm-up; requests will fail until it does', { backend: limiter.backend });
-      })
-    : Promise.resolve();
+  const ready: Promise<void> = limiter ? prepareForFirstRequest(limiter, logger) : Promise.resolve();
 
   return {
     logger,
@@ -105,11 +100,11 @@ export function createApiRuntime(options: ApiRuntimeOptions): ApiRuntime {
     backend: limiter?.backend,
     async limiter() {
       if (!limiter) throw configError!;
-      // Normally warm-up finished during init. If it is still running (a request right after a
-      // cold start, or a backend that does not answer), a request to a connection-holding backend
-      // waits for it, no longer than one backend deadline: the request's own call is bounded the
-      // same way and shares the connection being opened. See RACES_WARM_UP for the others.
-      if (!RACES_WARM_UP.has(limiter.backend)) await waitAtMost(ready, timeoutMs);
+      // Normally the warm-up finished during init. If it is still running (a request right after
+      // a cold start, or a backend that does not answer), the request waits for it, no longer than
+      // one backend deadline: its own call is bounded the same way and shares the connection being
+      // opened.
+      await waitAtMost(ready, timeoutMs);
       return limiter;
     },
     async close() {
@@ -120,12 +115,30 @@ export function createApiRuntime(options: ApiRuntimeOptions): ApiRuntime {
 }
 
 /**
- * Backends whose first request does not wait for the warm-up. Upstash is stateless HTTP: the
- * warm-up's call (a status read, which loads the usage script when the service lacks it) shares
- * nothing with the request but the process's fetch, so waiting would add its round trips to the
- * first answer. Its deadline (1.5 s by default) leaves room to open a connection of its own.
+ * What init does so that the first request is fast. A backend that holds a connection
+ * (ElastiCache) is warmed up: the connection is opened and the usage script loaded, with one
+ * status read that writes nothing.
+ *
+ * Upstash is stateless HTTP, billed per command: a call at init would share nothing with the first
+ * request but the process's fetch (the request opens a connection of its own rather than wait for
+ * one), so init makes no call. It only loads fetch's implementation, which Node otherwise loads
+ * on the first request (15 to 30 ms); the first request after a new script version loads the
+ * script.
  */
-const RACES_WARM_UP: ReadonlySet<LimiterBackendName> = new Set(['upstash']);
+async function prepareForFirstRequest(limiter: RateLimiter, logger: Logger): Promise<void> {
+  if (limiter.backend === 'upstash') {
+    loadFetchImplementation();
+    return;
+  }
+  if (!(await limiter.warmUp())) {
+    logger.warn('rate-limit backend did not answer the warm-up; requests will fail until it does', { backend: limiter.backend });
+  }
+}
+
+/** Node defines fetch and its classes as lazy globals: reading one loads them all (undici). */
+function loadFetchImplementation(): void {
+  void globalThis.Response;
+}
 
 let shared: ApiRuntime | undefined;
 

@@ -71,6 +71,8 @@ const socketChannel = dc.channel('net.client.socket');
 socketChannel.subscribe(() => { sockets += 1; });
 const say = (message) => process.stdout.write(${JSON.stringify(MARK)} + JSON.stringify(message) + '\\n');
 const sdkLoaded = () => Object.keys(require.cache).some((file) => file.includes('@aws-sdk'));
+// Node loads fetch's implementation (undici) on first use; its internal module list says whether it has.
+const fetchLoaded = () => process.moduleLoadList.some((name) => name.includes('undici'));
 const busyWait = (ms) => { const end = Date.now() + ms; while (Date.now() < end) { /* blocked */ } };
 // fetch (Upstash) writes its request some ticks after the call; ioredis (ElastiCache) writes it
 // before the current callback's microtasks end, so the next check phase follows the write.
@@ -84,7 +86,7 @@ const armBlock = (ms, onBlocked) => {
 };
 const started = process.hrtime.bigint();
 const mod = require(process.argv[2]);
-say({ type: 'ready', initMs: Number(process.hrtime.bigint() - started) / 1e6, sockets, sdkLoaded: sdkLoaded(), pid: process.pid });
+say({ type: 'ready', initMs: Number(process.hrtime.bigint() - started) / 1e6, sockets, sdkLoaded: sdkLoaded(), fetchLoaded: fetchLoaded(), pid: process.pid });
 let invocation = 0;
 const context = () => {
   invocation += 1;
@@ -123,6 +125,8 @@ export interface ReadyMessage {
   readonly initMs: number;
   readonly sockets: number;
   readonly sdkLoaded: boolean;
+  /** Whether fetch's implementation (undici) was loaded by the end of init. */
+  readonly fetchLoaded: boolean;
   readonly pid: number;
 }
 
