@@ -5,6 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { FUNCTION_BUNDLING } from './function-bundling';
 import type { VpcPlacement } from './rate-limit-backend';
 
 /** Repository root: the lock file and the esbuild install live here. */
@@ -132,7 +133,7 @@ export class RateLimitFunction extends Construct {
         // (a missing esbuild would fall back to Docker, so fail loudly instead).
         forceDockerBundling: false,
         format: nodejs.OutputFormat.CJS,
-        target: 'node24',
+        target: FUNCTION_BUNDLING.target,
         minify: true,
         // No keepNames: it adds 15-21 KB of __name() calls to each bundle.
         // Nothing depends on class names: errors are told apart with
@@ -146,10 +147,10 @@ export class RateLimitFunction extends Construct {
         // Line mappings are enough for stack traces; embedding the sources
         // would roughly double the asset.
         sourcesContent: false,
-        // The Node.js runtime ships AWS SDK v3; bundling it would only add
-        // cold-start weight. Everything else (ioredis, @upstash/redis,
-        // Powertools) is bundled so the deployed code matches package-lock.json.
-        externalModules: ['@aws-sdk/*'],
+        // Everything not listed in FUNCTION_BUNDLING.external (ioredis, @upstash/redis,
+        // Powertools) is bundled, so the deployed code matches package-lock.json.
+        externalModules: [...FUNCTION_BUNDLING.external],
+        esbuildArgs: { '--alias': Object.entries(FUNCTION_BUNDLING.alias).map(([from, to]) => `${from}=${to}`) },
       },
     });
     // Each deploy publishes a version (its logical id hashes the configuration and the code); the

@@ -24,6 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 import * as ts from 'typescript';
+import { FUNCTION_BUNDLING } from '../../lib/constructs/function-bundling';
 import { startUpstashCompatibleServer } from '../../test/harness/upstash-compatible-server';
 import type { RedisAddress } from './limiters';
 import { REPO_ROOT, type BenchOptions } from './options';
@@ -36,15 +37,16 @@ export type HandlerName = (typeof HANDLERS)[number];
 export const VARIANTS = ['elasticache', 'upstash'] as const;
 export type Variant = (typeof VARIANTS)[number];
 
-/** As deployed (lib/constructs/rate-limit-function.ts). */
+/** As deployed (lib/constructs/rate-limit-function.ts, with its FUNCTION_BUNDLING settings). */
 const BUNDLE_OPTIONS: BuildOptions = {
   bundle: true,
   platform: 'node',
-  target: 'node24',
+  target: FUNCTION_BUNDLING.target,
   format: 'cjs',
   minify: true,
   keepNames: false,
-  external: ['@aws-sdk/*'],
+  external: [...FUNCTION_BUNDLING.external],
+  alias: FUNCTION_BUNDLING.alias,
   write: false,
   metafile: true,
   logLevel: 'silent',
@@ -153,8 +155,11 @@ export async function measureLambdaBudget(
     }
     const budgets = handlers.map(({ file: _file, ...rest }) => ({ ...rest, coldStart: summarizeColdStarts(runs.get(rest.name) ?? []) }));
     return {
-      settings:
-        'esbuild: bundle, platform node, format cjs, target node24, minify, external @aws-sdk/* (as lib/constructs/rate-limit-function.ts); sizes without the source map',
+      settings: `esbuild: bundle, platform node, format cjs, target ${FUNCTION_BUNDLING.target}, minify, external ${FUNCTION_BUNDLING.external.join(' ')}, alias ${Object.entries(
+        FUNCTION_BUNDLING.alias,
+      )
+        .map(([from, to]) => `${from}=${to}`)
+        .join(' ')} (as lib/constructs/rate-limit-function.ts); sizes without the source map`,
       empty: { name: 'empty', bytes: empty.bytes, gzipBytes: empty.gzipBytes, coldStart: summarizeColdStarts(runs.get('empty') ?? []) },
       handlers: budgets.filter((h) => h.variant === 'elasticache'),
       upstashHandlers: budgets.filter((h) => h.variant === 'upstash'),

@@ -173,21 +173,25 @@ export function evaluateTargets(result: BenchResult): TargetVerdict[] {
     });
   }
   if (lambda) {
-    const kb = (bytes: number): string => `${fixed(bytes / 1000, 1)} KB`;
+    // Sizes in KiB, written KB as the budget writes them: it quotes this report's 1,018.4 KiB as 1,018 KB.
+    const kib = (bytes: number): string => `${fixed(bytes / 1024, 1)} KiB`;
     const overEmpty = (h: (typeof lambda.handlers)[number]): number => h.coldStart.wallMs - lambda.empty.coldStart.wallMs;
-    const limitOf = (h: (typeof lambda.handlers)[number]): number => (h.variant === 'elasticache' ? 300_000 : 200_000);
+    const limitOf = (h: (typeof lambda.handlers)[number]): number => (h.variant === 'elasticache' ? 300 : 200) * 1024;
     // Every function of both stacks: the ElastiCache ones and the Upstash ones.
     const every = [...lambda.handlers, ...lambda.upstashHandlers];
     const largest = (variant: string) => every.filter((h) => h.variant === variant).reduce((a, b) => (b.bytes > a.bytes ? b : a));
     const slowest = every.reduce((a, b) => (overEmpty(b) > overEmpty(a) ? b : a));
     verdicts.push({
-      target:
-        'Handler bundles: ElastiCache at most 300 KB minified, Upstash at most 200 KB; cold initialisation at most 60 ms over the empty handler',
+      target: 'Handler bundles: ElastiCache at most 300 KB minified, Upstash at most 200 KB (KiB, as this report counts them)',
       measured:
-        `largest ElastiCache handler ${largest('elasticache').name} ${kb(largest('elasticache').bytes)}, ` +
-        `largest Upstash handler ${largest('upstash').name} ${kb(largest('upstash').bytes)}; ` +
-        `cold initialisation over the empty handler at most +${fixed(overEmpty(slowest), 1)} ms (${slowest.name})`,
-      met: every.every((h) => h.bytes <= limitOf(h)) && overEmpty(slowest) <= 60,
+        `largest ElastiCache handler ${largest('elasticache').name} ${kib(largest('elasticache').bytes)}, ` +
+        `largest Upstash handler ${largest('upstash').name} ${kib(largest('upstash').bytes)}`,
+      met: every.every((h) => h.bytes <= limitOf(h)),
+    });
+    verdicts.push({
+      target: 'Cold initialisation at most 60 ms over the empty handler (fresh Node process, median per handler)',
+      measured: every.map((h) => `${h.name} +${fixed(overEmpty(h), 1)} ms`).join(', ') + ` (slowest: ${slowest.name})`,
+      met: overEmpty(slowest) <= 60,
     });
   }
   return verdicts;

@@ -6,6 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Stack } from 'aws-cdk-lib';
+import { FUNCTION_BUNDLING } from '../../lib/constructs/function-bundling';
 import { RateLimitFunction } from '../../lib/constructs/rate-limit-function';
 import { createTestApp } from '../support/cdk-app';
 
@@ -60,9 +61,25 @@ describe('local esbuild bundling', () => {
     expect(probe.code.length).toBeGreaterThan(50_000); // ioredis is inside
   });
 
+  test('bundles only the Node.js code of dependencies that choose theirs when they load', () => {
+    // debug's browser half, and redis-errors' classes for Node.js before 7 (which name
+    // themselves with a string), are left out by the aliases of FUNCTION_BUNDLING.
+    expect(probe.code).not.toContain('WebkitAppearance');
+    expect(probe.code).not.toContain('"RedisError"');
+    // debug loads supports-color inside a try, for terminals only: it stays a plain require.
+    expect(probe.code).toContain('require("supports-color")');
+  });
+
   test('renames classes (no keepNames) but keeps error names set as a property', () => {
     // keepNames would pin every function and class name with a helper like this one.
     expect(probe.code).not.toMatch(/=\(\w+,\w+\)=>\w+\(\w+,"name",\{value:\w+,configurable:!0\}\)/);
     expect(probe.code).toContain('"ProbeError"');
+  });
+});
+
+describe('the bundling aliases', () => {
+  it.each(Object.entries(FUNCTION_BUNDLING.alias))('%s: the alias names the file Node.js loads for the package', (name, target) => {
+    // Same module object: Node's own choice, when the package loads, is the aliased file.
+    expect(require(name)).toBe(require(target));
   });
 });

@@ -3,8 +3,9 @@
  * runtime runs them: the module is loaded once (init), then `handler` is invoked per event.
  *
  * Bundling mirrors the CDK construct (lib/constructs/rate-limit-function.ts): esbuild, CJS,
- * minified (class names are not kept), source maps, `@aws-sdk/*` external. The AWS SDK is found through
- * NODE_PATH, as the Lambda Node.js runtime provides it.
+ * minified (class names are not kept), source maps, and its FUNCTION_BUNDLING settings (target,
+ * externals, aliases). The AWS SDK is found through NODE_PATH, as the Lambda Node.js runtime
+ * provides it.
  */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
@@ -13,6 +14,7 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { build } from 'esbuild';
+import { FUNCTION_BUNDLING } from '../../lib/constructs/function-bundling';
 import { ROUTE_NAMES, type RouteName } from '../../lambda/shared/routes';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -32,13 +34,14 @@ export async function bundleHandlers(): Promise<Bundles> {
     outdir: dir,
     bundle: true,
     platform: 'node',
-    target: 'node22',
+    target: FUNCTION_BUNDLING.target,
     format: 'cjs',
     minify: true,
     keepNames: false,
     sourcemap: true,
     sourcesContent: false,
-    external: ['@aws-sdk/*'],
+    external: [...FUNCTION_BUNDLING.external],
+    alias: FUNCTION_BUNDLING.alias,
     logLevel: 'silent',
   });
   await writeFile(join(dir, 'runner.js'), RUNNER);

@@ -1,0 +1,28 @@
+/**
+ * How every function is bundled (esbuild, run locally by the CDK construct). The construct, the
+ * benchmark (scripts/bench/lambda-budget.ts) and the tests that run bundled handlers all read
+ * this, so what they measure and run is what is deployed. No CDK import: plain settings.
+ */
+export const FUNCTION_BUNDLING = {
+  /** The pinned Lambda runtime (RATE_LIMIT_RUNTIME in rate-limit-function.ts). */
+  target: 'node24',
+  /**
+   * Left out of the bundle:
+   * - the AWS SDK v3, which the Node.js runtime ships (bundling it would only add cold-start
+   *   weight);
+   * - supports-color, which `debug` (ioredis's logging) loads inside a try only to colour output on a
+   *   terminal: a function's output never is one, and without the module debug logs uncoloured.
+   */
+  external: ['@aws-sdk/*', 'supports-color'],
+  /**
+   * Two of ioredis's dependencies choose their code when they load, by the platform they find, so a
+   * bundler keeps both versions. A Lambda function always loads the same one, named here (4.3 KiB
+   * of each ElastiCache bundle; a test checks that these are the files Node loads):
+   * - debug: its Node.js half, not the one for browsers and Electron renderers;
+   * - redis-errors: its classes for Node.js 7 and later.
+   */
+  alias: {
+    debug: 'debug/src/node.js',
+    'redis-errors': 'redis-errors/lib/modern.js',
+  },
+} as const;
