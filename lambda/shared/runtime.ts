@@ -48,7 +48,10 @@ export interface ApiRuntime {
   readonly metrics: Metrics;
   /** The configured backend, or undefined when the configuration is invalid. */
   readonly backend: LimiterBackendName | undefined;
-  /** Resolves once init has readied the backend (prepareForFirstRequest), waiting at most one backend deadline; rejects with the configuration error if there is one. */
+  /**
+   * Resolves once init has readied the backend (prepareForFirstRequest), after at most one backend
+   * deadline; rejects with the configuration error if there is one.
+   */
   limiter(): Promise<RateLimiter>;
   /** Closes the backend client (the local server and tests; Lambda simply freezes). */
   close(): Promise<void>;
@@ -100,8 +103,8 @@ export function createApiRuntime(options: ApiRuntimeOptions): ApiRuntime {
     backend: limiter?.backend,
     async limiter() {
       if (!limiter) throw configError!;
-      // Normally the warm-up finished during init. If it is still running (a request right after
-      // a cold start, or a backend that does not answer), the request waits for it, no longer than
+      // Normally init readied the backend. If a warm-up is still running (a request right after a
+      // cold start, or a backend that does not answer), the request waits for it, no longer than
       // one backend deadline: its own call is bounded the same way and shares the connection being
       // opened.
       await waitAtMost(ready, timeoutMs);
