@@ -26,3 +26,6 @@ export const FUNCTION_BUNDLING = {
     'redis-errors': 'redis-errors/lib/modern.js',
   },
 } as const;
+
+/** The aliases as esbuild's command line writes them (`from=to`), as the construct passes them. */
+export const ALIAS_ARGUMENTS: readonly string[] = Object.entries(FUNCTION_BUNDLING.alias).map(([from, to]) => `${from}=${to}`);

@@ -5,7 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { FUNCTION_BUNDLING } from './function-bundling';
+import { ALIAS_ARGUMENTS, FUNCTION_BUNDLING } from './function-bundling';
 import type { VpcPlacement } from './rate-limit-backend';
 
 /** Repository root: the lock file and the esbuild install live here. */
@@ -150,7 +150,7 @@ export class RateLimitFunction extends Construct {
         // Everything not listed in FUNCTION_BUNDLING.external (ioredis, @upstash/redis,
         // Powertools) is bundled, so the deployed code matches package-lock.json.
         externalModules: [...FUNCTION_BUNDLING.external],
-        esbuildArgs: { '--alias': Object.entries(FUNCTION_BUNDLING.alias).map(([from, to]) => `${from}=${to}`) },
+        esbuildArgs: { '--alias': [...ALIAS_ARGUMENTS] },
       },
     });
     // Each deploy publishes a version (its logical id hashes the configuration and the code); the

@@ -24,7 +24,7 @@ import { performance } from 'node:perf_hooks';
 import { gzipSync } from 'node:zlib';
 import { build, type BuildOptions, type Metafile } from 'esbuild';
 import * as ts from 'typescript';
-import { FUNCTION_BUNDLING } from '../../lib/constructs/function-bundling';
+import { ALIAS_ARGUMENTS, FUNCTION_BUNDLING } from '../../lib/constructs/function-bundling';
 import { startUpstashCompatibleServer } from '../../test/harness/upstash-compatible-server';
 import type { RedisAddress } from './limiters';
 import { REPO_ROOT, type BenchOptions } from './options';
@@ -155,11 +155,10 @@ export async function measureLambdaBudget(
     }
     const budgets = handlers.map(({ file: _file, ...rest }) => ({ ...rest, coldStart: summarizeColdStarts(runs.get(rest.name) ?? []) }));
     return {
-      settings: `esbuild: bundle, platform node, format cjs, target ${FUNCTION_BUNDLING.target}, minify, external ${FUNCTION_BUNDLING.external.join(' ')}, alias ${Object.entries(
-        FUNCTION_BUNDLING.alias,
-      )
-        .map(([from, to]) => `${from}=${to}`)
-        .join(' ')} (as lib/constructs/rate-limit-function.ts); sizes without the source map`,
+      settings:
+        `esbuild: bundle, platform node, format cjs, target ${FUNCTION_BUNDLING.target}, minify, ` +
+        `external ${FUNCTION_BUNDLING.external.join(' ')}, alias ${ALIAS_ARGUMENTS.join(' ')} ` +
+        '(as lib/constructs/rate-limit-function.ts); sizes without the source map',
       empty: { name: 'empty', bytes: empty.bytes, gzipBytes: empty.gzipBytes, coldStart: summarizeColdStarts(runs.get('empty') ?? []) },
       handlers: budgets.filter((h) => h.variant === 'elasticache'),
       upstashHandlers: budgets.filter((h) => h.variant === 'upstash'),
