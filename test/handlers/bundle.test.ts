@@ -160,3 +160,18 @@ describe.each(['elasticache', 'upstash'] as const)('bundled handlers on %s', (ba
     }
   });
 });
+
+it('logs ioredis debug output when DEBUG asks for it, with supports-color absent as in Lambda', async () => {
+  // supports-color is external (lib/constructs/function-bundling.ts) and nothing here provides it:
+  // no NODE_PATH, and the bundle's directory has no node_modules. debug must load without it.
+  const fn = BundledFunction.start(bundles, 'check', { ...deployedEnv('elasticache'), NODE_PATH: '', DEBUG: 'ioredis:*' });
+  try {
+    await fn.ready();
+    const [call] = callsFor('check', uniqueCreator('bundle-debug'));
+    const { result } = await fn.invoke(apiGatewayEvent(call));
+    expect(result.statusCode).toBe(200);
+    expect(fn.output).toContainEqual(expect.stringMatching(/ioredis:redis status\[[^\]]+\]: \w+ -> ready/));
+  } finally {
+    await fn.stop();
+  }
+});

@@ -224,7 +224,7 @@ export class BundledFunction {
         AWS_LAMBDA_FUNCTION_NAME: `creator-rate-limit-${route}`,
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE: '256',
         AWS_LAMBDA_INITIALIZATION_TYPE: 'on-demand',
-        AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs22.x',
+        AWS_EXECUTION_ENV: 'AWS_Lambda_nodejs24.x',
         ...env,
       },
       stdio: 'pipe',
