@@ -1,7 +1,8 @@
 /**
  * Lua of the two admission operations (check, reserve): anomaly counting and the admission
- * itself, defined inside usage.lua.ts's branch for these two operations, after base.lua.ts. The rule it implements is the memory store's
- * (store/memory-store.ts), which reads as its specification.
+ * itself, defined inside usage.lua.ts's branch for these two operations, after base.lua.ts. The
+ * rule it implements is the memory store's (store/memory-store.ts), which reads as its
+ * specification.
  *
  * Operation arguments (from OP_ARG): anomaly threshold (0 = off), attempts denied locally since
  * the last call, record retention ms, lease ms; a reservation adds the tokens to reserve and the

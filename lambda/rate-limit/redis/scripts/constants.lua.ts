@@ -1,5 +1,6 @@
 /**
- * The store constants as Lua locals, so the scripts and the memory store read the same numbers.
+ * The store constants as Lua locals. The generator (scripts/lua/minified-module.ts) puts them in
+ * front of every shipped script, so the scripts and the memory store read the same numbers.
  */
 import { STORE_CONSTANTS } from '../../store/constants';
 

@@ -1,7 +1,7 @@
 /**
- * The readable Lua of each script, without the store constants (index.ts puts them first). This is
- * the source the shipped text is made from (`npm run generate:lua`); the library itself imports
- * only the minified text, so a bundle carries the scripts once and small.
+ * The readable Lua of each script, without the store constants (the generator puts them first).
+ * This is the source the shipped text is made from (`npm run generate:lua`); the library itself
+ * imports only the generated text (scripts/index.ts), so a bundle carries the scripts once and small.
  */
 import { OVERRIDE_LUA } from './override.lua';
 import { RESET_LUA } from './reset.lua';
