@@ -6,6 +6,15 @@
 export const FUNCTION_BUNDLING = {
   /** The pinned Lambda runtime (RATE_LIMIT_RUNTIME in rate-limit-function.ts). */
   target: 'node24',
+  minify: true,
+  /**
+   * No keepNames: it adds 15-21 KB of __name() calls to each bundle. Nothing depends on class
+   * names: errors are told apart with instanceof, and the project's error classes set `name` as a
+   * property, which minification leaves alone. Only errors whose `name` getter returns
+   * constructor.name (ioredis's ReplyError, when logged as the cause of a data error) show a short
+   * name; their message, the Redis reply, is unchanged.
+   */
+  keepNames: false,
   /**
    * Left out of the bundle:
    * - the AWS SDK v3, which the Node.js runtime ships (bundling it would only add cold-start

@@ -134,15 +134,8 @@ export class RateLimitFunction extends Construct {
         forceDockerBundling: false,
         format: nodejs.OutputFormat.CJS,
         target: FUNCTION_BUNDLING.target,
-        minify: true,
-        // No keepNames: it adds 15-21 KB of __name() calls to each bundle.
-        // Nothing depends on class names: errors are told apart with
-        // instanceof, and the project's error classes set `name` as a
-        // property, which minification leaves alone. Only errors whose `name`
-        // getter returns constructor.name (ioredis's ReplyError, when logged
-        // as the cause of a data error) show a short name; their message,
-        // the Redis reply, is unchanged.
-        keepNames: false,
+        minify: FUNCTION_BUNDLING.minify,
+        keepNames: FUNCTION_BUNDLING.keepNames,
         sourceMap: true,
         // Line mappings are enough for stack traces; embedding the sources
         // would roughly double the asset.
